@@ -1,0 +1,93 @@
+"""One typed settings object, read from INGEST_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_state_dir() -> Path:
+    return Path.home() / ".local" / "state" / "ingest-tasks"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; defaults run the whole stack on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True)
+
+    # Services
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str = ""  # empty: redis_url
+    result_backend: str = ""  # empty: redis_url
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8000
+    collection_prefix: str = "ingest"
+
+    # Embedding and chunking
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embed_batch: int = Field(16, ge=1)
+    embed_threads: int = Field(1, ge=1)
+    chunk_tokens: int = Field(200, ge=16)
+    chunk_overlap: int = Field(32, ge=0)
+
+    # Parsing limits
+    max_document_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    legacy_encoding: str = ""  # e.g. cp1252: accept undeclared non-UTF-8 text in it
+
+    # Batch grouping and store writes
+    group_max_docs: int = Field(16, ge=1)
+    group_max_bytes: int = Field(4 * 1024 * 1024, ge=1)
+    store_batch: int = Field(1024, ge=1)
+
+    # Worker pools
+    stream_concurrency: int = Field(1, ge=1)
+    stream_prefetch: int = Field(1, ge=1)
+    bulk_concurrency: int = Field(2, ge=1)
+    bulk_prefetch: int = Field(4, ge=1)
+    bulk_nice: int = Field(10, ge=0, le=19)
+    max_memory_per_child_kb: int = Field(3_000_000, ge=1)
+
+    # Reliability: every task must end well before the broker redelivers it
+    visibility_timeout: int = Field(3600, ge=1)
+    task_time_limit: int = Field(1800, ge=1)
+    task_soft_time_limit: int = Field(1500, ge=1)
+    unacked_restore_interval: int = Field(60, ge=1)
+    max_retries: int = Field(5, ge=0)
+    job_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+
+    # Local stack
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    flower_port: int = 5555
+    flower_basic_auth: str = "ingest:ingest"
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> "Settings":
+        if not self.task_soft_time_limit < self.task_time_limit < self.visibility_timeout:
+            raise ValueError("need task_soft_time_limit < task_time_limit < visibility_timeout")
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self
+
+    @property
+    def broker(self) -> str:
+        """The broker URL in force."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def backend(self) -> str:
+        """The result backend URL in force."""
+        return self.result_backend or self.redis_url
+
+    @property
+    def chroma_url(self) -> str:
+        """Base URL of the Chroma server."""
+        return f"http://{self.chroma_host}:{self.chroma_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()
