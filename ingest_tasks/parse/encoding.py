@@ -1,0 +1,169 @@
+"""Bytes to text: a BOM, else a declared charset, else strict UTF-8, else a legacy encoding."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+
+from ..errors import EncodingError
+from .sniff import bom_encoding, wide_unicode
+
+log = logging.getLogger(__name__)
+
+# WHATWG Encoding Standard labels whose meaning differs from Python's codec of that name
+_WHATWG_LABELS = {
+    "utf-16-le": "csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le",
+    "utf-16-be": "unicodefffe utf-16be",
+    "cp1252": "ansi_x3.4-1968 ascii cp819 csisolatin1 ibm819 iso-8859-1 iso-ir-100 iso8859-1 "
+    "iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii windows-1252 x-cp1252 cp1252",
+    "gbk": "chinese csgb2312 csiso58gb231280 gb2312 gb_2312 gb_2312-80 gbk iso-ir-58 x-gbk",
+    "cp1254": "iso-8859-9 iso8859-9 iso88599 latin5 l5 windows-1254",
+    "cp874": "tis-620 iso-8859-11 windows-874 dos-874",
+    "cp949": "euc-kr ks_c_5601-1987 korean windows-949",
+    "cp932": "shift_jis sjis x-sjis ms_kanji windows-31j csshiftjis",
+    "big5hkscs": "big5 big5-hkscs cn-big5 x-x-big5 csbig5",
+    "iso8859-8": "iso-8859-8-i csiso88598i logical",
+    "mac-roman": "macintosh mac x-mac-roman csmacintosh",
+}
+_WHATWG = {label: codec for codec, labels in _WHATWG_LABELS.items() for label in labels.split()}
+_ESCAPE_CODECS = {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "utf-7"}
+_WIDE_CODECS = {"utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-32-le", "utf-32-be"}
+_META = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([a-z0-9_.:-]+)", re.IGNORECASE)
+_XML_DECL = re.compile(rb"^\s*<\?xml\b[^>]*?encoding\s*=\s*[\"']([a-z0-9_.:-]+)", re.IGNORECASE)
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+LEGACY_HINT = "set INGEST_LEGACY_ENCODING (e.g. cp1252) to accept legacy text"
+
+
+def decode(data: bytes, *, declared: str = "", legacy_encoding: str = "") -> str:
+    """Decode text: BOM, then declared charset, then strict UTF-8, then the legacy encoding."""
+    return _checked(_decode(data, declared, legacy_encoding), data)
+
+
+def html_charset(data: bytes) -> str:
+    """The charset label a <meta> tag or XML declaration in the first 4 KB declares, or ''."""
+    head = _COMMENT.sub(b"", data[:4096])
+    found = _META.search(head) or _XML_DECL.search(head)
+    if not found:
+        return ""
+    label = found.group(1).decode("ascii")
+    # WHATWG: a declaration readable as ASCII cannot be in UTF-16, so it means UTF-8
+    return "utf-8" if codec_for_label(label) in _WIDE_CODECS else label
+
+
+def codec_for_label(label: str) -> str | None:
+    """The Python codec for a WHATWG/IANA charset label, or None if unknown or unsafe."""
+    key = label.strip().lower()
+    if key in _WHATWG:
+        return _WHATWG[key]
+    try:
+        name = codecs.lookup(key).name
+        b"a".decode(name)  # transforms such as rot13 and base64 are no text encodings
+    except (LookupError, UnicodeError):
+        return None
+    return None if name in _ESCAPE_CODECS else name
+
+
+def _decode(data: bytes, declared: str, legacy: str) -> str:
+    """The decoding rules in order; the first that applies decides."""
+    bom = bom_encoding(data)
+    if bom:
+        return _by_bom(data, *bom)
+    codec = codec_for_label(declared) if declared else None
+    if declared and codec is None:
+        log.info("ignoring unknown declared charset %r", declared)
+    if codec:
+        return _by_declared(data, declared, codec)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if legacy:
+            return _by_legacy(data, legacy, exc)
+        raise EncodingError(
+            f"not valid UTF-8 ({_where(exc)}) and no BOM or charset declared; {LEGACY_HINT}"
+        ) from None
+
+
+def _by_bom(data: bytes, bom: bytes, codec: str, label: str) -> str:
+    """Decode after the BOM, in the encoding it names."""
+    skip = len(bom)
+    try:
+        return data[skip:].decode(codec)
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"{label} BOM, but the bytes are not {label}: {_where(exc, skip)}"
+        ) from None
+
+
+def _by_declared(data: bytes, declared: str, codec: str) -> str:
+    """Decode in the declared charset; if it fails, only valid UTF-8 may stand in (logged)."""
+    try:
+        return _strict(data, codec)
+    except UnicodeDecodeError as exc:
+        error = exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EncodingError(
+            f"declared charset {declared} does not decode: invalid {_where(error)}"
+        ) from None
+    # valid UTF-8 with non-ASCII bytes is no accident: the declaration is stale
+    log.warning(
+        "declared charset %s does not decode (%s); the bytes are valid UTF-8",
+        declared,
+        _where(error),
+    )
+    return text
+
+
+def _by_legacy(data: bytes, legacy: str, utf8_error: UnicodeDecodeError) -> str:
+    """Decode undeclared non-UTF-8 bytes in the configured legacy encoding."""
+    try:
+        return _strict(data, codecs.lookup(legacy).name)
+    except LookupError:
+        raise EncodingError(
+            f"legacy encoding {legacy!r} (INGEST_LEGACY_ENCODING) is unknown"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"not valid UTF-8 ({_where(utf8_error)}) nor {legacy} ({_where(exc)})"
+        ) from None
+
+
+def _strict(data: bytes, codec: str) -> str:
+    """Decode strictly; cp1252's five unassigned bytes map to C1 controls as WHATWG says."""
+    return data.decode(codec, "c1-passthrough" if codec == "cp1252" else "strict")
+
+
+def _c1_passthrough(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Error handler: an unassigned byte 0x80-0x9F becomes the C1 control of that number."""
+    byte = exc.object[exc.start]
+    if 0x80 <= byte <= 0x9F:
+        return chr(byte), exc.start + 1
+    raise exc
+
+
+codecs.register_error("c1-passthrough", _c1_passthrough)
+
+
+def _checked(text: str, data: bytes) -> str:
+    """Refuse decoded text full of NULs or control characters; drop a few stray NULs."""
+    nuls = text.count("\x00")
+    if nuls * 100 > len(text):
+        wide = wide_unicode(data)
+        hint = f"looks like {wide} without a BOM" if wide else "binary data, not text"
+        raise EncodingError(f"NUL bytes in text: {hint}")
+    if nuls:
+        text = text.replace("\x00", "")
+    controls = len(_CONTROLS.findall(text))
+    if controls * 10 > len(text):
+        raise EncodingError(
+            f"{controls} of {len(text)} characters are control characters: not text"
+        )
+    return text
+
+
+def _where(exc: UnicodeDecodeError, base: int = 0) -> str:
+    """The offending byte and its offset in the file."""
+    return f"byte 0x{exc.object[exc.start]:02x} at offset {base + exc.start}"

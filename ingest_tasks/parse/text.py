@@ -1,0 +1,15 @@
+"""Plain text and Markdown: decode, tidy whitespace, keep the markup."""
+
+from __future__ import annotations
+
+from ..errors import EmptyDocument
+from .encoding import decode
+from .normalize import tidy
+
+
+def parse_text(data: bytes, legacy_encoding: str = "") -> str:
+    """The text of a .txt/.md/.rst file, with line ends and blank lines tidied."""
+    text = tidy(decode(data, legacy_encoding=legacy_encoding))
+    if not text:
+        raise EmptyDocument(f"only whitespace ({len(data)} bytes)")
+    return text

@@ -1,0 +1,461 @@
+"""Parsing: every corpus file gives text or a specific ParseError; synthetic edge cases."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import random
+import re
+import time
+import zipfile
+
+import docx
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from ingest_tasks.errors import (
+    CorruptDocument,
+    EmptyDocument,
+    EncodingError,
+    EncryptedDocument,
+    ParseError,
+    UnsupportedFormat,
+)
+from ingest_tasks.parse import parse
+from tests.corpus import CORPUS_DIR, manifest
+
+# Every malformed and empty corpus file, and the valid ones that hold no text: error and reason.
+FAILS = {
+    "MADE__handbook-1p_truncated50pct.docx": (
+        CorruptDocument,
+        r"^truncated zip: central directory",
+    ),
+    "MADE__zero-bytes.docx": (EmptyDocument, r"^zero-byte file$"),
+    "docxtemplater__simple-zip.zip.docx": (
+        CorruptDocument,
+        r"^zip archive is not a \.docx \(no word/document\.xml; it holds world\.txt, xxx\.log\)",
+    ),
+    "mammoth__empty.docx": (EmptyDocument, r"^no text in body, tables, text boxes"),
+    # valid per the manifest, but its body is one empty paragraph and it has no other parts
+    "pydocx__sty-having-no-styles-part.docx": (EmptyDocument, r"^no text in body"),
+    "unstructured__fake-html-cp1252.html": (
+        EncodingError,
+        r"^not valid UTF-8 \(byte 0xf6 at offset 148\) and no BOM or charset declared; set",
+    ),
+    "tika__testArabicMisleadingCharset.html": (
+        EncodingError,
+        r"^declared charset UTF-8 does not decode: invalid byte 0xdd at offset 127$",
+    ),
+    "unicode-gutenberg__alice_cover.jpg.html": (
+        CorruptDocument,
+        r"^bytes are a JPEG image, not HTML$",
+    ),
+    "MADE__zero-bytes.html": (EmptyDocument, r"^zero-byte file$"),
+    "tika__testTXT_win-1252.txt": (EncodingError, r"^not valid UTF-8 \(byte 0x93 at offset 76\)"),
+    "tika__file10_permahang.txt": (EmptyDocument, r"^zero-byte file$"),
+    "unstructured__fake-text-utf-16-le.txt": (
+        EncodingError,
+        r"^NUL bytes in text: looks like UTF-16LE without a BOM$",
+    ),
+    "unstructured__umlauts-non-utf8.md": (
+        EncodingError,
+        r"^not valid UTF-8 \(byte 0xf6 at offset 4\)",
+    ),
+    "unstructured__fake-text-all-whitespace.txt": (EmptyDocument, r"^only whitespace \(3 bytes\)$"),
+    "pypdf__crazyones-encrypted-256.pdf": (
+        EncryptedDocument,
+        r"^PDF is encrypted \(AES-256\) and no password was given$",
+    ),
+    "MADE__pdflatex-outline_truncated50pct.pdf": (
+        CorruptDocument,
+        r"^truncated PDF \(no %EOF at the end\): PdfStreamError",
+    ),
+}
+# Files whose whole text we know, among them two that python-docx alone reads wrong.
+TEXTS = {
+    # malformed per the manifest: a UTF-16LE BOM, and "unicode" is a WHATWG label of UTF-16LE
+    "tika__testHTML_charset_utf16le.html": "Title\n\nThis is a sample text",
+    "mammoth__text-box.docx": "Datum plane",  # only inside a text box (w:txbxContent)
+    "mammoth__strict-format.docx": "Test",  # ISO Strict namespaces: python-docx raises KeyError
+    "mammoth__utf8-bom.docx": "This XML has a byte order mark.",
+    "readability__005-unescape-html-entities.html": "Test",
+}
+ROWS = manifest()
+
+
+def corpus_text(name: str, **options) -> str:
+    return parse((CORPUS_DIR / name).read_bytes(), name, **options)
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict[str, tuple[object, float]]:
+    """Parse the whole corpus once: file -> (text or exception, seconds)."""
+    outcomes = {}
+    for row in ROWS:
+        data = (CORPUS_DIR / row["file"]).read_bytes()
+        started = time.perf_counter()
+        try:
+            result: object = parse(data, row["file"])
+        except Exception as exc:  # noqa: BLE001 - a raw exception is a test failure below
+            result = exc
+        outcomes[row["file"]] = (result, time.perf_counter() - started)
+    return outcomes
+
+
+def test_expectations_name_corpus_files():
+    assert (set(FAILS) | set(TEXTS)) <= {row["file"] for row in ROWS}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row["file"])
+def test_corpus_file(row, parsed):
+    name, (result, _) = row["file"], parsed[row["file"]]
+    if name in FAILS:
+        error, reason = FAILS[name]
+        assert type(result) is error, result
+        assert re.search(reason, str(result)), str(result)
+    elif name in TEXTS:
+        assert result == TEXTS[name]
+    else:
+        assert row["expected_kind"] == "valid", f"add an expectation for {name}"
+        assert isinstance(result, str) and result.strip(), result
+
+
+def test_whole_corpus_parses_in_seconds(parsed):
+    seconds = {name: took for name, (_, took) in parsed.items()}
+    # about 3 s on an idle 2-core machine, 6 s on a busy one
+    assert sum(seconds.values()) < 15, sorted(seconds.items(), key=lambda kv: -kv[1])[:5]
+    assert seconds["readability__yahoo-2.html"] < 2
+    assert seconds["readability__wikipedia-2.html"] < 2
+
+
+def test_every_error_names_the_problem(parsed):
+    for name, (result, _) in parsed.items():
+        if isinstance(result, Exception):
+            assert isinstance(result, ParseError), (name, result)
+            assert len(str(result)) >= 12, (name, result)
+
+
+# --- legacy encodings ---
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "tika__testTXT_win-1252.txt",
+            "the trigger for CharsetRecog_sbcs to think this is a “windows”",
+        ),
+        ("unstructured__umlauts-non-utf8.md", "## können\n\nkönnen\n\näöüß"),
+        ("unstructured__fake-html-cp1252.html", "Der Preis betrug 15,50 €."),
+    ],
+)
+def test_legacy_encoding_accepts_undeclared_legacy_text(name, expected):
+    assert expected in corpus_text(name, legacy_encoding="cp1252")
+
+
+def test_legacy_encoding_does_not_override_a_declared_charset():
+    with pytest.raises(EncodingError, match="declared charset UTF-8 does not decode"):
+        corpus_text("tika__testArabicMisleadingCharset.html", legacy_encoding="cp1252")
+
+
+def test_unknown_legacy_encoding_is_reported():
+    with pytest.raises(EncodingError, match="'no-such-codec'.*unknown"):
+        parse(b"caf\xe9", "a.txt", legacy_encoding="no-such-codec")
+
+
+# --- content of real files ---
+
+
+def test_docx_paragraphs_and_tables_in_document_order():
+    text = corpus_text("pydocx__blk-paras-and-tables.docx")
+    words = ["Lorem ipsum", "Text before", "Table", "Between", "Text after", "Donec semper"]
+    positions = [text.index(word) for word in words]
+    assert positions == sorted(positions)
+
+
+def test_docx_headers_and_footers():
+    text = corpus_text("pydocx__hdr-header-footer.docx")
+    assert text.startswith("Header for section-1\n\n")
+    assert text.endswith("Footer for section 1")
+    assert text.count("Header for section-1") == 1
+
+
+def test_docx_footnotes_and_endnotes():
+    assert "A tachyon walks into a bar." in corpus_text("mammoth__footnotes.docx")
+    assert "A tachyon walks into a bar." in corpus_text("mammoth__endnotes.docx")
+
+
+def test_docx_vertically_merged_cells_are_read_once():
+    text = corpus_text("unstructured__docx-hdrftr.docx")
+    assert "cell1\ta b c d e f" in text
+    assert "I should not be included" not in text  # text of a cell that continues a merge
+
+
+def test_docx_text_boxes_are_read_once():
+    text = corpus_text("docling__textbox.docx")
+    assert text.count("Student falls ill") == 1  # the VML fallback copy is skipped
+
+
+def test_docx_main_part_under_another_name():
+    text = corpus_text("unstructured__test_document_from_office365.docx")  # word/document2.xml
+    assert text.startswith("This is a sample file to test document parsing")
+
+
+def test_html_drops_scripts_and_styles():
+    text = corpus_text("unstructured__example-with-scripts.html")
+    assert "function(" not in text and "var " not in text
+    assert text.startswith("Russian Offensive Campaign Assessment, December 13")
+
+
+def test_html_with_a_stale_charset_declaration_but_utf8_bytes():
+    text = corpus_text("readability__qq.html")  # declares gb2312, is UTF-8
+    assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 1000
+    assert text.startswith("DeepMind新电脑已可利用记忆自学")
+
+
+def test_html_title_comes_first():
+    assert corpus_text("readability__wikipedia.html").startswith("Mozilla - Wikipedia\n\n")
+
+
+def test_pdf_text():
+    text = corpus_text("pypdf__crazyones.pdf")
+    assert text.startswith("The Crazy Ones\nOctober 14, 1998\n")
+    assert "to the crazy ones" in text
+
+
+def test_utf8_text_with_non_ascii():
+    text = corpus_text("tika__testTXTNonASCIIUTF8.txt")
+    assert "Der schnelle braune Fuchs springt über den faulen Hund" in text
+    assert "براون وكس السريع" in text
+
+
+# --- synthetic: encodings and sniffing ---
+
+SAMPLE = "Grüße, naïve café\r\n\r\n\r\n\r\nSecond paragraph €\n"
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_text_with_a_bom(codec):
+    data = SAMPLE.encode(codec)
+    if codec.endswith("-be"):
+        data = {"utf-16-be": codecs.BOM_UTF16_BE, "utf-32-be": codecs.BOM_UTF32_BE}[codec] + data
+    assert parse(data, "a.txt") == "Grüße, naïve café\n\nSecond paragraph €"
+
+
+def test_html_with_a_utf16be_bom():
+    data = codecs.BOM_UTF16_BE + "<p>Ça va</p><p>Oui</p>".encode("utf-16-be")
+    assert parse(data, "page.htm") == "Ça va\n\nOui"
+
+
+def test_bom_that_lies_is_an_encoding_error():
+    with pytest.raises(
+        EncodingError, match="UTF-8 BOM, but the bytes are not UTF-8: byte 0xe9 at offset 6"
+    ):
+        parse(codecs.BOM_UTF8 + b"caf\xe9", "a.txt")
+
+
+def test_utf16_without_bom_big_endian():
+    with pytest.raises(EncodingError, match="looks like UTF-16BE without a BOM"):
+        parse("plain words in UTF-16BE\n".encode("utf-16-be"), "a.md")
+
+
+def test_declared_meta_charset_is_used():
+    data = '<meta charset="iso-8859-15"><p>Prix 5 €</p>'.encode("iso-8859-15")
+    assert parse(data, "a.html") == "Prix 5 €"
+
+
+def test_http_equiv_charset_in_xhtml():
+    data = (
+        '<?xml version="1.0" encoding="windows-1252"?><html><head><meta http-equiv="Content-Type" '
+        'content="text/html; charset=windows-1252"/><title>T</title></head><body><p>caf\xe9 \x80'
+        "</p></body></html>"
+    ).encode("latin-1")
+    assert parse(data, "a.xhtml") == "T\n\ncafé €"
+
+
+def test_unknown_declared_charset_is_ignored():
+    assert parse('<meta charset="x-nonsense"><p>Grüß</p>'.encode(), "a.html") == "Grüß"
+
+
+def test_nul_garbage_is_an_encoding_error():
+    with pytest.raises(EncodingError, match="NUL bytes in text"):
+        parse(b"abc\x00\x00\x00\x00def\x00\x00\x00", "a.txt")
+
+
+def test_mostly_control_characters_is_an_encoding_error():
+    with pytest.raises(EncodingError, match="control characters"):
+        parse(bytes(range(1, 8)) * 20 + b"text", "a.txt")
+
+
+def test_png_under_a_text_name():
+    with pytest.raises(CorruptDocument, match="^bytes are a PNG image, not text$"):
+        parse(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "notes.txt")
+
+
+def test_random_binary_under_markdown():
+    data = random.Random(7).randbytes(4096)
+    with pytest.raises(
+        CorruptDocument, match="^bytes are binary data of no known format, not text$"
+    ):
+        parse(data, "readme.md")
+
+
+@pytest.mark.parametrize(
+    "data, name, reason",
+    [
+        (b"%PDF-1.7\n...", "report.docx", "bytes are a PDF document, not a .docx"),
+        (b"PK\x03\x04rest", "report.pdf", "bytes are a ZIP archive, not a PDF"),
+        (b"GIF89a....", "page.html", "bytes are a GIF image, not HTML"),
+        (b"plain words", "report.pdf", "bytes are text, not a PDF"),
+    ],
+)
+def test_bytes_that_are_not_what_their_name_says(data, name, reason):
+    with pytest.raises(CorruptDocument, match=re.escape(reason)):
+        parse(data, name)
+
+
+@pytest.mark.parametrize("name", ["slides.pptx", "table.csv", "README", "archive.tar.gz"])
+def test_unknown_extension(name):
+    with pytest.raises(UnsupportedFormat, match="no parser for"):
+        parse(b"some text", name)
+
+
+def test_extension_is_case_insensitive():
+    assert parse(b"# Title\n\nBody", "NOTES.MD") == "# Title\n\nBody"
+
+
+def test_text_whitespace_is_tidied():
+    assert parse(b"  a  \r\n\r\n\r\n\r\nb\t\n\n\n", "a.txt") == "a\n\nb"
+
+
+# --- synthetic: HTML structure ---
+
+
+def test_html_blocks_lines_and_cells():  # <pre> keeps its line breaks
+    html = (
+        "<html><head><title>Doc</title><style>p{}</style></head><body><nav>Menu</nav>"
+        "<h1>Head</h1><p>one\n   two<br>three</p><table><tr><td>a</td><td> b </td></tr></table>"
+        "<pre>x  y\n  z</pre><script>var a = 1;</script><!-- hidden --></body></html>"
+    )
+    assert parse(html.encode(), "a.html") == "Doc\n\nHead\n\none two\nthree\n\na\tb\n\nx y\nz"
+
+
+def test_html_deep_nesting_does_not_recurse():
+    html = "<div>" * 5000 + "deep" + "</div>" * 5000
+    assert parse(html.encode(), "a.html") == "deep"
+
+
+def test_html_without_visible_text():
+    with pytest.raises(EmptyDocument, match="no visible text"):
+        parse(b"<html><head><script>x()</script></head><body> </body></html>", "a.html")
+
+
+# --- synthetic: docx ---
+
+
+def docx_bytes(document) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_docx_merged_cells_appear_once():
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "wide"
+    table.cell(0, 2).merge(table.cell(1, 2)).text = "tall"
+    table.cell(1, 0).text = "x"
+    assert parse(docx_bytes(document), "t.docx") == "wide\ttall\nx"
+
+
+def test_docx_header_repeated_by_sections_is_read_once():
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "Company header"
+    document.add_paragraph("Body one")
+    document.add_section()
+    document.add_paragraph("Body two")
+    assert parse(docx_bytes(document), "t.docx") == "Company header\n\nBody one\n\nBody two"
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_xlsx_named_docx():
+    data = zip_bytes({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"})
+    with pytest.raises(
+        CorruptDocument, match="^zip archive is an Excel .xlsx workbook, not a .docx$"
+    ):
+        parse(data, "a.docx")
+
+
+def unzip(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_docx_with_broken_xml_is_corrupt():
+    files = unzip(docx_bytes(docx.Document()))
+    files["word/document.xml"] = b"<w:document"
+    with pytest.raises(CorruptDocument, match=r"^cannot read the \.docx \(XMLSyntaxError"):
+        parse(zip_bytes(files), "a.docx")
+
+
+def test_macro_enabled_content_type_is_read():
+    document = docx.Document()
+    document.add_paragraph("Macro body")
+    files = unzip(docx_bytes(document))
+    files["[Content_Types].xml"] = files["[Content_Types].xml"].replace(
+        b"openxmlformats-officedocument.wordprocessingml.document.main+xml",
+        b"ms-word.document.macroEnabled.main+xml",
+    )
+    assert parse(zip_bytes(files), "a.docx") == "Macro body"
+
+
+@pytest.mark.parametrize(
+    "stream, error, reason",
+    [
+        ("EncryptedPackage", EncryptedDocument, "^encrypted OOXML"),
+        ("WordDocument", CorruptDocument, "^legacy Word 97-2003 .doc"),
+    ],
+)
+def test_ole_compound_file_named_docx(stream, error, reason):
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + stream.encode("utf-16-le")
+    with pytest.raises(error, match=reason):
+        parse(data, "a.docx")
+
+
+# --- synthetic: pdf ---
+
+
+def pdf_bytes(writer: PdfWriter) -> bytes:
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def test_pdf_without_text_is_empty():
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_blank_page(200, 200)
+    with pytest.raises(EmptyDocument, match=r"^no extractable text in 2 pages \(scanned PDF\?\)$"):
+        parse(pdf_bytes(writer), "scan.pdf")
+
+
+def encrypted_crazyones(user_password: str, algorithm: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(CORPUS_DIR / "pypdf__crazyones.pdf"))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
+    return pdf_bytes(writer)
+
+
+def test_pdf_encrypted_with_an_empty_user_password_opens():
+    assert "crazy ones" in parse(encrypted_crazyones("", "AES-128"), "a.pdf")
+
+
+def test_pdf_encryption_algorithm_is_named():
+    with pytest.raises(EncryptedDocument, match=r"^PDF is encrypted \(RC4-128\) and no password"):
+        parse(encrypted_crazyones("secret", "RC4-128"), "a.pdf")
