@@ -1,0 +1,130 @@
+"""The Embedder interface and the batching, pooling and normalising they share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding, Tokenizer
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """A text embedding model as the chunker and the indexer see it."""
+
+    name: str  # registry name, stored with the vectors
+    dim: int
+    max_tokens: int  # content tokens a text may have; special tokens excluded
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character offsets (start, end) in ``text`` of each model token, specials excluded."""
+        ...
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Float32 array (len(texts), dim) of L2-normalised rows, in input order."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One L2-normalised float32 vector of shape (dim,) for a search query."""
+        ...
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length in place; all-zero rows stay zero."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors /= np.maximum(norms, 1e-12)
+    return vectors
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of token vectors (batch, seq, dim) over positions where mask is 1."""
+    weights = mask.astype(np.float32)
+    total = np.einsum("bs,bsd->bd", weights, hidden)  # no (batch, seq, dim) temporary
+    return total / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+
+
+def pad_ids(rows: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token id rows padded to the longest: (ids, attention mask), both int64."""
+    width = max((len(row) for row in rows), default=0)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def length_sorted_batches(lengths: Sequence[int], batch: int) -> list[np.ndarray]:
+    """Index batches of at most ``batch`` items, grouped by length.
+
+    Padding to the longest text in a batch costs more than batching saves, so texts of
+    similar length go together.
+    """
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    return [order[start : start + batch] for start in range(0, len(order), batch)]
+
+
+class TokenizerEmbedder(ABC):
+    """Shared body of embedders driven by a Hugging Face ``tokenizers.Tokenizer``.
+
+    Subclasses set ``name``, ``dim`` and ``max_tokens`` and implement ``_forward``.
+    """
+
+    name: str
+    dim: int
+    max_tokens: int
+    add_special_tokens: bool = True
+
+    def __init__(self, tokenizer: Tokenizer, *, threads: int, batch: int) -> None:
+        if threads < 1 or batch < 1:
+            raise ValueError("threads and batch must be at least 1")
+        self.threads = threads
+        self.batch = batch
+        self._span_tokenizer = _copy(tokenizer)
+        self._span_tokenizer.no_truncation()
+        self._tokenizer = _copy(tokenizer)
+        specials = self._tokenizer.num_special_tokens_to_add(False)
+        self._tokenizer.enable_truncation(self.max_tokens + specials * self.add_special_tokens)
+
+    @abstractmethod
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Pooled, not yet normalised, float32 vectors (batch, dim) of a padded batch."""
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character offsets of each model token (byte-fallback pieces of a char repeat it)."""
+        return list(self._span_tokenizer.encode(text, add_special_tokens=False).offsets)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Float32 array (len(texts), dim) of L2-normalised rows, in input order."""
+        rows = [encoding.ids for encoding in self._encode(texts)]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for index in length_sorted_batches([len(row) for row in rows], self.batch):
+            ids, mask = pad_ids([rows[i] for i in index])
+            out[index] = self._forward(ids, mask)
+        return l2_normalize(out)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One L2-normalised vector of shape (dim,); these models embed queries as passages."""
+        return self.embed([text])[0]
+
+    def _encode(self, texts: list[str]) -> list[Encoding]:
+        # encode_batch runs on a Rayon pool of every core: keep a one-thread embedder on one
+        if self.threads == 1:
+            return [
+                self._tokenizer.encode(text, add_special_tokens=self.add_special_tokens)
+                for text in texts
+            ]
+        return self._tokenizer.encode_batch(texts, add_special_tokens=self.add_special_tokens)
+
+
+def _copy(tokenizer: Tokenizer) -> Tokenizer:
+    """An independent tokenizer with the same vocabulary and no padding."""
+    from tokenizers import Tokenizer
+
+    clone = Tokenizer.from_str(tokenizer.to_str())
+    clone.no_padding()
+    return clone
