@@ -1,0 +1,44 @@
+"""Settings from the environment, and discovering documents on disk."""
+
+import pytest
+from pydantic import ValidationError
+
+from ingest_tasks.errors import SourceError
+from ingest_tasks.settings import Settings
+from ingest_tasks.sources import DocRef, discover, read_source
+
+
+def test_settings_read_the_ingest_prefix(monkeypatch):
+    monkeypatch.setenv("INGEST_CHUNK_TOKENS", "120")
+    monkeypatch.setenv("INGEST_BROKER_URL", "amqp://guest@localhost//")
+    settings = Settings()
+    assert settings.chunk_tokens == 120
+    assert settings.broker == "amqp://guest@localhost//"
+    assert settings.backend == settings.redis_url
+
+
+def test_time_limits_must_stay_below_the_visibility_timeout():
+    with pytest.raises(ValidationError, match="visibility_timeout"):
+        Settings(visibility_timeout=100, task_time_limit=200, task_soft_time_limit=150)
+
+
+def test_discover_takes_supported_files_of_folders_and_named_files(tmp_path):
+    (tmp_path / "docs" / "sub").mkdir(parents=True)
+    (tmp_path / "docs" / "a.md").write_text("a")
+    (tmp_path / "docs" / "sub" / "b.html").write_text("b")
+    (tmp_path / "docs" / "notes.tsv").write_text("x")
+    (tmp_path / "docs" / ".hidden.md").write_text("x")
+    (tmp_path / "c.xyz").write_text("c")
+    refs, skipped = discover([tmp_path / "docs", tmp_path / "c.xyz"])
+    assert [r.doc_id for r in refs] == ["a.md", "sub/b.html", "c.xyz"]
+    assert [p.name for p in skipped] == ["notes.tsv"]
+    assert refs[0].size == 1
+
+
+def test_missing_and_oversized_sources_are_refused(tmp_path):
+    with pytest.raises(SourceError, match="no such file"):
+        discover([tmp_path / "nope"])
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 100)
+    with pytest.raises(SourceError, match="over the limit"):
+        read_source(DocRef("big", str(big)), max_bytes=10)
