@@ -1,0 +1,38 @@
+"""Heavy resources of one process (model, Chroma client, Redis), made lazily after the fork."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from .settings import Settings
+
+
+class Resources:
+    """What a worker process needs, created on first use and kept for its lifetime."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def embedder(self, model: str | None = None):
+        """The embedder named `model` (default: the configured one), loaded once."""
+        from .embed import get_embedder
+
+        name = model or self.settings.embedding_model
+        return get_embedder(
+            name, threads=self.settings.embed_threads, batch=self.settings.embed_batch
+        )
+
+    @cached_property
+    def store(self):
+        """The Chroma store client."""
+        from .store import ChromaStore
+
+        s = self.settings
+        return ChromaStore(s.chroma_host, s.chroma_port, s.collection_prefix, s.store_batch)
+
+    @cached_property
+    def redis(self):
+        """A Redis client for job state."""
+        import redis
+
+        return redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
