@@ -1,0 +1,59 @@
+"""Batch jobs: documents grouped into tasks, a chord over the groups, a summary at the end."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from celery import chord
+
+from . import jobs
+from .sources import DocRef
+
+
+def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int) -> list[list[DocRef]]:
+    """Split documents into groups of at most `max_docs` and about `max_bytes` each."""
+    groups: list[list[DocRef]] = []
+    current: list[DocRef] = []
+    size = 0
+    for ref in refs:
+        if current and (len(current) >= max_docs or size + ref.size > max_bytes):
+            groups.append(current)
+            current, size = [], 0
+        current.append(ref)
+        size += ref.size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def start_job(refs: list[DocRef], redis, settings, job_id: str | None = None,
+              model: str | None = None):
+    """Create the job's state and send its chord; returns the job id."""
+    from .tasks import ingest_group, job_failed, summarize_job
+
+    job_id = job_id or uuid.uuid4().hex[:12]
+    groups = group_refs(refs, settings.group_max_docs, settings.group_max_bytes)
+    jobs.create(redis, job_id, len(refs), len(groups), settings.job_ttl_seconds)
+    header = [
+        ingest_group.s(job_id, number, [ref.to_dict() for ref in group], model)
+        for number, group in enumerate(groups)
+    ]
+    callback = summarize_job.s(job_id, time.time()).on_error(job_failed.s(job_id))
+    result = chord(header)(callback)
+    _stop_waiting(result)
+    return job_id
+
+
+def _stop_waiting(result) -> None:
+    """Stop the backend listening for the chord's results, which we never read.
+
+    The job is followed through its state in Redis. Left pending, these results would
+    unsubscribe in their finalisers while the interpreter shuts down, and fail there.
+    """
+    backend = result.backend
+    ids = {result.id, *(child.id for child in getattr(result.parent, "results", ()))}
+    for mapping in backend._pending_results:
+        for task_id in ids & set(mapping):
+            for waiter in list(mapping[task_id].values()):
+                backend.remove_pending_result(waiter)

@@ -1,0 +1,47 @@
+"""The Celery app: JSON only, two queues, late acks, time limits below the visibility timeout."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from .constants import BULK_QUEUE, STREAM_QUEUE
+from .settings import Settings, get_settings
+
+
+def create_app(settings: Settings) -> Celery:
+    """Build the Celery app for these settings."""
+    app = Celery("ingest_tasks", broker=settings.broker, backend=settings.backend)
+    app.conf.update(
+        include=["ingest_tasks.tasks"],
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q)
+                     for q in (STREAM_QUEUE, BULK_QUEUE)],
+        task_default_queue=BULK_QUEUE,
+        task_routes={
+            "ingest.stream.*": {"queue": STREAM_QUEUE},
+            "ingest.bulk.*": {"queue": BULK_QUEUE},
+        },
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": settings.unacked_restore_interval,
+        },
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        result_expires=settings.job_ttl_seconds,
+        result_extended=False,
+        worker_max_memory_per_child=settings.max_memory_per_child_kb,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+    )
+    return app
+
+
+app = create_app(get_settings())

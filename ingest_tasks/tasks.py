@@ -1,0 +1,93 @@
+"""Celery tasks: thin shells that decode arguments and call the pipeline."""
+
+from __future__ import annotations
+
+import time
+
+from celery.signals import worker_process_init
+
+from . import jobs, pipeline
+from .celery import app
+from .errors import TransientError
+from .resources import Resources
+from .results import ProcessingResult, summarize
+from .settings import get_settings
+from .sources import DocRef
+
+_resources: Resources | None = None
+
+
+def resources() -> Resources:
+    """This process's resources, made on first use."""
+    global _resources
+    if _resources is None:
+        _resources = Resources(get_settings())
+    return _resources
+
+
+@worker_process_init.connect
+def _after_fork(**_):
+    """Each pool process makes its own model and clients, never sharing the parent's."""
+    global _resources
+    _resources = None
+
+
+def _retrying(task, work, give_up):
+    """Run `work`; on a transient error retry with backoff, and after the last try `give_up`."""
+    try:
+        return work()
+    except TransientError as exc:
+        if task.request.retries >= task.max_retries:
+            return give_up(exc)
+        raise task.retry(exc=exc, countdown=min(2 ** task.request.retries, 60))
+
+
+@app.task(name="ingest.stream.ingest", bind=True, max_retries=get_settings().max_retries)
+def ingest_document(self, ref: dict, model: str | None = None) -> dict:
+    """Stream lane: ingest one document given by reference."""
+    doc = DocRef.from_dict(ref)
+    results = _retrying(
+        self,
+        lambda: pipeline.ingest_documents([doc], resources(), model),
+        lambda exc: [ProcessingResult.failure(doc.doc_id, doc.source, exc.reason)],
+    )
+    return results[0].to_dict()
+
+
+@app.task(name="ingest.stream.delete", bind=True, max_retries=get_settings().max_retries)
+def delete_document(self, doc_id: str, model: str | None = None) -> dict:
+    """Stream lane: remove one document from the index."""
+    result = _retrying(
+        self,
+        lambda: pipeline.delete_document(doc_id, resources(), model),
+        lambda exc: ProcessingResult.failure(doc_id, "", exc.reason),
+    )
+    return result.to_dict()
+
+
+@app.task(name="ingest.bulk.group", bind=True, max_retries=get_settings().max_retries)
+def ingest_group(self, job_id: str, group: int, refs: list[dict], model: str | None = None):
+    """Bulk lane: ingest a group of documents and count them into the job's progress."""
+    docs = [DocRef.from_dict(ref) for ref in refs]
+    results = _retrying(
+        self,
+        lambda: pipeline.ingest_documents(docs, resources(), model),
+        lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
+    )
+    jobs.record(resources().redis, job_id, group, results)
+    return [result.to_dict() for result in results]
+
+
+@app.task(name="ingest.bulk.summarize")
+def summarize_job(groups: list[list[dict]], job_id: str, started: float) -> dict:
+    """Chord callback: aggregate every group's results into the job summary."""
+    results = [ProcessingResult.from_dict(d) for group in groups for d in group]
+    summary = summarize(job_id, results, started, time.time())
+    jobs.finish(resources().redis, job_id, summary, get_settings().job_ttl_seconds)
+    return {key: value for key, value in summary.items() if key != "documents"}
+
+
+@app.task(name="ingest.bulk.job_failed")
+def job_failed(request, exc, traceback, job_id: str) -> None:
+    """Chord error path: mark the job as failed, with the reason."""
+    jobs.fail(resources().redis, job_id, f"{type(exc).__name__}: {exc}")
