@@ -1,0 +1,29 @@
+"""Test settings: a Redis database of their own, a Chroma port and a state folder of their own.
+
+They are set before anything imports ingest_tasks, so the Celery app, the workers the
+tests start and the tests themselves all read the same INGEST_* environment.
+"""
+
+import os
+import socket
+import tempfile
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pytest_configure(config):
+    """Point every INGEST_* setting at test-only places."""
+    state = tempfile.mkdtemp(prefix="ingest-tests-")
+    os.environ.update({
+        "INGEST_REDIS_URL": os.environ.get("INGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "INGEST_CHROMA_PORT": str(_free_port()),
+        "INGEST_FLOWER_PORT": str(_free_port()),
+        "INGEST_STATE_DIR": state,
+        "INGEST_COLLECTION_PREFIX": "test",
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+    })

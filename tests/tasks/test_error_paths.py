@@ -1,0 +1,66 @@
+"""Retries and error paths of the tasks, without a Chroma server."""
+
+import socket
+
+import pytest
+from celery.signals import task_retry
+
+from ingest_tasks import batch, jobs, tasks
+from ingest_tasks.client import IngestClient
+from ingest_tasks.resources import Resources
+from ingest_tasks.settings import get_settings
+from ingest_tasks.sources import discover
+from ingest_tasks.stack import wait_until
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def no_store(monkeypatch):
+    """The worker's resources point at a Chroma port where nothing listens."""
+    settings = get_settings().model_copy(update={"chroma_port": _closed_port()})
+    monkeypatch.setattr(tasks, "_resources", Resources(settings))
+
+
+@pytest.fixture
+def retries():
+    """The names of tasks retried while the test runs."""
+    seen = []
+
+    def count(sender, **_):
+        seen.append(sender.name)
+
+    task_retry.connect(count, weak=False)
+    yield seen
+    task_retry.disconnect(count)
+
+
+@pytest.fixture
+def document(tmp_path):
+    path = tmp_path / "note.md"
+    path.write_text("# Outage\n\nThe store is down, so this write must be retried. " * 20)
+    return path
+
+
+def test_store_outage_is_retried_then_becomes_a_failure_record(
+        worker, no_store, retries, document, monkeypatch):
+    monkeypatch.setattr(tasks.ingest_document, "max_retries", 1)
+    result = IngestClient().submit(document).get(timeout=120)
+    assert retries == ["ingest.stream.ingest"]
+    assert result["status"] == "failed"
+    assert result["reason"].startswith("store-unavailable: "), result["reason"]
+
+
+def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(worker, document):
+    settings = get_settings()
+    redis = Resources(settings).redis
+    refs, _ = discover([document])
+    job_id = batch.start_job(refs, redis, settings, model="no-such-model")
+    wait_until(lambda: jobs.progress(redis, job_id)["status"] != jobs.RUNNING, 60, "job end")
+    state = jobs.progress(redis, job_id)
+    assert state["status"] == jobs.ERROR
+    assert "unknown embedding model 'no-such-model'" in state["error"]
