@@ -1,5 +1,8 @@
 """Settings from the environment, and discovering documents on disk."""
 
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -42,3 +45,12 @@ def test_missing_and_oversized_sources_are_refused(tmp_path):
     big.write_text("x" * 100)
     with pytest.raises(SourceError, match="over the limit"):
         read_source(DocRef("big", str(big)), max_bytes=10)
+
+
+def test_the_example_env_file_names_every_setting_with_its_default():
+    text = (Path(__file__).parents[2] / "config" / "ingest.env").read_text()
+    for name, field in Settings.model_fields.items():
+        line = re.search(rf"^# INGEST_{name.upper()}=(\S*)", text, re.MULTILINE)
+        assert line, name
+        if field.default_factory is None:
+            assert line[1] == str(field.default), name
