@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-COMMITTED = "committed"
-FAILED = "failed"
-DELETED = "deleted"
+COMMITTED = "committed"  # chunks written at this version
+FAILED = "failed"  # bad input, or a service still down after every retry: see reason
+DELETED = "deleted"  # chunks removed, tombstone recorded
+UNCHANGED = "unchanged"  # already held at this version or with this text: nothing embedded
+SUPERSEDED = "superseded"  # a newer version or a later delete is held: this one is dropped
+STATUSES = (COMMITTED, FAILED, DELETED, UNCHANGED, SUPERSEDED)
 
 
 @dataclass
@@ -23,7 +26,7 @@ class ProcessingResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def failure(cls, doc_id: str, source: str, reason: str, **timings: float) -> "ProcessingResult":
+    def failure(cls, doc_id: str, source: str, reason: str, **timings: float) -> ProcessingResult:
         """A failure record with its reason."""
         return cls(doc_id, source, FAILED, reason=reason, timings=timings)
 
@@ -32,7 +35,7 @@ class ProcessingResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ProcessingResult":
+    def from_dict(cls, data: dict) -> ProcessingResult:
         """Inverse of to_dict."""
         return cls(**data)
 
@@ -45,8 +48,7 @@ def summarize(job_id: str, results: list[ProcessingResult], started: float, fini
     return {
         "job_id": job_id,
         "total": len(results),
-        "committed": by_status[COMMITTED],
-        "failed": by_status[FAILED],
+        **{status: by_status[status] for status in STATUSES},
         "failures_by_reason": dict(by_reason),
         "chunks": sum(r.chunks for r in results),
         "tokens": sum(r.tokens for r in results),

@@ -15,7 +15,12 @@ SUPPORTED_SUFFIXES = frozenset(
 
 @dataclass(frozen=True)
 class DocRef:
-    """A document by reference: its id, where to read it, its version and size."""
+    """A document by reference: its id, where to read it, its version and size.
+
+    The version orders writes of one document: the higher one wins. By default it is
+    the file's modification time in nanoseconds, so a re-run of a job sees the same
+    versions, and an edit saved later outranks an older copy from any lane.
+    """
 
     doc_id: str
     source: str
@@ -27,7 +32,7 @@ class DocRef:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DocRef":
+    def from_dict(cls, data: dict) -> DocRef:
         """Inverse of to_dict."""
         return cls(**data)
 
@@ -62,7 +67,17 @@ def _hidden(relative: Path) -> bool:
 
 
 def _ref(path: Path, doc_id: str) -> DocRef:
-    return DocRef(doc_id=doc_id, source=str(path.resolve()), size=path.stat().st_size)
+    stat = path.stat()
+    return DocRef(doc_id, str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def file_ref(path: str | Path, doc_id: str | None = None, version: int | None = None) -> DocRef:
+    """A reference to one file; the version defaults to its modification time."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"no such file: {path}")
+    ref = _ref(path, doc_id or path.name)
+    return ref if version is None else DocRef(ref.doc_id, ref.source, version, ref.size)
 
 
 def read_source(ref: DocRef, max_bytes: int) -> bytes:

@@ -1,0 +1,119 @@
+"""Commit: write a group's vectors to Chroma as a check-and-set against the registry.
+
+Under the documents' commit locks, each write is checked against what the registry
+holds now: an older version never overwrites a newer one, a tombstone is never
+resurrected by a stale write, and unchanged text is recorded without new vectors.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from . import registry
+from .chunk import Chunk, chunk_id
+from .registry import Entry
+from .results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
+from .sources import DocRef
+from .store import ChunkRecord
+
+
+@dataclass
+class Prepared:
+    """A document parsed and chunked, waiting for its vectors."""
+
+    ref: DocRef
+    chunks: list[Chunk]
+    digest: str
+    seconds: float
+
+    def entry(self) -> Entry:
+        """The registry entry this document has once committed."""
+        return Entry(self.ref.version, COMMITTED, self.digest, len(self.chunks), self.ref.size)
+
+
+def commit_documents(docs: list[Prepared], embedder, col, resources,
+                     known: dict[str, Entry | None]) -> list[ProcessingResult]:
+    """Embed what changed, then write every document that still wins, in one batch."""
+    same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
+    fresh = [d for d in docs if d not in same]
+    started = time.perf_counter()
+    vectors = embedder.embed([c.text for d in fresh for c in d.chunks]) if fresh else []
+    embed_s = time.perf_counter() - started
+    rows, row = {}, 0
+    for doc in fresh:
+        rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
+        row += len(doc.chunks)
+    redis = resources.redis
+    with registry.locked(redis, col.name, [d.ref.doc_id for d in docs]):
+        now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
+        winners = [d for d in docs if not _outranked(now[d.ref.doc_id], d.ref)]
+        written = [d for d in winners if d in fresh]
+        started = time.perf_counter()
+        records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
+        resources.store.write(col, records, {d.ref.doc_id: len(d.chunks) for d in written})
+        for doc in winners:
+            registry.put(redis, col.name, doc.ref.doc_id, doc.entry())
+        store_s = time.perf_counter() - started
+    total = max(sum(len(d.chunks) for d in written), 1)
+    return [_result(d, now[d.ref.doc_id], d in written, len(d.chunks) / total * embed_s,
+                    len(d.chunks) / total * store_s) for d in docs]
+
+
+def _same_text(entry: Entry | None, doc: Prepared) -> bool:
+    return entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
+
+
+def _outranked(entry: Entry | None, ref: DocRef) -> bool:
+    return entry is not None and entry.outranks(ref.version)
+
+
+def chunk_records(doc: Prepared, vectors, model: str):
+    """The Chroma records of a document's chunks with their vectors."""
+    for chunk, vector in zip(doc.chunks, vectors):
+        yield ChunkRecord(
+            id=chunk_id(doc.ref.doc_id, chunk.index),
+            vector=vector,
+            text=chunk.text,
+            metadata={
+                "doc_id": doc.ref.doc_id,
+                "version": doc.ref.version,
+                "source": doc.ref.source,
+                "chunk_index": chunk.index,
+                "model": model,
+                "content_hash": doc.digest,
+            },
+        )
+
+
+def _result(doc: Prepared, held: Entry | None, written: bool, embed_s: float,
+            store_s: float) -> ProcessingResult:
+    """The outcome of one document; group-wide embed and store time shared by chunks."""
+    ref = doc.ref
+    if _outranked(held, ref):
+        return superseded(ref, held)
+    timings = {"parse_chunk": round(doc.seconds, 4)}
+    if written:
+        timings.update(embed=round(embed_s, 4), store=round(store_s, 4))
+    return ProcessingResult(
+        doc_id=ref.doc_id, source=ref.source, status=COMMITTED if written else UNCHANGED,
+        chunks=len(doc.chunks), tokens=sum(c.tokens for c in doc.chunks), timings=timings,
+    )
+
+
+def superseded(ref: DocRef, held: Entry) -> ProcessingResult:
+    """The record of a write that a newer version or a later delete outranks."""
+    return ProcessingResult(ref.doc_id, ref.source, SUPERSEDED,
+                            reason=f"{held.state} at version {held.version}, newer than {ref.version}")
+
+
+def delete_document(doc_id: str, version: int, col, resources) -> ProcessingResult:
+    """Remove a document's chunks and leave a tombstone at `version`, unless a newer write holds."""
+    redis = resources.redis
+    with registry.locked(redis, col.name, [doc_id]):
+        held = registry.get(redis, col.name, doc_id)
+        if held is not None and held.version > version:
+            return superseded(DocRef(doc_id, "", version), held)
+        resources.store.delete_document(col, doc_id)
+        registry.put(redis, col.name, doc_id, Entry(version, DELETED))
+    return ProcessingResult(doc_id=doc_id, source="", status=DELETED)

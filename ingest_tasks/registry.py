@@ -1,0 +1,103 @@
+"""The document registry in Redis: what each collection holds, at which version.
+
+Every commit and delete goes through it. Under a short per-document lock, a writer
+reads the entry, decides (newer wins, a tombstone outranks older writes, unchanged
+content is not embedded again), writes Chroma, then records the new entry.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .constants import DOC_KEY, LOCK_KEY
+
+COMMITTED, DELETED = "committed", "deleted"
+
+# Release a lock only if we still own it (it may have expired and been taken).
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A document as its collection holds it."""
+
+    version: int
+    state: str
+    content_hash: str = ""
+    chunks: int = 0
+    size: int = 0
+
+    def outranks(self, version: int) -> bool:
+        """True if a write at `version` must not replace this entry."""
+        return self.version > version or (self.state == DELETED and self.version == version)
+
+    def holds(self, version: int, size: int) -> bool:
+        """True if this entry is the committed document at this version and size."""
+        return self.state == COMMITTED and self.version == version and self.size == size
+
+
+def _key(collection: str, doc_id: str) -> str:
+    return f"{DOC_KEY}{collection}:{doc_id}"
+
+
+def get(redis, collection: str, doc_id: str) -> Entry | None:
+    """The registered entry of a document, or None if the collection never held it."""
+    fields = redis.hgetall(_key(collection, doc_id))
+    if not fields:
+        return None
+    return Entry(int(fields["version"]), fields["state"], fields.get("content_hash", ""),
+                 int(fields.get("chunks", 0)), int(fields.get("size", 0)))
+
+
+def get_many(redis, collection: str, doc_ids: list[str]) -> dict[str, Entry | None]:
+    """Entries of several documents in one round trip."""
+    with redis.pipeline(transaction=False) as pipe:
+        for doc_id in doc_ids:
+            pipe.hgetall(_key(collection, doc_id))
+        rows = pipe.execute()
+    return {
+        doc_id: Entry(int(f["version"]), f["state"], f.get("content_hash", ""),
+                      int(f.get("chunks", 0)), int(f.get("size", 0))) if f else None
+        for doc_id, f in zip(doc_ids, rows)
+    }
+
+
+def put(redis, collection: str, doc_id: str, entry: Entry) -> None:
+    """Record a document's new entry."""
+    redis.hset(_key(collection, doc_id), mapping={
+        "version": entry.version, "state": entry.state, "content_hash": entry.content_hash,
+        "chunks": entry.chunks, "size": entry.size, "updated": time.time(),
+    })
+
+
+@contextmanager
+def locked(redis, collection: str, doc_ids: list[str], ttl: float = 60.0,
+           wait: float = 120.0) -> Iterator[None]:
+    """Hold the commit locks of these documents (taken in sorted order: no deadlock)."""
+    token = uuid.uuid4().hex
+    keys = [f"{LOCK_KEY}{collection}:{doc_id}" for doc_id in sorted(set(doc_ids))]
+    taken: list[str] = []
+    try:
+        for key in keys:
+            _acquire(redis, key, token, ttl, wait)
+            taken.append(key)
+        yield
+    finally:
+        release = redis.register_script(_RELEASE)
+        for key in taken:
+            release(keys=[key], args=[token])
+
+
+def _acquire(redis, key: str, token: str, ttl: float, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while not redis.set(key, token, nx=True, px=int(ttl * 1000)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"commit lock {key} still held after {wait:.0f} s")
+        time.sleep(0.01)
