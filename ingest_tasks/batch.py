@@ -7,16 +7,20 @@ import uuid
 
 from celery import chord
 
-from . import jobs
+from . import bulk_load, jobs
 from .sources import DocRef
 
 
 def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int) -> list[list[DocRef]]:
-    """Split documents into groups of at most `max_docs` and about `max_bytes` each."""
+    """Split documents into groups of at most `max_docs` and about `max_bytes` each.
+
+    Largest documents first: the long tasks start early, and the job ends on small
+    groups that spread over every process instead of one big one that runs alone.
+    """
     groups: list[list[DocRef]] = []
     current: list[DocRef] = []
     size = 0
-    for ref in refs:
+    for ref in sorted(refs, key=lambda ref: -ref.size):
         if current and (len(current) >= max_docs or size + ref.size > max_bytes):
             groups.append(current)
             current, size = [], 0
@@ -27,19 +31,23 @@ def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int) -> list[list[D
     return groups
 
 
-def start_job(refs: list[DocRef], redis, settings, job_id: str | None = None,
-              model: str | None = None):
-    """Create the job's state and send its chord; returns the job id."""
+def start_job(refs: list[DocRef], resources, job_id: str | None = None,
+              model: str | None = None, sources: list[str] = ()) -> str:
+    """Start a run of the job (new, or again to resume it) and send its chord; returns its id."""
     from .tasks import ingest_group, job_failed, summarize_job
 
+    settings = resources.settings
     job_id = job_id or uuid.uuid4().hex[:12]
     groups = group_refs(refs, settings.group_max_docs, settings.group_max_bytes)
-    jobs.create(redis, job_id, len(refs), len(groups), settings.job_ttl_seconds)
+    run = jobs.create(resources.redis, job_id, len(refs), len(groups), settings.job_ttl_seconds,
+                      list(sources), model or "")
+    bulk_load.begin(resources, job_id, model)
     header = [
-        ingest_group.s(job_id, number, [ref.to_dict() for ref in group], model)
+        ingest_group.s(job_id, run, number, [ref.to_dict() for ref in group], model)
         for number, group in enumerate(groups)
     ]
-    callback = summarize_job.s(job_id, time.time()).on_error(job_failed.s(job_id))
+    callback = summarize_job.s(job_id, run, time.time(), model)
+    callback = callback.on_error(job_failed.s(job_id, run, model))
     result = chord(header)(callback)
     _stop_waiting(result)
     return job_id

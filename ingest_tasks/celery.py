@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> Celery:
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": settings.unacked_restore_interval,
+            "unacked_restore_throttle": settings.unacked_restore_throttle,
         },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         result_expires=settings.job_ttl_seconds,

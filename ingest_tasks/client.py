@@ -1,17 +1,16 @@
-"""The Python API for applications: submit, delete, batch, job status, search."""
+"""The Python API for applications: submit, delete, batch and resume, job status, search."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import batch, jobs, pipeline
-from .constants import VERSION_CLOCK_KEY
 from .errors import SourceError
 from .resources import Resources
 from .settings import Settings, get_settings
-from .sources import DocRef, discover
+from .sources import discover, file_ref
 
 
 class IngestClient:
@@ -21,36 +20,44 @@ class IngestClient:
         self.settings = settings or get_settings()
         self.resources = Resources(self.settings)
 
-    def _versions(self, count: int) -> range:
-        """`count` fresh versions from the one monotonic clock."""
-        last = self.resources.redis.incrby(VERSION_CLOCK_KEY, count)
-        return range(last - count + 1, last + 1)
-
     def submit(self, path: str | Path, doc_id: str | None = None, version: int | None = None):
-        """Stream one document by reference; returns the task's AsyncResult."""
+        """Stream one document by reference; returns the task's AsyncResult.
+
+        The version defaults to the file's modification time (see DocRef).
+        """
         from .tasks import ingest_document
 
-        path = Path(path)
-        if not path.is_file():
-            raise SourceError(f"no such file: {path}")
-        version = version if version is not None else self._versions(1)[0]
-        ref = DocRef(doc_id or path.name, str(path.resolve()), version, path.stat().st_size)
-        return ingest_document.delay(ref.to_dict())
+        return ingest_document.delay(file_ref(path, doc_id, version).to_dict())
 
-    def delete(self, doc_id: str):
-        """Stream the removal of one document; returns the task's AsyncResult."""
+    def delete(self, doc_id: str, version: int | None = None):
+        """Stream the removal of one document; returns the task's AsyncResult.
+
+        The tombstone's version defaults to now, so it outranks every copy saved before.
+        """
         from .tasks import delete_document
 
-        return delete_document.delay(doc_id)
+        return delete_document.delay(doc_id, version if version is not None else time.time_ns())
 
-    def submit_batch(self, sources: list[str | Path], job_id: str | None = None) -> str:
-        """Send files and folders to the bulk lane as one job; returns the job id."""
+    def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
+                     model: str | None = None) -> str:
+        """Send files and folders to the bulk lane as one job; returns the job id.
+
+        Given the id of an earlier job, this runs it again: documents it already
+        committed at the same version are skipped, so the run resumes where it stopped.
+        `model` embeds into that model's collection instead of the configured one.
+        """
         refs, _skipped = discover(sources)
         if not refs:
             raise SourceError("no documents to ingest in " + ", ".join(map(str, sources)))
-        versions = self._versions(len(refs))
-        refs = [DocRef(r.doc_id, r.source, v, r.size) for r, v in zip(refs, versions)]
-        return batch.start_job(refs, self.resources.redis, self.settings, job_id)
+        sources = [str(Path(source).resolve()) for source in sources]
+        return batch.start_job(refs, self.resources, job_id, model, sources)
+
+    def resume(self, job_id: str) -> str:
+        """Run a job again over the sources it was given; returns its id."""
+        state = jobs.progress(self.resources.redis, job_id)
+        if state is None:
+            raise KeyError(f"unknown job {job_id}")
+        return self.submit_batch(state["sources"], job_id, state.get("model") or None)
 
     def job_status(self, job_id: str) -> dict | None:
         """The job's counters, with its summary once it has finished."""

@@ -1,68 +1,101 @@
-"""Batch job state in Redis: counters while it runs, the summary when it ends."""
+"""Batch job state in Redis: counters while it runs, the summary when it ends.
+
+A job can be run again under the same id (to resume it); each run has a number, and
+whatever a task of an older run reports is ignored, so a re-run counts every document
+once. Per-document results go to a Redis list, not through the chord, so the chord's
+own results stay a few counters per group however large the job.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 
-from .constants import JOB_INDEX_KEY, JOB_KEY, JOB_SUMMARY_KEY
-from .results import COMMITTED, FAILED, ProcessingResult
+from .constants import JOB_DOCS_KEY, JOB_INDEX_KEY, JOB_KEY, JOB_SUMMARY_KEY
+from .results import STATUSES, ProcessingResult, summarize
 
 RUNNING, FINISHED, ERROR = "running", "finished", "error"
+_COUNTERS = (*STATUSES, "chunks")
 
 
-def create(redis, job_id: str, total: int, groups: int, ttl: int) -> None:
-    """Record a new job with its size."""
+def create(redis, job_id: str, total: int, groups: int, ttl: int, sources: list[str],
+           model: str = "") -> int:
+    """Start a (new) run of a job with its size, sources and model; returns the run number."""
     key = JOB_KEY + job_id
+    run = redis.hincrby(key, "run", 1)
     with redis.pipeline() as pipe:
-        pipe.delete(key, key + ":groups", JOB_SUMMARY_KEY + job_id)
+        pipe.delete(key + ":groups", JOB_DOCS_KEY + job_id, JOB_SUMMARY_KEY + job_id)
+        pipe.hdel(key, "finished", "error")
         pipe.hset(key, mapping={
-            "job_id": job_id, "total": total, "groups": groups, COMMITTED: 0, FAILED: 0,
-            "chunks": 0, "created": time.time(), "status": RUNNING,
+            "job_id": job_id, "total": total, "groups": groups, "created": time.time(),
+            "status": RUNNING, "sources": json.dumps(sources), "model": model,
+            **dict.fromkeys(_COUNTERS, 0),
         })
-        pipe.sadd(key + ":groups", -1)  # exists from the start, so it can expire
-        pipe.expire(key, ttl)
-        pipe.expire(key + ":groups", ttl)
+        pipe.sadd(key + ":groups", "")  # exists from the start, so it can expire
+        for name in (key, key + ":groups", JOB_DOCS_KEY + job_id):
+            pipe.expire(name, ttl)
         pipe.zadd(JOB_INDEX_KEY, {job_id: time.time()})
         pipe.execute()
+    return run
 
 
-def record(redis, job_id: str, group: int, results: list[ProcessingResult]) -> None:
-    """Count a group's results into the job's progress, once even if the group is redelivered."""
+def record(redis, job_id: str, run: int, group: int, results: list[ProcessingResult]) -> bool:
+    """Count a group's results into its run, once even if redelivered; False if stale."""
     key = JOB_KEY + job_id
-    if not redis.sadd(key + ":groups", group):
-        return
+    if _run(redis, job_id) != run or not redis.sadd(key + ":groups", f"{run}:{group}"):
+        return False
     with redis.pipeline() as pipe:
-        for status in (COMMITTED, FAILED):
+        for status in STATUSES:
             pipe.hincrby(key, status, sum(r.status == status for r in results))
         pipe.hincrby(key, "chunks", sum(r.chunks for r in results))
+        pipe.rpush(JOB_DOCS_KEY + job_id, *(json.dumps(r.to_dict()) for r in results))
         pipe.execute()
+    return True
 
 
-def finish(redis, job_id: str, summary: dict, ttl: int) -> None:
-    """Store the job's summary and mark it finished."""
+def finish(redis, job_id: str, run: int, started: float, ttl: int) -> dict | None:
+    """Build and store the run's summary from its recorded results; None if stale."""
+    if _run(redis, job_id) != run:
+        return None
+    docs = redis.lrange(JOB_DOCS_KEY + job_id, 0, -1)
+    results = [ProcessingResult.from_dict(json.loads(doc)) for doc in docs]
+    summary = summarize(job_id, results, started, time.time())
     with redis.pipeline() as pipe:
         pipe.set(JOB_SUMMARY_KEY + job_id, json.dumps(summary), ex=ttl)
-        pipe.hset(JOB_KEY + job_id, mapping={"status": FINISHED, "finished": time.time()})
-        pipe.delete(JOB_KEY + job_id + ":groups")
+        pipe.hset(JOB_KEY + job_id, mapping={"status": FINISHED, "finished": summary["finished"]})
+        pipe.delete(JOB_KEY + job_id + ":groups", JOB_DOCS_KEY + job_id)
         pipe.execute()
+    return summary
 
 
-def fail(redis, job_id: str, reason: str) -> None:
-    """Mark a job whose summary could not be built."""
+def fail(redis, job_id: str, run: int, reason: str) -> bool:
+    """Mark a run whose summary could not be built; False if the run is stale."""
+    if _run(redis, job_id) != run:
+        return False
     redis.hset(JOB_KEY + job_id, mapping={"status": ERROR, "error": reason})
+    return True
+
+
+def _run(redis, job_id: str) -> int:
+    return int(redis.hget(JOB_KEY + job_id, "run") or 0)
 
 
 def progress(redis, job_id: str) -> dict | None:
-    """The job's counters, or None for an unknown job."""
+    """The job's counters, rate and ETA, or None for an unknown job."""
     fields = redis.hgetall(JOB_KEY + job_id)
     if not fields:
         return None
-    for name in ("total", "groups", COMMITTED, FAILED, "chunks"):
-        fields[name] = int(fields[name])
+    for name in ("run", "total", "groups", *_COUNTERS):
+        fields[name] = int(fields.get(name, 0))
     for name in ("created", "finished"):
         if name in fields:
             fields[name] = float(fields[name])
+    fields["sources"] = json.loads(fields.get("sources", "[]"))
+    fields["done"] = sum(fields[status] for status in STATUSES)
+    elapsed = fields.get("finished", time.time()) - fields["created"]
+    fields["docs_per_second"] = round(fields["done"] / elapsed, 2) if elapsed > 0 else 0.0
+    left = fields["total"] - fields["done"]
+    fields["eta_seconds"] = round(left / fields["docs_per_second"], 1) if fields["docs_per_second"] else None
     return fields
 
 

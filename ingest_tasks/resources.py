@@ -22,6 +22,13 @@ class Resources:
             name, threads=self.settings.embed_threads, batch=self.settings.embed_batch
         )
 
+    def collection(self, model: str | None = None):
+        """The Chroma collection of `model` (default: the configured one), weights not loaded."""
+        from .embed import embedder_class
+
+        cls = embedder_class(model or self.settings.embedding_model)
+        return self.store.collection(cls.name, cls.dim)
+
     @cached_property
     def store(self):
         """The Chroma store client."""

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     group_max_docs: int = Field(16, ge=1)
     group_max_bytes: int = Field(4 * 1024 * 1024, ge=1)
     store_batch: int = Field(1024, ge=1)
+    bulk_load_mode: bool = True  # tune a collection's index for loading while jobs write it
 
     # Worker pools
     stream_concurrency: int = Field(1, ge=1)
@@ -54,7 +55,8 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(3600, ge=1)
     task_time_limit: int = Field(1800, ge=1)
     task_soft_time_limit: int = Field(1500, ge=1)
-    unacked_restore_interval: int = Field(60, ge=1)
+    unacked_restore_interval: int = Field(10, ge=1)
+    unacked_restore_throttle: int = Field(10, ge=1)  # scan every interval x throttle seconds
     max_retries: int = Field(5, ge=0)
     job_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
 
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     flower_basic_auth: str = "ingest:ingest"
 
     @model_validator(mode="after")
-    def _check_limits(self) -> "Settings":
+    def _check_limits(self) -> Settings:
         if not self.task_soft_time_limit < self.task_time_limit < self.visibility_timeout:
             raise ValueError("need task_soft_time_limit < task_time_limit < visibility_timeout")
         if self.chunk_overlap >= self.chunk_tokens:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -46,6 +46,12 @@ def _store_errors() -> Iterator[None]:
         yield
     except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
         raise StoreUnavailable(f"Chroma server did not answer: {exc}") from exc
+
+
+# HNSW settings of a collection while bulk jobs load it (index in large batches, persist
+# rarely) and while it serves (Chroma's defaults), switched by set_bulk_load.
+BULK_LOAD_HNSW = {"batch_size": 10_000, "sync_threshold": 100_000}
+SERVING_HNSW = {"batch_size": 100, "sync_threshold": 1_000}
 
 
 class ChromaStore:
@@ -99,6 +105,11 @@ class ChromaStore:
                 )
             for doc_id, count in chunk_counts.items():
                 col.delete(where={"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": count}}]})
+
+    def set_bulk_load(self, col, on: bool) -> None:
+        """Tune a collection's HNSW index for loading, or back for serving."""
+        with _store_errors():
+            col.modify(configuration={"hnsw": BULK_LOAD_HNSW if on else SERVING_HNSW})
 
     def delete_document(self, col, doc_id: str) -> None:
         """Remove every chunk of a document."""

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
+from collections import Counter
 
 from celery.signals import worker_process_init
 
-from . import jobs, pipeline
+from . import bulk_load, jobs, pipeline
 from .celery import app
 from .errors import TransientError
 from .resources import Resources
-from .results import ProcessingResult, summarize
+from .results import ProcessingResult
 from .settings import get_settings
 from .sources import DocRef
 
@@ -55,39 +55,43 @@ def ingest_document(self, ref: dict, model: str | None = None) -> dict:
 
 
 @app.task(name="ingest.stream.delete", bind=True, max_retries=get_settings().max_retries)
-def delete_document(self, doc_id: str, model: str | None = None) -> dict:
-    """Stream lane: remove one document from the index."""
+def delete_document(self, doc_id: str, version: int, model: str | None = None) -> dict:
+    """Stream lane: remove one document from the index, leaving a tombstone at `version`."""
     result = _retrying(
         self,
-        lambda: pipeline.delete_document(doc_id, resources(), model),
+        lambda: pipeline.delete_document(doc_id, version, resources(), model),
         lambda exc: ProcessingResult.failure(doc_id, "", exc.reason),
     )
     return result.to_dict()
 
 
 @app.task(name="ingest.bulk.group", bind=True, max_retries=get_settings().max_retries)
-def ingest_group(self, job_id: str, group: int, refs: list[dict], model: str | None = None):
-    """Bulk lane: ingest a group of documents and count them into the job's progress."""
+def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
+                 model: str | None = None) -> dict:
+    """Bulk lane: ingest a group of documents, record them in the job; return the counts."""
     docs = [DocRef.from_dict(ref) for ref in refs]
     results = _retrying(
         self,
         lambda: pipeline.ingest_documents(docs, resources(), model),
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
-    jobs.record(resources().redis, job_id, group, results)
-    return [result.to_dict() for result in results]
+    jobs.record(resources().redis, job_id, run, group, results)
+    return dict(Counter(result.status for result in results))
 
 
 @app.task(name="ingest.bulk.summarize")
-def summarize_job(groups: list[list[dict]], job_id: str, started: float) -> dict:
-    """Chord callback: aggregate every group's results into the job summary."""
-    results = [ProcessingResult.from_dict(d) for group in groups for d in group]
-    summary = summarize(job_id, results, started, time.time())
-    jobs.finish(resources().redis, job_id, summary, get_settings().job_ttl_seconds)
+def summarize_job(_counts: list[dict], job_id: str, run: int, started: float,
+                  model: str | None = None) -> dict | None:
+    """Chord callback: build the job summary from the results its groups recorded."""
+    summary = jobs.finish(resources().redis, job_id, run, started, get_settings().job_ttl_seconds)
+    if summary is None:  # a stale run: a newer run of the job owns it now
+        return None
+    bulk_load.end(resources(), job_id, model)
     return {key: value for key, value in summary.items() if key != "documents"}
 
 
 @app.task(name="ingest.bulk.job_failed")
-def job_failed(request, exc, traceback, job_id: str) -> None:
-    """Chord error path: mark the job as failed, with the reason."""
-    jobs.fail(resources().redis, job_id, f"{type(exc).__name__}: {exc}")
+def job_failed(request, exc, traceback, job_id: str, run: int, model: str | None = None) -> None:
+    """Chord error path: mark the job's run as failed, with the reason."""
+    if jobs.fail(resources().redis, job_id, run, f"{type(exc).__name__}: {exc}"):
+        bulk_load.end(resources(), job_id, model)

@@ -22,8 +22,11 @@ def _closed_port() -> int:
 @pytest.fixture
 def no_store(monkeypatch):
     """The worker's resources point at a Chroma port where nothing listens."""
-    settings = get_settings().model_copy(update={"chroma_port": _closed_port()})
-    monkeypatch.setattr(tasks, "_resources", Resources(settings))
+    settings = get_settings().model_copy(
+        update={"chroma_port": _closed_port(), "bulk_load_mode": False})
+    resources = Resources(settings)
+    monkeypatch.setattr(tasks, "_resources", resources)
+    return resources
 
 
 @pytest.fixture
@@ -55,12 +58,16 @@ def test_store_outage_is_retried_then_becomes_a_failure_record(
     assert result["reason"].startswith("store-unavailable: "), result["reason"]
 
 
-def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(worker, document):
-    settings = get_settings()
-    redis = Resources(settings).redis
+def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(
+        worker, no_store, document, monkeypatch):
+    def bug(*_):
+        raise RuntimeError("a bug, not a bad document")
+
+    monkeypatch.setattr(tasks.pipeline, "ingest_documents", bug)
     refs, _ = discover([document])
-    job_id = batch.start_job(refs, redis, settings, model="no-such-model")
+    job_id = batch.start_job(refs, no_store)
+    redis = no_store.redis
     wait_until(lambda: jobs.progress(redis, job_id)["status"] != jobs.RUNNING, 60, "job end")
     state = jobs.progress(redis, job_id)
     assert state["status"] == jobs.ERROR
-    assert "unknown embedding model 'no-such-model'" in state["error"]
+    assert "a bug, not a bad document" in state["error"]

@@ -1,0 +1,42 @@
+"""Job state in the real Redis: runs, redelivered groups, stale runs."""
+
+import uuid
+
+import pytest
+import redis as redis_lib
+
+from ingest_tasks import jobs
+from ingest_tasks.results import ProcessingResult
+from ingest_tasks.settings import get_settings
+
+
+@pytest.fixture
+def redis():
+    return redis_lib.Redis.from_url(get_settings().redis_url, decode_responses=True)
+
+
+def results(*statuses):
+    return [ProcessingResult(f"d{i}", f"/d{i}", status, chunks=2) for i, status in enumerate(statuses)]
+
+
+def test_a_redelivered_group_is_counted_once(redis):
+    job = uuid.uuid4().hex
+    run = jobs.create(redis, job, total=3, groups=1, ttl=600, sources=["/x"])
+    assert jobs.record(redis, job, run, 0, results("committed", "failed", "unchanged"))
+    assert not jobs.record(redis, job, run, 0, results("committed", "failed", "unchanged"))
+    state = jobs.progress(redis, job)
+    assert (state["done"], state["committed"], state["failed"], state["chunks"]) == (3, 1, 1, 6)
+    summary = jobs.finish(redis, job, run, started=state["created"], ttl=600)
+    assert len(summary["documents"]) == 3 and summary["unchanged"] == 1
+
+
+def test_a_stale_run_can_neither_count_nor_finish_the_new_one(redis):
+    job = uuid.uuid4().hex
+    old = jobs.create(redis, job, total=2, groups=1, ttl=600, sources=["/x"])
+    new = jobs.create(redis, job, total=2, groups=1, ttl=600, sources=["/x"])
+    assert new == old + 1
+    assert not jobs.record(redis, job, old, 0, results("committed", "committed"))
+    assert jobs.finish(redis, job, old, started=0.0, ttl=600) is None
+    assert not jobs.fail(redis, job, old, "boom")
+    state = jobs.progress(redis, job)
+    assert (state["status"], state["done"], state["sources"]) == (jobs.RUNNING, 0, ["/x"])
