@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from .results import STATUSES
 from .stack import PARTS
 
 out = Console()
@@ -46,29 +47,35 @@ def cmd_batch(args) -> int:
     from .sources import discover
 
     client = _client()
-    refs, skipped = discover(args.paths)
-    for path in skipped:
-        err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
-    job_id = client.submit_batch(args.paths, job_id=args.job)
-    err.print(f"job {job_id}: {len(refs)} documents")
-    state = _follow(client, job_id)
-    return _show_job(state, args.json)
+    if args.resume:
+        job_id = client.resume(args.resume)
+    else:
+        if not args.paths:
+            err.print("[red]error:[/red] give PATH... or --resume JOB")
+            return 2
+        _refs, skipped = discover(args.paths)
+        for path in skipped:
+            err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
+        job_id = client.submit_batch(args.paths, job_id=args.job, model=args.model)
+    err.print(f"job {job_id}: follow it from anywhere with `ingest status {job_id} --watch`")
+    return _show_job(_follow(client, job_id), args.json)
 
 
 def _follow(client, job_id: str) -> dict:
+    """Show the job's progress, fed by its counters in Redis, until it ends."""
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(),
-        TextColumn("{task.fields[done]}/{task.total} done, {task.fields[failed]} failed"),
-        TextColumn("{task.fields[rate]:.1f} docs/s"), TimeRemainingColumn(),
+        TextColumn("{task.completed}/{task.total} done, {task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]:.1f} docs/s"), TextColumn("ETA {task.fields[eta]}"),
     )
     with Progress(*columns, console=err) as bar:
-        task = bar.add_task(f"job {job_id}", total=None, done=0, failed=0, rate=0.0)
+        task = bar.add_task(f"job {job_id}", total=None, failed=0, rate=0.0, eta="-")
 
         def update(state: dict) -> None:
-            done = state["committed"] + state["failed"]
-            rate = bar.tasks[0].speed or 0.0
-            bar.update(task, total=state["total"], completed=done,
-                       done=state["committed"], failed=state["failed"], rate=rate)
+            eta = state["eta_seconds"]
+            bar.update(task, total=state["total"], completed=state["done"],
+                       failed=state["failed"], rate=state["docs_per_second"],
+                       eta="-" if eta is None else f"{int(eta) // 60}:{int(eta) % 60:02d}")
 
         return client.wait_job(job_id, on_progress=update)
 
@@ -87,26 +94,28 @@ def _show_job(state: dict, as_json: bool) -> int:
         for doc in failures:
             table.add_row(doc["doc_id"], doc["reason"])
         out.print(table)
-    totals = Table("documents", "committed", "failed", "chunks", "tokens", "seconds", "docs/s",
-                   title=f"Job {summary['job_id']}")
-    totals.add_row(*(str(summary[k]) for k in (
-        "total", "committed", "failed", "chunks", "tokens", "wall_seconds", "docs_per_second")))
+    columns = ("total", *STATUSES, "chunks", "tokens", "wall_seconds", "docs_per_second")
+    totals = Table(*(c.replace("_", " ") for c in columns), title=f"Job {summary['job_id']}")
+    totals.add_row(*(str(summary[c]) for c in columns))
     out.print(totals)
     return 0
 
 
 def cmd_status(args) -> int:
     """Show a batch job's progress, or its summary once it has finished."""
-    state = _client().job_status(args.job)
+    client = _client()
+    state = client.job_status(args.job)
     if state is None:
         err.print(f"[red]unknown job {args.job}")
         return 1
+    if args.watch and state["status"] == "running":
+        state = _follow(client, args.job)
     if state.get("summary"):
         return _show_job(state, args.json)
     print(json.dumps(state) if args.json else
-          f"job {args.job}: {state['status']}, {state['committed']} committed, "
-          f"{state['failed']} failed of {state['total']}")
-    return 0
+          f"job {args.job}: {state['status']}, {state['done']} of {state['total']} done, "
+          f"{state['failed']} failed" + (f" ({state['error']})" if state.get("error") else ""))
+    return 0 if state["status"] != "error" else 1
 
 
 def cmd_submit(args) -> int:
@@ -153,18 +162,23 @@ def parser() -> argparse.ArgumentParser:
                        help=f"only these of {', '.join(PARTS)} (default: all)")
         p.set_defaults(run=run)
     p = sub.add_parser("batch", help=cmd_batch.__doc__)
-    p.add_argument("paths", nargs="+", type=Path)
-    p.add_argument("--job", help="job id (default: a new one)")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--job", help="job id (default: a new one); an earlier id runs it again")
+    p.add_argument("--model", help="embedding model of this job (default: the configured one)")
+    p.add_argument("--resume", metavar="JOB", help="run JOB again over its sources, "
+                   "skipping what it already committed")
     p.add_argument("--json", action="store_true", help="print the job summary as JSON")
     p.set_defaults(run=cmd_batch)
     p = sub.add_parser("status", help=cmd_status.__doc__)
     p.add_argument("job")
+    p.add_argument("--watch", action="store_true", help="follow a running job to its end")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
     p = sub.add_parser("submit", help=cmd_submit.__doc__)
     p.add_argument("file", type=Path)
     p.add_argument("--id", help="document id (default: the file name)")
-    p.add_argument("--version", type=int, help="document version (default: assigned)")
+    p.add_argument("--version", type=int,
+                   help="document version (default: the file's modification time, ns)")
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_submit)

@@ -13,8 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 
 from .settings import Settings
@@ -62,10 +62,9 @@ class Stack:
         """The pid of a process we started that is still alive."""
         try:
             pid = int((self.run_dir / f"{name}.pid").read_text())
-            os.kill(pid, 0)
-            return pid
         except (OSError, ValueError):
             return None
+        return pid if _alive(pid) else None
 
     def _start(self, name: str, argv: list[str], env: dict | None = None) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -78,11 +77,17 @@ class Stack:
         (self.run_dir / f"{name}.pid").write_text(str(proc.pid))
         return proc.pid
 
-    def up(self, parts: list[str] | None = None, report: Callable[[str], None] = print) -> None:
-        """Bring the parts up (default: all), in order, waiting until each answers."""
+    def up(self, parts: list[str] | None = None, report: Callable[[str], None] = print,
+           env: dict[str, str] | None = None) -> None:
+        """Bring the parts up (default: all), in order, waiting until each answers.
+
+        `env` is added to the environment of the worker pools started now (for example
+        INGEST_* settings of one pool).
+        """
         _check_parts(parts)
-        starters = {"redis": self._redis, "chroma": self._chroma, "stream": self._worker,
-                    "bulk": self._worker, "flower": self._flower}
+        starters = {"redis": self._redis, "chroma": self._chroma,
+                    "stream": lambda name: self._worker(name, env),
+                    "bulk": lambda name: self._worker(name, env), "flower": self._flower}
         for name, start in starters.items():
             if not parts or name in parts:
                 report(f"{name}: {start(name)}")
@@ -113,11 +118,11 @@ class Stack:
         wait_until(lambda: _port_open(s.chroma_host, s.chroma_port), 60, "Chroma server")
         return f"started (pid {pid}) at {s.chroma_url}"
 
-    def _worker(self, name: str) -> str:
+    def _worker(self, name: str, env: dict[str, str] | None = None) -> str:
         from .celery import app
 
         if not self.pid(name):
-            self._start(name, [sys.executable, "-m", "workers", name])
+            self._start(name, [sys.executable, "-m", "workers", name], env)
         node = f"{name}@{socket.gethostname()}"
         wait_until(lambda: bool(app.control.ping([node], timeout=0.5)), 120, f"{name} pool")
         return f"{node} answering (pid {self.pid(name)})"
@@ -144,7 +149,7 @@ class Stack:
                 continue
             os.killpg(pid, signal.SIGTERM)
             try:
-                wait_until(lambda: not _alive(pid), timeout, name)
+                wait_until(lambda pid=pid: not _alive(pid), timeout, name)
             except TimeoutError:
                 os.killpg(pid, signal.SIGKILL)
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
@@ -158,6 +163,7 @@ def _check_parts(parts: list[str] | None) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """True if the process runs; reaps it if it is our child and has ended."""
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)
         return waited == 0
