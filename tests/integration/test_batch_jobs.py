@@ -1,0 +1,96 @@
+"""Batch jobs on the real stack: re-runs, resume after a cut-off job, a worker killed mid-job."""
+
+import os
+import signal
+
+import pytest
+import redis as redis_lib
+
+from ingest_tasks import jobs
+from ingest_tasks.constants import BULK_QUEUE
+from ingest_tasks.stack import wait_until
+from tests.integration.conftest import chunks_in_store
+
+TOPICS = ["glaciers", "lighthouses", "beekeeping", "typefaces", "tidepools", "sourdough",
+          "orreries", "kelp forests"]
+
+
+def write_docs(folder, count: int):
+    """`count` small Markdown documents of one chunk each, named (ids included) for the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        topic = TOPICS[n % len(TOPICS)]
+        (folder / f"{folder.name}-{n:04d}.md").write_text(
+            f"# Note {n} on {topic}\n\nField note number {n} about {topic}: "
+            f"observed on day {n * 7 % 31}, filed under {topic} in {folder.name}.\n")
+    return folder
+
+
+def assert_exactly_once(client, folder, summary):
+    """Every document of the folder is in the store once, with the chunks reported."""
+    stored = chunks_in_store(client, str(folder.resolve()))
+    reported = {d["doc_id"]: d["chunks"] for d in summary["documents"]}
+    assert len(summary["documents"]) == summary["total"] == len(reported)
+    assert stored == reported
+
+
+def test_a_rerun_skips_what_is_committed_and_redoes_what_changed(client, tmp_path):
+    folder = write_docs(tmp_path / "rerun", 40)
+    first = client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]
+    assert first["committed"] == 40
+
+    (folder / "rerun-0003.md").write_text("# Rewritten\n\nThis note about comets is new text.\n")
+    again = client.wait_job(client.submit_batch([folder], job_id=first["job_id"]),
+                            timeout=600)["summary"]
+    assert (again["committed"], again["unchanged"], again["total"]) == (1, 39, 40)
+    assert [d["doc_id"] for d in again["documents"] if d["status"] == "committed"] == ["rerun-0003.md"]
+    assert_exactly_once(client, folder, again)
+
+
+def test_resume_finishes_a_job_whose_submitter_died_mid_send(client, stack, settings, tmp_path):
+    folder = write_docs(tmp_path / "cut", 96)  # 6 groups of 16
+    stack.down(["bulk"], report=lambda line: None)
+    try:
+        job_id = client.submit_batch([folder])
+        broker = redis_lib.Redis.from_url(settings.broker)
+        assert broker.llen(BULK_QUEUE) == 6
+        broker.ltrim(BULK_QUEUE, 4, -1)  # keep the first two sent (the list's tail): the rest
+        # never left the submitter
+    finally:
+        stack.up(["bulk"], report=lambda line: None)
+    wait_until(lambda: client.job_status(job_id)["done"] == 32, 300, "the two groups sent")
+    assert client.job_status(job_id)["status"] == jobs.RUNNING  # the chord can never complete
+
+    summary = client.wait_job(client.resume(job_id), timeout=600)["summary"]
+    assert (summary["unchanged"], summary["committed"], summary["total"]) == (32, 64, 96)
+    assert_exactly_once(client, folder, summary)
+
+
+@pytest.fixture
+def fast_redelivery_bulk_pool(stack):
+    """The bulk pool restarted with a short visibility timeout; the usual one afterwards."""
+    quick = {"INGEST_VISIBILITY_TIMEOUT": "10", "INGEST_TASK_TIME_LIMIT": "8",
+             "INGEST_TASK_SOFT_TIME_LIMIT": "6", "INGEST_UNACKED_RESTORE_INTERVAL": "1",
+             "INGEST_UNACKED_RESTORE_THROTTLE": "1", "INGEST_BULK_PREFETCH": "1"}
+    quiet = {"report": lambda line: None}
+    stack.down(["bulk"], **quiet)
+    stack.up(["bulk"], env=quick, **quiet)
+    yield lambda: stack.up(["bulk"], env=quick, **quiet)
+    stack.down(["bulk"], **quiet)
+    stack.up(["bulk"], **quiet)
+
+
+def test_a_worker_killed_mid_job_loses_and_duplicates_nothing(
+        client, stack, fast_redelivery_bulk_pool, tmp_path):
+    folder = write_docs(tmp_path / "killed", 160)  # 10 groups
+    job_id = client.submit_batch([folder])
+    wait_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "a first group")
+    os.killpg(stack.pid("bulk"), signal.SIGKILL)  # main process and pool children at once
+    wait_until(lambda: stack.pid("bulk") is None, 30, "the killed pool gone")
+    assert client.job_status(job_id)["done"] < 160
+    fast_redelivery_bulk_pool()  # a new worker finds the unacknowledged tasks and reruns them
+
+    summary = client.wait_job(job_id, timeout=600)["summary"]
+    assert summary["committed"] + summary["unchanged"] == summary["total"] == 160
+    assert summary["failed"] == 0
+    assert_exactly_once(client, folder, summary)

@@ -1,0 +1,92 @@
+"""The whole shared corpus through `ingest batch` on the real stack."""
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+from ingest_tasks.retrieval import self_retrieval
+from tests.corpus import CORPUS_DIR, manifest
+from tests.integration.conftest import chunks_in_store, worker_pids
+
+# Specific reasons: a failure must say what is wrong, not just that something failed.
+SPECIFIC = re.compile(r"^(empty|corrupt|encrypted|encoding|unsupported|source): .{12,}")
+
+
+@pytest.fixture(scope="module")
+def corpus_job(stack, pool_pids):
+    """Run `ingest batch CORPUS --json` as a user would; return its summary by document."""
+    run = subprocess.run(
+        [sys.executable, "-m", "ingest_tasks.cli", "batch", str(CORPUS_DIR), "--json"],
+        capture_output=True, text=True, timeout=900, env=os.environ, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout)
+    return summary, {doc["doc_id"]: doc for doc in summary["documents"]}
+
+
+def test_every_file_gets_one_record(corpus_job):
+    summary, docs = corpus_job
+    files = {row["file"] for row in manifest()}
+    assert set(docs) == files
+    assert summary["total"] == len(files) == 120
+    assert summary["committed"] + summary["failed"] == 120
+
+
+# Marked valid, but a docx whose body holds no text at all: reported, not committed.
+TRULY_EMPTY = {"pydocx__sty-having-no-styles-part.docx"}
+
+
+def test_valid_files_are_committed(corpus_job):
+    _, docs = corpus_job
+    for row in manifest():
+        doc = docs[row["file"]]
+        if row["expected_kind"] != "valid":
+            continue
+        if row["file"] in TRULY_EMPTY:
+            assert doc["status"] == "failed" and doc["reason"].startswith("empty: "), doc
+        else:
+            assert doc["status"] == "committed", (row["file"], doc["reason"])
+            assert doc["chunks"] > 0 and doc["tokens"] > 0
+
+
+def test_malformed_and_empty_files_fail_with_a_specific_reason(corpus_job):
+    _, docs = corpus_job
+    # BOM and declared label agree (WHATWG "unicode" is UTF-16LE): honoured, see the parser.
+    decodable = {"tika__testHTML_charset_utf16le.html"}
+    for row in manifest():
+        doc = docs[row["file"]]
+        if row["expected_kind"] != "valid" and row["file"] not in decodable:
+            assert doc["status"] == "failed", row["file"]
+            assert SPECIFIC.match(doc["reason"]), (row["file"], doc["reason"])
+
+
+def test_store_holds_exactly_the_reported_chunks(corpus_job, client):
+    _, docs = corpus_job
+    reported = {doc_id: doc["chunks"] for doc_id, doc in docs.items() if doc["chunks"]}
+    assert chunks_in_store(client, str(CORPUS_DIR.resolve())) == reported
+
+
+def test_no_worker_restarted(corpus_job, pool_pids):
+    assert worker_pids() == pool_pids
+
+
+def test_job_summary_outlives_the_submitter(corpus_job):
+    summary, _ = corpus_job
+    run = subprocess.run(
+        [sys.executable, "-m", "ingest_tasks.cli", "status", summary["job_id"], "--json"],
+        capture_output=True, text=True, timeout=120, env=os.environ, check=True,
+    )
+    assert json.loads(run.stdout)["committed"] == summary["committed"]
+
+
+def test_self_retrieval_on_a_sample(corpus_job, client):
+    _, docs = corpus_job
+    committed = sorted(d for d, doc in docs.items() if doc["status"] == "committed")
+    sample = random.Random(11).sample(committed, 40)
+    score = self_retrieval(client, {doc_id: CORPUS_DIR / doc_id for doc_id in sample})
+    assert score.rate >= 0.95, score.misses
