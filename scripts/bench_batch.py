@@ -1,0 +1,231 @@
+"""Batch throughput against its limits and against the seed's in-process pattern.
+
+Run the same way each time (it brings up a stack of its own and takes it down after):
+
+    .venv/bin/python scripts/bench_batch.py [--corpus ../shared/corpus] [--min-chunks 5000]
+
+For each model (all-MiniLM-L6-v2 and wordllama), on the corpus repeated to at least
+`--min-chunks` chunks, all in one run:
+- limit, embedding: the same chunks embedded in one process, all cores, large batches,
+  no I/O (chunks/s);
+- limit, store: the same vectors bulk-written to a fresh Chroma collection (vectors/s),
+  with the collection's serving HNSW settings and with its bulk-load ones;
+- seed: an asyncio semaphore + gather over the same parse, chunk, embed and store
+  functions, in one process (chunks/s);
+- ingest-tasks: the Celery batch lane, one job through the bulk pool (chunks/s).
+Prints one JSON object with the figures and ratios; exits 1 if a floor of issue 3 is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+MODELS = ("all-MiniLM-L6-v2", "wordllama")
+SEED_CONCURRENCY = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolate(redis_url: str) -> Path:
+    """Point every INGEST_* setting of this process (and the stack it starts) at a fresh place."""
+    state = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    os.environ.update({
+        "INGEST_REDIS_URL": redis_url, "INGEST_STATE_DIR": str(state),
+        "INGEST_CHROMA_PORT": str(_free_port()), "INGEST_FLOWER_PORT": str(_free_port()),
+        "INGEST_COLLECTION_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+    })
+    return state
+
+
+def repeat_corpus(corpus: Path, folder: Path, min_chunks: int, chunks_per_file: dict) -> None:
+    """Copy the corpus's parseable files into `folder` until they hold `min_chunks` chunks."""
+    total, copy = 0, 0
+    while total < min_chunks:
+        for name, chunks in chunks_per_file.items():
+            target = folder / f"copy{copy}" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(corpus / name, target)
+            total += chunks
+            if total >= min_chunks:
+                return
+        copy += 1
+
+
+def prepared_corpus(corpus: Path, embedder, settings):
+    """Every parseable corpus file, parsed and chunked (chunks per file name)."""
+    from ingest_tasks.errors import PermanentError
+    from ingest_tasks.pipeline import prepare
+    from ingest_tasks.sources import discover
+
+    refs, _ = discover([corpus])
+    ready = {}
+    for ref in refs:
+        try:
+            ready[ref.doc_id] = prepare(ref, embedder, settings)
+        except PermanentError:
+            pass
+    return ready
+
+
+def embedding_limit(texts: list[str], model: str) -> tuple[float, object]:
+    """Chunks/s embedding `texts` in this process on every core, large batches."""
+    from ingest_tasks.embed import get_embedder
+
+    embedder = get_embedder(model, threads=os.cpu_count() or 1, batch=64)
+    embedder.embed(texts[:8])  # warm up
+    started = time.perf_counter()
+    vectors = embedder.embed(texts)
+    return len(texts) / (time.perf_counter() - started), vectors
+
+
+def store_limit(store, docs, vectors, model: str, dim: int, bulk: bool) -> float:
+    """Vectors/s writing the vectors to a fresh collection, as one bulk write."""
+    from ingest_tasks.commit import chunk_records
+
+    name = f"{store.prefix}-limit-{'bulk' if bulk else 'serve'}-{dim}"
+    col = store.collection(model, dim, name=name)
+    store.set_bulk_load(col, bulk)
+    records, row = [], 0
+    for doc in docs:
+        records += chunk_records(doc, vectors[row : row + len(doc.chunks)], model)
+        row += len(doc.chunks)
+    started = time.perf_counter()
+    store.write(col, records, {})
+    return len(records) / (time.perf_counter() - started)
+
+
+async def _seed(refs, embedder, store, col, settings) -> int:
+    """The seed's pattern: one coroutine per document, a semaphore, gather."""
+    from ingest_tasks.commit import chunk_records
+    from ingest_tasks.errors import PermanentError
+    from ingest_tasks.pipeline import prepare
+
+    gate = asyncio.Semaphore(SEED_CONCURRENCY)
+
+    async def one(ref) -> int:
+        async with gate:
+            try:
+                doc = await asyncio.to_thread(prepare, ref, embedder, settings)
+            except PermanentError:  # the seed counted bad documents and went on
+                return 0
+            vectors = await asyncio.to_thread(embedder.embed, [c.text for c in doc.chunks])
+            records = list(chunk_records(doc, vectors, embedder.name))
+            await asyncio.to_thread(store.write, col, records, {ref.doc_id: len(records)})
+            return len(records)
+
+    return sum(await asyncio.gather(*(one(ref) for ref in refs)))
+
+
+def seed_pattern(folder: Path, model: str, store, settings) -> float:
+    """Chunks/s of the seed's asyncio pattern over the repeated corpus."""
+    from ingest_tasks.embed import get_embedder
+    from ingest_tasks.sources import discover
+
+    embedder = get_embedder(model, threads=os.cpu_count() or 1, batch=settings.embed_batch)
+    col = store.collection(model, embedder.dim, name=f"{store.prefix}-seed-{embedder.dim}")
+    refs, _ = discover([folder])
+    started = time.perf_counter()
+    chunks = asyncio.run(_seed(refs, embedder, store, col, settings))
+    return chunks / (time.perf_counter() - started)
+
+
+def celery_lane(client, folder: Path, model: str) -> tuple[float, dict]:
+    """Chunks/s of one batch job through the bulk pool, submit to summary."""
+    started = time.perf_counter()
+    state = client.wait_job(client.submit_batch([folder], model=model), poll=0.5)
+    wall = time.perf_counter() - started
+    summary = state["summary"]
+    return summary["chunks"] / wall, summary
+
+
+def bench_model(model: str, corpus: Path, root: Path, min_chunks: int, client) -> dict:
+    """Every figure for one model."""
+    from ingest_tasks.embed import get_embedder
+
+    settings, store = client.settings, client.resources.store
+    embedder = get_embedder(model, threads=1, batch=settings.embed_batch)
+    docs = prepared_corpus(corpus, embedder, settings)
+    folder = root / model
+    repeat_corpus(corpus, folder, min_chunks, {name: len(d.chunks) for name, d in docs.items()})
+    repeated = [  # the corpus's prepared documents, under the ids of their copies
+        replace(docs[path.name], ref=replace(docs[path.name].ref, doc_id=path.relative_to(folder).as_posix()))
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    ]
+    texts = [c.text for d in repeated for c in d.chunks]
+    embed_rate, vectors = embedding_limit(texts, model)
+    serve_rate = store_limit(store, repeated, vectors, model, embedder.dim, bulk=False)
+    bulk_rate = store_limit(store, repeated, vectors, model, embedder.dim, bulk=True)
+    seed_rate = seed_pattern(folder, model, store, settings)
+    lane_rate, summary = celery_lane(client, folder, model)
+    limit = min(embed_rate, max(serve_rate, bulk_rate))
+    return {
+        "documents": len(repeated), "chunks": len(texts),
+        "limit_embed_chunks_per_s": round(embed_rate, 1),
+        "limit_store_vectors_per_s": {"serving_hnsw": round(serve_rate), "bulk_load_hnsw": round(bulk_rate)},
+        "seed_chunks_per_s": round(seed_rate, 1),
+        "ingest_tasks_chunks_per_s": round(lane_rate, 1),
+        "lane_job": {k: summary[k] for k in ("committed", "failed", "chunks", "wall_seconds")},
+        "ratio_to_embed_limit": round(lane_rate / embed_rate, 3),
+        "ratio_to_lower_limit": round(lane_rate / limit, 3),
+        "ratio_to_seed": round(lane_rate / seed_rate, 3),
+    }
+
+
+def floors_met(results: dict) -> bool:
+    """Issue 3's floors: MiniLM >= 0.85x its embedding limit and above the seed; wordllama >= 0.6x."""
+    minilm, wordllama = results.get("all-MiniLM-L6-v2"), results.get("wordllama")
+    ok = True
+    if minilm:
+        ok &= minilm["ratio_to_embed_limit"] >= 0.85 and minilm["ratio_to_seed"] > 1
+    if wordllama:
+        ok &= wordllama["ratio_to_lower_limit"] >= 0.6
+    return ok
+
+
+def main() -> int:
+    """Bring up a private stack, measure each model, take the stack down, print the figures."""
+    args = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    args.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    args.add_argument("--min-chunks", type=int, default=5000)
+    args.add_argument("--models", nargs="+", default=list(MODELS))
+    args.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    opts = args.parse_args()
+    state = isolate(opts.redis_url)
+    from ingest_tasks.client import IngestClient
+    from ingest_tasks.settings import get_settings
+    from ingest_tasks.stack import Stack
+
+    settings = get_settings()
+    stack = Stack(settings)
+    stack.up(report=lambda line: print(line, file=sys.stderr))
+    try:
+        client = IngestClient(settings)
+        results = {m: bench_model(m, opts.corpus, state / "docs", opts.min_chunks, client)
+                   for m in opts.models}
+    finally:
+        stack.down(report=lambda line: print(line, file=sys.stderr))
+        shutil.rmtree(state, ignore_errors=True)
+    print(json.dumps({"cpus": os.cpu_count(), "bulk_concurrency": settings.bulk_concurrency,
+                      "results": results}, indent=2))
+    return 0 if floors_met(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
