@@ -9,7 +9,13 @@ just as the last one ends may find the serving settings back: slower, never wron
 
 from __future__ import annotations
 
+import logging
+import time
+
 from .constants import BULK_LOAD_KEY
+from .errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def begin(resources, job_id: str, model: str | None = None) -> None:
@@ -19,7 +25,7 @@ def begin(resources, job_id: str, model: str | None = None) -> None:
     col = resources.collection(model)
     key = BULK_LOAD_KEY + col.name
     if resources.redis.sadd(key, job_id):
-        resources.store.set_bulk_load(col, True)
+        _switch(resources.store, col, True)
     resources.redis.expire(key, resources.settings.job_ttl_seconds)
 
 
@@ -30,4 +36,18 @@ def end(resources, job_id: str, model: str | None = None) -> None:
     col = resources.collection(model)
     key = BULK_LOAD_KEY + col.name
     if resources.redis.srem(key, job_id) and resources.redis.scard(key) == 0:
-        resources.store.set_bulk_load(col, False)
+        _switch(resources.store, col, False)
+
+
+def _switch(store, col, on: bool, attempts: int = 5) -> None:
+    """Switch the mode, retrying a busy server; it only tunes speed, so never fail a job on it."""
+    for attempt in range(attempts):
+        try:
+            store.set_bulk_load(col, on)
+            return
+        except StoreUnavailable as exc:
+            if attempt == attempts - 1:
+                log.warning("could not switch bulk-load mode %s for %s: %s",
+                            "on" if on else "off", col.name, exc)
+            else:
+                time.sleep(0.2 * 2**attempt)

@@ -39,13 +39,18 @@ class Hit:
 
 @contextmanager
 def _store_errors() -> Iterator[None]:
-    """Turn a connection failure into StoreUnavailable, so tasks retry."""
+    """Turn a connection failure or a busy server into StoreUnavailable, so tasks retry."""
     import httpx
+    from chromadb.errors import InternalError
 
     try:
         yield
     except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
         raise StoreUnavailable(f"Chroma server did not answer: {exc}") from exc
+    except InternalError as exc:
+        if "database is locked" not in str(exc):  # its SQLite, busy with other writers
+            raise
+        raise StoreUnavailable(f"Chroma server busy: {exc}") from exc
 
 
 # HNSW settings of a collection while bulk jobs load it (index in large batches, persist

@@ -94,3 +94,15 @@ def test_a_worker_killed_mid_job_loses_and_duplicates_nothing(
     assert summary["committed"] + summary["unchanged"] == summary["total"] == 160
     assert summary["failed"] == 0
     assert_exactly_once(client, folder, summary)
+
+
+def test_a_chroma_restart_mid_job_is_retried_through(client, stack, tmp_path):
+    folder = write_docs(tmp_path / "restart", 160)
+    job_id = client.submit_batch([folder])
+    wait_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "a first group")
+    stack.down(["chroma"], report=lambda line: None)  # writes now fail: the tasks retry
+    stack.up(["chroma"], report=lambda line: None)
+
+    summary = client.wait_job(job_id, timeout=600)["summary"]
+    assert summary["committed"] + summary["unchanged"] == summary["total"] == 160
+    assert_exactly_once(client, folder, summary)
