@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 
 from celery import chord
 
@@ -38,6 +39,8 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
 
     settings = resources.settings
     job_id = job_id or uuid.uuid4().hex[:12]
+    submitted = time.time()
+    refs = [replace(ref, submitted=submitted) for ref in refs]
     groups = group_refs(refs, settings.group_max_docs, settings.group_max_bytes)
     run = jobs.create(resources.redis, job_id, len(refs), len(groups), settings.job_ttl_seconds,
                       list(sources), model or "")
@@ -46,7 +49,7 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
         ingest_group.s(job_id, run, number, [ref.to_dict() for ref in group], model)
         for number, group in enumerate(groups)
     ]
-    callback = summarize_job.s(job_id, run, time.time(), model)
+    callback = summarize_job.s(job_id, run, submitted, model)
     callback = callback.on_error(job_failed.s(job_id, run, model))
     result = chord(header)(callback)
     _stop_waiting(result)

@@ -1,16 +1,20 @@
-"""The Python API for applications: submit, delete, batch and resume, job status, search."""
+"""The Python API for applications: submit (hybrid), stream, delete, batch and resume,
+job status, search."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from . import batch, jobs, pipeline
+from .clock import next_versions
 from .errors import SourceError
+from .handles import JobHandle, StreamHandle
 from .resources import Resources
 from .settings import Settings, get_settings
-from .sources import discover, file_ref
+from .sources import DocRef, discover, file_ref, read_source
 
 
 class IngestClient:
@@ -20,23 +24,61 @@ class IngestClient:
         self.settings = settings or get_settings()
         self.resources = Resources(self.settings)
 
-    def submit(self, path: str | Path, doc_id: str | None = None, version: int | None = None):
-        """Stream one document by reference; returns the task's AsyncResult.
+    def submit(self, *paths: str | Path, doc_id: str | None = None, version: int | None = None,
+               model: str | None = None) -> StreamHandle | JobHandle:
+        """Hybrid: stream a small change, send a large upload to the bulk lane as a job.
 
-        The version defaults to the file's modification time (see DocRef).
+        Small is at most INGEST_STREAM_MAX_DOCS documents and INGEST_STREAM_MAX_BYTES in
+        all. `doc_id` and `version` name one file's id and version (default: its name
+        and modification time). Either way the caller gets a handle to wait on.
         """
+        if doc_id is not None or version is not None:
+            if len(paths) != 1:
+                raise ValueError("doc_id and version name one file: give exactly one path")
+            refs = [file_ref(paths[0], doc_id, version)]
+        else:
+            refs, _skipped = discover(paths)
+        if not refs:
+            raise SourceError("no documents to ingest in " + ", ".join(map(str, paths)))
+        s = self.settings
+        if len(refs) > s.stream_max_docs or sum(r.size for r in refs) > s.stream_max_bytes:
+            return JobHandle(self, batch.start_job(refs, self.resources, model=model,
+                                                   sources=_absolute(paths)))
+        return StreamHandle([self.stream(ref, model) for ref in refs])
+
+    def submit_content(self, doc_id: str, data: bytes | str, name: str,
+                       version: int | None = None, model: str | None = None):
+        """Stream one document given as content; `name` tells its kind (note.md).
+
+        The version defaults to the submit-time clock. Returns the task's AsyncResult.
+        """
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        version = version if version is not None else next_versions(self.resources.redis)[0]
+        ref = DocRef.inline(doc_id, data, name, version)
+        if ref.size > self.settings.inline_max_bytes:
+            raise SourceError(f"{ref.size} bytes is over the inline limit of "
+                              f"{self.settings.inline_max_bytes}: submit a file instead")
+        return self.stream(ref, model)
+
+    def stream(self, ref: DocRef, model: str | None = None):
+        """Send one document to the stream lane, inline if small; returns its AsyncResult."""
         from .tasks import ingest_document
 
-        return ingest_document.delay(file_ref(path, doc_id, version).to_dict())
+        if not ref.content and ref.size <= self.settings.inline_max_bytes:
+            data = read_source(ref, self.settings.max_document_bytes)
+            ref = DocRef.inline(ref.doc_id, data, ref.source, ref.version)
+        return ingest_document.delay(replace(ref, submitted=time.time()).to_dict(), model)
 
-    def delete(self, doc_id: str, version: int | None = None):
+    def delete(self, doc_id: str, version: int | None = None, model: str | None = None):
         """Stream the removal of one document; returns the task's AsyncResult.
 
-        The tombstone's version defaults to now, so it outranks every copy saved before.
+        The tombstone's version defaults to the submit-time clock, so it outranks every
+        copy saved before.
         """
         from .tasks import delete_document
 
-        return delete_document.delay(doc_id, version if version is not None else time.time_ns())
+        version = version if version is not None else next_versions(self.resources.redis)[0]
+        return delete_document.delay(doc_id, version, model)
 
     def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
                      model: str | None = None) -> str:
@@ -49,8 +91,7 @@ class IngestClient:
         refs, _skipped = discover(sources)
         if not refs:
             raise SourceError("no documents to ingest in " + ", ".join(map(str, sources)))
-        sources = [str(Path(source).resolve()) for source in sources]
-        return batch.start_job(refs, self.resources, job_id, model, sources)
+        return batch.start_job(refs, self.resources, job_id, model, _absolute(sources))
 
     def resume(self, job_id: str) -> str:
         """Run a job again over the sources it was given; returns its id."""
@@ -85,3 +126,7 @@ class IngestClient:
     def search(self, text: str, k: int = 5) -> list:
         """The k chunks nearest to `text`, best first."""
         return pipeline.search(text, self.resources, k)
+
+
+def _absolute(paths) -> list[str]:
+    return [str(Path(path).resolve()) for path in paths]

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
 
     # Embedding and chunking
     embedding_model: str = "all-MiniLM-L6-v2"
-    embed_batch: int = Field(16, ge=1)
+    embed_batch: int = Field(4, ge=1)  # on CPU, small batches pad less (bench_batch.py)
     embed_threads: int = Field(1, ge=1)
     chunk_tokens: int = Field(200, ge=16)
     chunk_overlap: int = Field(32, ge=0)
@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     # Parsing limits
     max_document_bytes: int = Field(64 * 1024 * 1024, ge=1)
     legacy_encoding: str = ""  # e.g. cp1252: accept undeclared non-UTF-8 text in it
+
+    # Hybrid routing: a submission this small streams, a larger one becomes a batch job
+    stream_max_docs: int = Field(8, ge=1)
+    stream_max_bytes: int = Field(2 * 1024 * 1024, ge=1)
+    inline_max_bytes: int = Field(256 * 1024, ge=0)  # stream documents this small travel inline
 
     # Batch grouping and store writes
     group_max_docs: int = Field(16, ge=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +27,14 @@ class DocRef:
     source: str
     version: int = 0
     size: int = 0
+    submitted: float = 0.0  # wall-clock time of submission, for end-to-end latency
+    content: str = ""  # the bytes themselves, base64, for small documents sent inline
+
+    @classmethod
+    def inline(cls, doc_id: str, data: bytes, source: str, version: int) -> DocRef:
+        """A document whose bytes travel in the message; `source` names it (its suffix
+        tells its kind: note.md)."""
+        return cls(doc_id, source, version, len(data), content=base64.b64encode(data).decode("ascii"))
 
     def to_dict(self) -> dict:
         """JSON-ready form, for task messages."""
@@ -82,6 +91,11 @@ def file_ref(path: str | Path, doc_id: str | None = None, version: int | None = 
 
 def read_source(ref: DocRef, max_bytes: int) -> bytes:
     """The bytes of a document, refusing missing files and files over the size limit."""
+    if ref.content:
+        data = base64.b64decode(ref.content)
+        if len(data) > max_bytes:
+            raise SourceError(f"{len(data)} bytes is over the limit of {max_bytes}")
+        return data
     path = Path(ref.source)
     try:
         size = path.stat().st_size
