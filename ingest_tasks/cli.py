@@ -1,4 +1,5 @@
-"""The `ingest` command: bring the stack up and down, ingest, delete, search, job status."""
+"""The `ingest` command: bring the stack up and down, ingest, delete, search, job status,
+latency."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from .results import STATUSES
+from .constants import BULK_QUEUE, STREAM_QUEUE
+from .results import FAILED, STATUSES
 from .stack import PARTS
 
 out = Console()
@@ -119,23 +121,52 @@ def cmd_status(args) -> int:
 
 
 def cmd_submit(args) -> int:
-    """Stream one document and wait until it is searchable."""
-    result = _client().submit(args.file, doc_id=args.id, version=args.version)
-    return _show_result(result.get(timeout=args.timeout), args.json)
+    """Stream a small change, or send a large upload as a batch job; wait for the outcome."""
+    client = _client()
+    handle = client.submit(*args.paths, doc_id=args.id, version=args.version, model=args.model)
+    err.print(f"{handle.lane} lane: {handle.id}")
+    if handle.lane == BULK_QUEUE:
+        state = _follow(client, handle.id)
+        if args.json and state.get("summary"):
+            print(json.dumps({"lane": handle.lane, **state["summary"]}))
+            return 0
+        return _show_job(state, args.json)
+    return _show_results(handle.lane, handle.wait(timeout=args.timeout), args.json)
 
 
 def cmd_delete(args) -> int:
     """Stream the removal of one document and wait until it is gone."""
-    return _show_result(_client().delete(args.doc_id).get(timeout=args.timeout), args.json)
+    result = _client().delete(args.doc_id, args.version, args.model).get(timeout=args.timeout)
+    return _show_results(STREAM_QUEUE, [result], args.json)
 
 
-def _show_result(result: dict, as_json: bool) -> int:
+def _show_results(lane: str, results: list[dict], as_json: bool) -> int:
     if as_json:
-        print(json.dumps(result))
-    else:
+        print(json.dumps({"lane": lane, "documents": results}))
+    for result in [] if as_json else results:
         detail = result["reason"] or f"{result['chunks']} chunks"
         out.print(f"{result['doc_id']}: {result['status']} ({detail})")
-    return 0 if result["status"] != "failed" else 1
+    return 1 if any(result["status"] == FAILED for result in results) else 0
+
+
+def cmd_latency(args) -> int:
+    """End-to-end latency (submit -> searchable) per lane: p50/p95/p99 and where it goes."""
+    from .latency import PARTS, percentiles
+
+    redis = _client().resources.redis
+    rows = [percentiles(redis, lane, args.window)
+            for lane in args.lanes or (STREAM_QUEUE, BULK_QUEUE)]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    table = Table("lane", "samples", "p50 s", "p95 s", "p99 s", *(f"{p} %" for p in PARTS),
+                  title=f"Latency, last {args.window:.0f} s" if args.window else "Latency")
+    for row in rows:
+        cells = [str(row.get(q, "-")) for q in ("p50", "p95", "p99")]
+        shares = [f"{100 * row['share'][p]:.0f}" if row["samples"] else "-" for p in PARTS]
+        table.add_row(row["lane"], str(row["samples"]), *cells, *shares)
+    out.print(table)
+    return 0
 
 
 def cmd_search(args) -> int:
@@ -175,18 +206,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
     p = sub.add_parser("submit", help=cmd_submit.__doc__)
-    p.add_argument("file", type=Path)
-    p.add_argument("--id", help="document id (default: the file name)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--id", help="document id of a single file (default: its name)")
     p.add_argument("--version", type=int,
                    help="document version (default: the file's modification time, ns)")
+    p.add_argument("--model", help="embedding model (default: the configured one)")
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_submit)
     p = sub.add_parser("delete", help=cmd_delete.__doc__)
     p.add_argument("doc_id")
+    p.add_argument("--version", type=int, help="tombstone version (default: the clock, now)")
+    p.add_argument("--model", help="embedding model (default: the configured one)")
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_delete)
+    p = sub.add_parser("latency", help=cmd_latency.__doc__)
+    p.add_argument("--lane", dest="lanes", action="append", choices=(STREAM_QUEUE, BULK_QUEUE),
+                   help="one lane (default: both)")
+    p.add_argument("--window", type=float, default=3600, help="seconds back (0: all kept)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_latency)
     p = sub.add_parser("search", help=cmd_search.__doc__)
     p.add_argument("text")
     p.add_argument("-k", type=int, default=5, help="how many hits")

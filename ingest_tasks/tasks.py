@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from celery.signals import worker_process_init
 
-from . import bulk_load, jobs, pipeline
+from . import bulk_load, jobs, latency, pipeline
 from .celery import app
+from .constants import BULK_QUEUE, STREAM_QUEUE
 from .errors import TransientError
 from .resources import Resources
 from .results import ProcessingResult
@@ -44,13 +46,14 @@ def _retrying(task, work, give_up):
 
 @app.task(name="ingest.stream.ingest", bind=True, max_retries=get_settings().max_retries)
 def ingest_document(self, ref: dict, model: str | None = None) -> dict:
-    """Stream lane: ingest one document given by reference."""
-    doc = DocRef.from_dict(ref)
+    """Stream lane: ingest one document, given inline or by reference."""
+    started, doc = time.time(), DocRef.from_dict(ref)
     results = _retrying(
         self,
         lambda: pipeline.ingest_documents([doc], resources(), model),
         lambda exc: [ProcessingResult.failure(doc.doc_id, doc.source, exc.reason)],
     )
+    latency.record(resources().redis, STREAM_QUEUE, results, doc.submitted, started)
     return results[0].to_dict()
 
 
@@ -69,13 +72,14 @@ def delete_document(self, doc_id: str, version: int, model: str | None = None) -
 def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
                  model: str | None = None) -> dict:
     """Bulk lane: ingest a group of documents, record them in the job; return the counts."""
-    docs = [DocRef.from_dict(ref) for ref in refs]
+    started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
     results = _retrying(
         self,
         lambda: pipeline.ingest_documents(docs, resources(), model),
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
     jobs.record(resources().redis, job_id, run, group, results)
+    latency.record(resources().redis, BULK_QUEUE, results, docs[0].submitted, started)
     return dict(Counter(result.status for result in results))
 
 
