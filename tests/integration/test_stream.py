@@ -1,5 +1,9 @@
 """The stream lane on the real stack: create, edit, delete, bad input."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from ingest_tasks.retrieval import top_documents
@@ -11,13 +15,13 @@ WORDS = "Ocelots prowl the humid understory of the cloud forest at dusk. "
 def test_submit_edit_delete(client, tmp_path):
     path = tmp_path / "ocelot.md"
     path.write_text("# Ocelots\n\n" + WORDS * 200)
-    first = client.submit(path, doc_id="ocelot").get(timeout=120)
+    first = client.submit(path, doc_id="ocelot").wait(timeout=120)[0]
     assert first["status"] == "committed" and first["chunks"] > 3
-    hits = client.search("wild cats hunting in the cloud forest", k=20)
+    hits = client.search("where do ocelots prowl at dusk?", k=20)
     assert "ocelot" in top_documents(hits, 3)
 
     path.write_text("# Ocelots\n\n" + WORDS * 10)
-    second = client.submit(path, doc_id="ocelot").get(timeout=120)
+    second = client.submit(path, doc_id="ocelot").wait(timeout=120)[0]
     assert second["chunks"] < first["chunks"]
     store, embedder = client.resources.store, client.resources.embedder()
     col = store.collection(embedder.name, embedder.dim)
@@ -34,7 +38,7 @@ def test_submit_edit_delete(client, tmp_path):
     ("unicode-gutenberg__alice_cover.jpg.html", "corrupt"),
 ])
 def test_bad_input_is_a_failure_record(client, name, code):
-    result = client.submit(CORPUS_DIR / name).get(timeout=120)
+    result = client.submit(CORPUS_DIR / name).wait(timeout=120)[0]
     assert result["status"] == "failed"
     assert result["reason"].startswith(code + ": ")
 
@@ -47,3 +51,32 @@ def test_flower_lists_both_pools_behind_basic_auth(stack, settings):
     user, password = settings.flower_basic_auth.split(":", 1)
     nodes = httpx.get(url, auth=(user, password), params={"refresh": 1}, timeout=30).json()
     assert {node.split("@")[0] for node in nodes} >= {"stream", "bulk"}
+
+
+def test_a_small_change_streams_and_a_large_upload_becomes_a_job(client, settings, tmp_path):
+    small = [tmp_path / "one.md", tmp_path / "two.md"]
+    for n, path in enumerate(small):
+        path.write_text(f"# Change {n}\n\nA small edit to a manual about harbour cranes, part {n}.\n")
+    handle = client.submit(*small)
+    assert handle.lane == "stream" and len(handle.task_ids) == 2
+    assert [r["status"] for r in handle.wait(timeout=120)] == ["committed", "committed"]
+
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    for n in range(settings.stream_max_docs + 1):
+        (upload / f"page-{n}.md").write_text(f"# Page {n}\n\nPage {n} of an uploaded folder.\n")
+    handle = client.submit(upload)
+    assert handle.lane == "bulk"
+    assert {r["status"] for r in handle.wait(timeout=300)} == {"committed"}
+
+
+def test_content_submitted_inline_is_searchable_and_timed(client):
+    text = "# Kelp\n\nGiant kelp grows up to half a metre a day in cold coastal water.\n"
+    result = client.submit_content("kelp-note", text, "kelp.md").get(timeout=120)
+    assert result["status"] == "committed"
+    assert "kelp-note" in top_documents(client.search("fast growing seaweed", k=20), 3)
+    run = subprocess.run([sys.executable, "-m", "ingest_tasks.cli", "latency", "--lane", "stream",
+                          "--json"], capture_output=True, text=True, timeout=60, check=True)
+    (stream,) = json.loads(run.stdout)
+    assert stream["samples"] >= 1 and 0 < stream["p50"] <= stream["p99"]
+    assert 0.3 < sum(stream["share"].values()) <= 1.01  # the parts account for most of it

@@ -52,7 +52,7 @@ def document(tmp_path):
 def test_store_outage_is_retried_then_becomes_a_failure_record(
         worker, no_store, retries, document, monkeypatch):
     monkeypatch.setattr(tasks.ingest_document, "max_retries", 1)
-    result = IngestClient().submit(document).get(timeout=120)
+    result = IngestClient().submit(document).wait(timeout=120)[0]
     assert retries == ["ingest.stream.ingest"]
     assert result["status"] == "failed"
     assert result["reason"].startswith("store-unavailable: "), result["reason"]
