@@ -16,12 +16,12 @@ import json
 import time
 from pathlib import Path
 
+from benchkit import DEFAULT_CORPUS
+
 from ingest_tasks.client import IngestClient
 from ingest_tasks.results import COMMITTED, UNCHANGED
 from ingest_tasks.retrieval import self_retrieval
 from ingest_tasks.settings import get_settings
-
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def main() -> None:
