@@ -120,6 +120,20 @@ def cmd_status(args) -> int:
     return 0 if state["status"] != "error" else 1
 
 
+def cmd_jobs(args) -> int:
+    """List the newest batch jobs with their progress."""
+    states = _client().recent_jobs(args.limit)
+    if args.json:
+        print(json.dumps(states))
+        return 0
+    table = Table("job", "status", "done", "total", "failed", "docs/s", "sources", title="Jobs")
+    for s in states:
+        table.add_row(s["job_id"], s["status"], str(s["done"]), str(s["total"]), str(s["failed"]),
+                      str(s["docs_per_second"]), ", ".join(s["sources"]))
+    out.print(table)
+    return 0
+
+
 def cmd_submit(args) -> int:
     """Stream a small change, or send a large upload as a batch job; wait for the outcome."""
     client = _client()
@@ -205,6 +219,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="store_true", help="follow a running job to its end")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
+    p = sub.add_parser("jobs", help=cmd_jobs.__doc__)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_jobs)
     p = sub.add_parser("submit", help=cmd_submit.__doc__)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--id", help="document id of a single file (default: its name)")

@@ -107,6 +107,10 @@ class IngestClient:
             state["summary"] = jobs.summary(self.resources.redis, job_id)
         return state
 
+    def recent_jobs(self, limit: int = 20) -> list[dict]:
+        """The newest jobs' progress, newest first."""
+        return jobs.recent(self.resources.redis, limit)
+
     def wait_job(self, job_id: str, on_progress: Callable[[dict], None] | None = None,
                  poll: float = 0.25, timeout: float | None = None) -> dict:
         """Poll the job until it ends, reporting progress; returns its final status."""

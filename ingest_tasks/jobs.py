@@ -99,6 +99,20 @@ def progress(redis, job_id: str) -> dict | None:
     return fields
 
 
+def recent(redis, limit: int = 20) -> list[dict]:
+    """The newest jobs' progress, newest first; jobs whose state has expired are dropped."""
+    found = []
+    for job_id in redis.zrevrange(JOB_INDEX_KEY, 0, -1):
+        state = progress(redis, job_id)
+        if state is None:
+            redis.zrem(JOB_INDEX_KEY, job_id)
+        else:
+            found.append(state)
+        if len(found) == limit:
+            break
+    return found
+
+
 def summary(redis, job_id: str) -> dict | None:
     """The job's summary, once its callback has run."""
     raw = redis.get(JOB_SUMMARY_KEY + job_id)

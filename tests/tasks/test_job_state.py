@@ -6,6 +6,7 @@ import pytest
 import redis as redis_lib
 
 from ingest_tasks import jobs
+from ingest_tasks.constants import JOB_KEY
 from ingest_tasks.results import ProcessingResult
 from ingest_tasks.settings import get_settings
 
@@ -40,3 +41,13 @@ def test_a_stale_run_can_neither_count_nor_finish_the_new_one(redis):
     assert not jobs.fail(redis, job, old, "boom")
     state = jobs.progress(redis, job)
     assert (state["status"], state["done"], state["sources"]) == (jobs.RUNNING, 0, ["/x"])
+
+
+def test_recent_jobs_are_newest_first_and_expired_ones_drop_out(redis):
+    old, new = uuid.uuid4().hex, uuid.uuid4().hex
+    jobs.create(redis, old, total=1, groups=1, ttl=600, sources=["/old"])
+    jobs.create(redis, new, total=1, groups=1, ttl=600, sources=["/new"])
+    listed = [state["job_id"] for state in jobs.recent(redis, limit=1000)]
+    assert listed.index(new) < listed.index(old)
+    redis.delete(JOB_KEY + old)  # as its TTL would
+    assert old not in [state["job_id"] for state in jobs.recent(redis, limit=1000)]
