@@ -51,7 +51,8 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
         written = [d for d in winners if d in fresh]
         started = time.perf_counter()
         records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
-        resources.store.write(col, records, {d.ref.doc_id: len(d.chunks) for d in written})
+        longer = {d.ref.doc_id: len(d.chunks) for d in written if _shrinks(now[d.ref.doc_id], d)}
+        resources.store.write(col, records, longer)
         for doc in winners:
             registry.put(redis, col.name, doc.ref.doc_id, doc.entry())
         store_s = time.perf_counter() - started
@@ -62,6 +63,15 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
 
 def _same_text(entry: Entry | None, doc: Prepared) -> bool:
     return entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
+
+
+def _shrinks(entry: Entry | None, doc: Prepared) -> bool:
+    """True if the collection holds more chunks of this document than its new version has.
+
+    Only then are there leftovers to prune: skipping the prune query otherwise is what
+    makes a first load fast. (The registry is the record of what the collection holds.)
+    """
+    return entry is not None and entry.state == COMMITTED and entry.chunks > len(doc.chunks)
 
 
 def _outranked(entry: Entry | None, ref: DocRef) -> bool:

@@ -97,8 +97,8 @@ class ChromaStore:
             self._collections[name] = col
         return self._collections[name]
 
-    def write(self, col, records: list[ChunkRecord], chunk_counts: dict[str, int]) -> None:
-        """Upsert records in batches, then prune each document's chunks past its new count."""
+    def write(self, col, records: list[ChunkRecord], prune: dict[str, int]) -> None:
+        """Upsert records in batches, then prune the named documents' chunks past their count."""
         with _store_errors():
             for start in range(0, len(records), self.batch):
                 part = records[start : start + self.batch]
@@ -108,7 +108,7 @@ class ChromaStore:
                     documents=[r.text for r in part],
                     metadatas=[r.metadata for r in part],
                 )
-            for doc_id, count in chunk_counts.items():
+            for doc_id, count in prune.items():
                 col.delete(where={"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": count}}]})
 
     def set_bulk_load(self, col, on: bool) -> None:
