@@ -53,8 +53,7 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
         records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
         longer = {d.ref.doc_id: len(d.chunks) for d in written if _shrinks(now[d.ref.doc_id], d)}
         resources.store.write(col, records, longer)
-        for doc in winners:
-            registry.put(redis, col.name, doc.ref.doc_id, doc.entry())
+        registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners})
         store_s = time.perf_counter() - started
     total = max(sum(len(d.chunks) for d in written), 1)
     return [_result(d, now[d.ref.doc_id], d in written, len(d.chunks) / total * embed_s,
@@ -125,5 +124,5 @@ def delete_document(doc_id: str, version: int, col, resources) -> ProcessingResu
         if held is not None and held.version > version:
             return superseded(DocRef(doc_id, "", version), held)
         resources.store.delete_document(col, doc_id)
-        registry.put(redis, col.name, doc_id, Entry(version, DELETED))
+        registry.put(redis, col.name, {doc_id: Entry(version, DELETED)})
     return ProcessingResult(doc_id=doc_id, source="", status=DELETED)

@@ -69,35 +69,53 @@ def get_many(redis, collection: str, doc_ids: list[str]) -> dict[str, Entry | No
     }
 
 
-def put(redis, collection: str, doc_id: str, entry: Entry) -> None:
-    """Record a document's new entry."""
-    redis.hset(_key(collection, doc_id), mapping={
-        "version": entry.version, "state": entry.state, "content_hash": entry.content_hash,
-        "chunks": entry.chunks, "size": entry.size, "updated": time.time(),
-    })
+def put(redis, collection: str, entries: dict[str, Entry]) -> None:
+    """Record documents' new entries, in one round trip."""
+    now = time.time()
+    with redis.pipeline(transaction=False) as pipe:
+        for doc_id, entry in entries.items():
+            pipe.hset(_key(collection, doc_id), mapping={
+                "version": entry.version, "state": entry.state, "content_hash": entry.content_hash,
+                "chunks": entry.chunks, "size": entry.size, "updated": now,
+            })
+        pipe.execute()
 
 
 @contextmanager
 def locked(redis, collection: str, doc_ids: list[str], ttl: float = 60.0,
            wait: float = 120.0) -> Iterator[None]:
-    """Hold the commit locks of these documents (taken in sorted order: no deadlock)."""
+    """Hold the commit locks of these documents for the block.
+
+    All are asked for in one round trip; if any is held elsewhere, those taken are given
+    back and the whole set is asked for again, so two writers never wait on each other.
+    """
     token = uuid.uuid4().hex
     keys = [f"{LOCK_KEY}{collection}:{doc_id}" for doc_id in sorted(set(doc_ids))]
-    taken: list[str] = []
+    deadline = time.monotonic() + wait
+    while not _take_all(redis, keys, token, ttl):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"commit locks of {len(keys)} documents still held after {wait:.0f} s")
+        time.sleep(0.01)
     try:
-        for key in keys:
-            _acquire(redis, key, token, ttl, wait)
-            taken.append(key)
         yield
     finally:
-        release = redis.register_script(_RELEASE)
-        for key in taken:
-            release(keys=[key], args=[token])
+        _release(redis, keys, token)
 
 
-def _acquire(redis, key: str, token: str, ttl: float, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while not redis.set(key, token, nx=True, px=int(ttl * 1000)):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"commit lock {key} still held after {wait:.0f} s")
-        time.sleep(0.01)
+def _take_all(redis, keys: list[str], token: str, ttl: float) -> bool:
+    with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.set(key, token, nx=True, px=int(ttl * 1000))
+        taken = pipe.execute()
+    if all(taken):
+        return True
+    _release(redis, [key for key, ok in zip(keys, taken) if ok], token)
+    return False
+
+
+def _release(redis, keys: list[str], token: str) -> None:
+    release = redis.register_script(_RELEASE)
+    with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            release(keys=[key], args=[token], client=pipe)
+        pipe.execute()
