@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     inline_max_bytes: int = Field(256 * 1024, ge=0)  # stream documents this small travel inline
 
     # Batch grouping and store writes
-    group_max_docs: int = Field(16, ge=1)
+    group_max_docs: int = Field(64, ge=1)
     group_max_bytes: int = Field(256 * 1024, ge=1)  # big documents get groups of their own
     store_batch: int = Field(1024, ge=1)
     bulk_load_mode: bool = True  # tune a collection's index for loading while jobs write it

@@ -15,6 +15,14 @@ TOPICS = ["glaciers", "lighthouses", "beekeeping", "typefaces", "tidepools", "so
           "orreries", "kelp forests"]
 
 
+@pytest.fixture
+def client(settings, stack):
+    """A client that sends groups of 16 documents, so that these small jobs have several."""
+    from ingest_tasks.client import IngestClient
+
+    return IngestClient(settings.model_copy(update={"group_max_docs": 16}))
+
+
 def write_docs(folder, count: int):
     """`count` small Markdown documents of one chunk each, named (ids included) for the folder."""
     folder.mkdir(parents=True, exist_ok=True)
