@@ -124,12 +124,12 @@ def stored_state(client, doc_ids: list[str]) -> dict[str, tuple | None]:
     return state
 
 
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed-{seed}")
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed-{seed:02d}")
 def test_the_store_ends_at_every_documents_latest_event(client, seed, tmp_path):
     events = schedule(seed)
     run_schedule(client, events, tmp_path, random.Random(seed + 1000))
     expected = expected_state(events, tmp_path)
     stored = stored_state(client, sorted(expected))
     wrong = {doc: (expected[doc], stored[doc]) for doc in expected if expected[doc] != stored[doc]}
-    assert not wrong, f"seed {seed} (replay: pytest -k seed-{seed}): {len(wrong)} documents " \
+    assert not wrong, f"seed {seed} (replay: pytest -k seed-{seed:02d}): {len(wrong)} documents " \
                       f"wrong, as (expected, stored): {dict(list(wrong.items())[:5])}"
