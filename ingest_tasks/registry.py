@@ -49,11 +49,7 @@ def _key(collection: str, doc_id: str) -> str:
 
 def get(redis, collection: str, doc_id: str) -> Entry | None:
     """The registered entry of a document, or None if the collection never held it."""
-    fields = redis.hgetall(_key(collection, doc_id))
-    if not fields:
-        return None
-    return Entry(int(fields["version"]), fields["state"], fields.get("content_hash", ""),
-                 int(fields.get("chunks", 0)), int(fields.get("size", 0)))
+    return _entry(redis.hgetall(_key(collection, doc_id)))
 
 
 def get_many(redis, collection: str, doc_ids: list[str]) -> dict[str, Entry | None]:
@@ -62,11 +58,14 @@ def get_many(redis, collection: str, doc_ids: list[str]) -> dict[str, Entry | No
         for doc_id in doc_ids:
             pipe.hgetall(_key(collection, doc_id))
         rows = pipe.execute()
-    return {
-        doc_id: Entry(int(f["version"]), f["state"], f.get("content_hash", ""),
-                      int(f.get("chunks", 0)), int(f.get("size", 0))) if f else None
-        for doc_id, f in zip(doc_ids, rows)
-    }
+    return {doc_id: _entry(fields) for doc_id, fields in zip(doc_ids, rows)}
+
+
+def _entry(fields: dict) -> Entry | None:
+    if not fields:
+        return None
+    return Entry(int(fields["version"]), fields["state"], fields.get("content_hash", ""),
+                 int(fields.get("chunks", 0)), int(fields.get("size", 0)))
 
 
 def put(redis, collection: str, entries: dict[str, Entry]) -> None:
