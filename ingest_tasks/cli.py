@@ -96,9 +96,9 @@ def _show_job(state: dict, as_json: bool) -> int:
         for doc in failures:
             table.add_row(doc["doc_id"], doc["reason"])
         out.print(table)
-    columns = ("total", *STATUSES, "chunks", "tokens", "wall_seconds", "docs_per_second")
-    totals = Table(*(c.replace("_", " ") for c in columns), title=f"Job {summary['job_id']}")
-    totals.add_row(*(str(summary[c]) for c in columns))
+    totals = Table("documents", "", title=f"Job {summary['job_id']}")
+    for field in ("total", *STATUSES, "chunks", "tokens", "wall_seconds", "docs_per_second"):
+        totals.add_row(field.replace("_", " "), str(summary[field]))
     out.print(totals)
     return 0
 
