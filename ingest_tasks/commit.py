@@ -47,7 +47,9 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
     redis = resources.redis
     with registry.locked(redis, col.name, [d.ref.doc_id for d in docs]):
         now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
-        winners = [d for d in docs if not _outranked(now[d.ref.doc_id], d.ref)]
+        # Text that was unchanged before the lock may have changed since: embed it after.
+        changed = [d for d in same if not _same_text(now[d.ref.doc_id], d)]
+        winners = [d for d in docs if d not in changed and not _outranked(now[d.ref.doc_id], d.ref)]
         written = [d for d in winners if d in fresh]
         started = time.perf_counter()
         records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
@@ -56,8 +58,12 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
         registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners})
         store_s = time.perf_counter() - started
     total = max(sum(len(d.chunks) for d in written), 1)
-    return [_result(d, now[d.ref.doc_id], d in written, len(d.chunks) / total * embed_s,
-                    len(d.chunks) / total * store_s) for d in docs]
+    results = [_result(d, now[d.ref.doc_id], d in written, len(d.chunks) / total * embed_s,
+                       len(d.chunks) / total * store_s) for d in docs if d not in changed]
+    if changed:
+        results += commit_documents(changed, embedder, col, resources, dict.fromkeys(
+            (d.ref.doc_id for d in changed), None))
+    return results
 
 
 def _same_text(entry: Entry | None, doc: Prepared) -> bool:

@@ -1,0 +1,74 @@
+"""The commit's check-and-set against the real Redis registry, with an in-memory store."""
+
+import uuid
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import redis as redis_lib
+
+from ingest_tasks import registry
+from ingest_tasks.chunk import Chunk
+from ingest_tasks.commit import Prepared, commit_documents
+from ingest_tasks.registry import COMMITTED, Entry
+from ingest_tasks.settings import get_settings
+from ingest_tasks.sources import DocRef
+
+
+class MemoryStore:
+    """Keeps what is written, by chunk id."""
+
+    def __init__(self):
+        self.chunks = {}
+
+    def write(self, col, records, prune):
+        for record in records:
+            self.chunks[record.id] = record.metadata["content_hash"]
+
+
+class CountingEmbedder:
+    name, dim = "fake", 2
+
+    def __init__(self):
+        self.embedded = []
+
+    def embed(self, texts):
+        self.embedded += texts
+        return np.ones((len(texts), self.dim), dtype=np.float32)
+
+
+@pytest.fixture
+def setup():
+    redis = redis_lib.Redis.from_url(get_settings().redis_url, decode_responses=True)
+    resources = SimpleNamespace(redis=redis, store=MemoryStore())
+    return resources, SimpleNamespace(name=f"test-{uuid.uuid4().hex[:8]}"), CountingEmbedder()
+
+
+def doc(doc_id, version, text):
+    return Prepared(DocRef(doc_id, f"/{doc_id}", version, len(text)), [Chunk(0, text, 3)],
+                    f"hash-of-{text}", 0.0)
+
+
+def test_text_unchanged_before_the_lock_but_changed_since_is_embedded_after_all(setup):
+    resources, col, embedder = setup
+    mine = doc("d", 3, "same words")
+    seen_before = {"d": Entry(1, COMMITTED, mine.digest, 1, 10)}  # what the group read first
+    registry.put(resources.redis, col.name, {"d": Entry(2, COMMITTED, "hash-of-other", 1, 11)})
+
+    (result,) = commit_documents([mine], embedder, col, resources, seen_before)
+
+    assert result.status == "committed" and embedder.embedded == ["same words"]
+    assert resources.store.chunks == {"d#0": mine.digest}
+    assert registry.get(resources.redis, col.name, "d").version == 3
+
+
+def test_text_still_unchanged_is_recorded_without_embedding(setup):
+    resources, col, embedder = setup
+    mine = doc("d", 3, "same words")
+    held = Entry(1, COMMITTED, mine.digest, 1, 10)
+    registry.put(resources.redis, col.name, {"d": held})
+
+    (result,) = commit_documents([mine], embedder, col, resources, {"d": held})
+
+    assert result.status == "unchanged" and embedder.embedded == []
+    assert registry.get(resources.redis, col.name, "d").version == 3
