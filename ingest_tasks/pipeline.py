@@ -35,7 +35,7 @@ def ingest_documents(refs: list[DocRef], resources, model: str | None = None) ->
     redo only what is missing.
     """
     embedder = resources.embedder(model)
-    col = resources.store.collection(embedder.name, embedder.dim)
+    col = resources.collection(model)
     known = registry.get_many(resources.redis, col.name, [ref.doc_id for ref in refs])
     results: list[ProcessingResult] = []
     ready: list[Prepared] = []
@@ -57,14 +57,10 @@ def ingest_documents(refs: list[DocRef], resources, model: str | None = None) ->
 
 def delete_document(doc_id: str, version: int, resources, model: str | None = None) -> ProcessingResult:
     """Remove a document from the model's collection, leaving a tombstone at `version`."""
-    embedder = resources.embedder(model)
-    col = resources.store.collection(embedder.name, embedder.dim)
-    return _delete(doc_id, version, col, resources)
+    return _delete(doc_id, version, resources.collection(model), resources)
 
 
 def search(text: str, resources, k: int = 5, model: str | None = None):
     """The chunks nearest to a query text."""
-    embedder = resources.embedder(model)
-    store = resources.store
-    col = store.collection(embedder.name, embedder.dim)
-    return store.search(col, embedder.embed_query(text), k)
+    vector = resources.embedder(model).embed_query(text)
+    return resources.store.search(resources.collection(model), vector, k)

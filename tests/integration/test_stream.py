@@ -23,8 +23,7 @@ def test_submit_edit_delete(client, tmp_path):
     path.write_text("# Ocelots\n\n" + WORDS * 10)
     second = client.submit(path, doc_id="ocelot").wait(timeout=120)[0]
     assert second["chunks"] < first["chunks"]
-    store, embedder = client.resources.store, client.resources.embedder()
-    col = store.collection(embedder.name, embedder.dim)
+    store, col = client.resources.store, client.resources.collection()
     assert store.count(col, "ocelot") == second["chunks"]  # the longer version's tail is gone
 
     assert client.delete("ocelot").get(timeout=120)["status"] == "deleted"
