@@ -37,9 +37,7 @@ class IngestClient:
                 raise ValueError("doc_id and version name one file: give exactly one path")
             refs = [file_ref(paths[0], doc_id, version)]
         else:
-            refs, _skipped = discover(paths)
-        if not refs:
-            raise SourceError("no documents to ingest in " + ", ".join(map(str, paths)))
+            refs = _documents(paths)
         s = self.settings
         if len(refs) > s.stream_max_docs or sum(r.size for r in refs) > s.stream_max_bytes:
             return JobHandle(self, batch.start_job(refs, self.resources, model=model,
@@ -88,10 +86,8 @@ class IngestClient:
         committed at the same version are skipped, so the run resumes where it stopped.
         `model` embeds into that model's collection instead of the configured one.
         """
-        refs, _skipped = discover(sources)
-        if not refs:
-            raise SourceError("no documents to ingest in " + ", ".join(map(str, sources)))
-        return batch.start_job(refs, self.resources, job_id, model, _absolute(sources))
+        return batch.start_job(refs=_documents(sources), resources=self.resources,
+                               job_id=job_id, model=model, sources=_absolute(sources))
 
     def resume(self, job_id: str) -> str:
         """Run a job again over the sources it was given; returns its id."""
@@ -130,6 +126,14 @@ class IngestClient:
     def search(self, text: str, k: int = 5) -> list:
         """The k chunks nearest to `text`, best first."""
         return pipeline.search(text, self.resources, k)
+
+
+def _documents(paths) -> list[DocRef]:
+    """The documents of files and folders; an error if there are none."""
+    refs, _skipped = discover(paths)
+    if not refs:
+        raise SourceError("no documents to ingest in " + ", ".join(map(str, paths)))
+    return refs
 
 
 def _absolute(paths) -> list[str]:
