@@ -8,20 +8,14 @@ content is not embedded again), writes Chroma, then records the new entry.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from . import locks
 from .constants import DOC_KEY, LOCK_KEY
 
 COMMITTED, DELETED = "committed", "deleted"
-
-# Release a lock only if we still own it (it may have expired and been taken).
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -83,38 +77,7 @@ def put(redis, collection: str, entries: dict[str, Entry]) -> None:
 @contextmanager
 def locked(redis, collection: str, doc_ids: list[str], ttl: float = 60.0,
            wait: float = 120.0) -> Iterator[None]:
-    """Hold the commit locks of these documents for the block.
-
-    All are asked for in one round trip; if any is held elsewhere, those taken are given
-    back and the whole set is asked for again, so two writers never wait on each other.
-    """
-    token = uuid.uuid4().hex
+    """Hold the commit locks of these documents for the block."""
     keys = [f"{LOCK_KEY}{collection}:{doc_id}" for doc_id in sorted(set(doc_ids))]
-    deadline = time.monotonic() + wait
-    while not _take_all(redis, keys, token, ttl):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"commit locks of {len(keys)} documents still held after {wait:.0f} s")
-        time.sleep(0.01)
-    try:
+    with locks.held(redis, keys, ttl, wait):
         yield
-    finally:
-        _release(redis, keys, token)
-
-
-def _take_all(redis, keys: list[str], token: str, ttl: float) -> bool:
-    with redis.pipeline(transaction=False) as pipe:
-        for key in keys:
-            pipe.set(key, token, nx=True, px=int(ttl * 1000))
-        taken = pipe.execute()
-    if all(taken):
-        return True
-    _release(redis, [key for key, ok in zip(keys, taken) if ok], token)
-    return False
-
-
-def _release(redis, keys: list[str], token: str) -> None:
-    release = redis.register_script(_RELEASE)
-    with redis.pipeline(transaction=False) as pipe:
-        for key in keys:
-            release(keys=[key], args=[token], client=pipe)
-        pipe.execute()
