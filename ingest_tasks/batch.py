@@ -9,19 +9,23 @@ from dataclasses import replace
 from celery import chord
 
 from . import bulk_load, jobs
+from .embed import embedder_class
 from .sources import DocRef
 
 
-def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int) -> list[list[DocRef]]:
+def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int,
+               largest_first: bool = True) -> list[list[DocRef]]:
     """Split documents into groups of at most `max_docs` and about `max_bytes` each.
 
-    Largest documents first: the long tasks start early, and the job ends on small
-    groups that spread over every process instead of one big one that runs alone.
+    Largest documents first when the model is the bottleneck: the long tasks start
+    early, and the job ends on small groups that spread over every process instead of
+    one big one that runs alone. Smallest first when the store is (static models): its
+    writes start as soon as a small group is parsed, instead of after a big one.
     """
     groups: list[list[DocRef]] = []
     current: list[DocRef] = []
     size = 0
-    for ref in sorted(refs, key=lambda ref: -ref.size):
+    for ref in sorted(refs, key=lambda ref: -ref.size if largest_first else ref.size):
         if current and (len(current) >= max_docs or size + ref.size > max_bytes):
             groups.append(current)
             current, size = [], 0
@@ -41,7 +45,9 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
     job_id = job_id or uuid.uuid4().hex[:12]
     submitted = time.time()
     refs = [replace(ref, submitted=submitted) for ref in refs]
-    groups = group_refs(refs, settings.group_max_docs, settings.group_max_bytes)
+    static = embedder_class(model or settings.embedding_model).static
+    max_bytes = settings.group_max_bytes_static if static else settings.group_max_bytes
+    groups = group_refs(refs, settings.group_max_docs, max_bytes, largest_first=not static)
     run = jobs.create(resources.redis, job_id, len(refs), len(groups), settings.job_ttl_seconds,
                       list(sources), model or "")
     bulk_load.begin(resources, job_id, model)

@@ -11,11 +11,21 @@ class Chunk:
 
     index: int
     text: str
-    tokens: int
+    ids: tuple[int, ...]  # its model token ids, embedded without tokenizing the text again
+
+    @property
+    def tokens(self) -> int:
+        """How many model tokens it holds."""
+        return len(self.ids)
 
 
-def chunk_text(text: str, spans: list[tuple[int, int]], size: int, overlap: int) -> list[Chunk]:
-    """Windows of at most `size` tokens, each sharing `overlap` tokens with the previous one."""
+def chunk_text(text: str, ids: list[int], spans: list[tuple[int, int]], size: int,
+               overlap: int) -> list[Chunk]:
+    """Windows of at most `size` tokens, each sharing `overlap` tokens with the previous one.
+
+    `ids` and `spans` are the text's tokens and their character offsets, as the model's
+    tokenizer gives them.
+    """
     if not 0 <= overlap < size:
         raise ValueError("need 0 <= overlap < size")
     chunks: list[Chunk] = []
@@ -26,7 +36,7 @@ def chunk_text(text: str, spans: list[tuple[int, int]], size: int, overlap: int)
             break
         piece = text[window[0][0] : window[-1][1]].strip()
         if piece:
-            chunks.append(Chunk(len(chunks), piece, len(window)))
+            chunks.append(Chunk(len(chunks), piece, tuple(ids[start : start + size])))
     return chunks
 
 

@@ -8,10 +8,13 @@ resurrected by a stale write, and unchanged text is recorded without new vectors
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
-from . import registry
+from . import locks, registry
 from .chunk import Chunk, chunk_id
+from .constants import WRITER_KEY
+from .errors import StoreUnavailable
 from .registry import Entry
 from .results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
 from .sources import DocRef
@@ -33,19 +36,23 @@ class Prepared:
 
 
 def commit_documents(docs: list[Prepared], embedder, col, resources,
-                     known: dict[str, Entry | None]) -> list[ProcessingResult]:
-    """Embed what changed, then write every document that still wins, in one batch."""
+                     known: dict[str, Entry | None], bulk: bool = False) -> list[ProcessingResult]:
+    """Embed what changed, then write every document that still wins, in one batch.
+
+    A bulk write waits for its turn at the collection (see `_writer_turn`).
+    """
     same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
     started = time.perf_counter()
-    vectors = embedder.embed([c.text for d in fresh for c in d.chunks]) if fresh else []
+    vectors = embedder.embed_tokens([c.ids for d in fresh for c in d.chunks]) if fresh else []
     embed_s = time.perf_counter() - started
     rows, row = {}, 0
     for doc in fresh:
         rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
         row += len(doc.chunks)
     redis = resources.redis
-    with registry.locked(redis, col.name, [d.ref.doc_id for d in docs]):
+    with _writer_turn(resources, col.name, bulk), \
+            registry.locked(redis, col.name, [d.ref.doc_id for d in docs]):
         now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
         # Text that was unchanged before the lock may have changed since: embed it after.
         changed = [d for d in same if not _same_text(now[d.ref.doc_id], d)]
@@ -62,8 +69,22 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
                        len(d.chunks) / total * store_s) for d in docs if d not in changed]
     if changed:
         results += commit_documents(changed, embedder, col, resources, dict.fromkeys(
-            (d.ref.doc_id for d in changed), None))
+            (d.ref.doc_id for d in changed), None), bulk)
     return results
+
+
+def _writer_turn(resources, collection: str, bulk: bool):
+    """For a bulk write, one of the collection's `bulk_writers` turns; none for a stream write.
+
+    The Chroma server applies one write at a time, and writers that contend for it cost
+    it CPU: taking turns, the bulk lane writes faster (scripts/bench_batch.py). Stream
+    writes are small and never wait for a turn.
+    """
+    slots = resources.settings.bulk_writers if bulk else 0
+    if not slots:
+        return nullcontext()
+    return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots, ttl=120.0,
+                      wait=300.0, busy=StoreUnavailable)
 
 
 def _same_text(entry: Entry | None, doc: Prepared) -> bool:

@@ -10,6 +10,7 @@ JOB_INDEX_KEY = KEY_PREFIX + "jobs"  # sorted set of job ids by creation time
 JOB_DOCS_KEY = KEY_PREFIX + "job-docs:"  # job-docs:{id} list of ProcessingResult JSON
 DOC_KEY = KEY_PREFIX + "doc:"  # doc:{collection}:{doc_id} hash: version, state, content hash
 LOCK_KEY = KEY_PREFIX + "lock:"  # lock:{collection}:{doc_id} short commit lock
+WRITER_KEY = KEY_PREFIX + "writer:"  # writer:{collection}:{slot} turn of a bulk writer
 BULK_LOAD_KEY = KEY_PREFIX + "bulk-load:"  # bulk-load:{collection} set of jobs loading it
 VERSION_CLOCK_KEY = KEY_PREFIX + "version-clock"  # last version the submit-time clock gave
 LATENCY_KEY = KEY_PREFIX + "latency:"  # latency:{lane} capped list of latency samples

@@ -20,14 +20,15 @@ def prepare(ref: DocRef, embedder, settings) -> Prepared:
     started = time.perf_counter()
     data = read_source(ref, settings.max_document_bytes)
     text = parse(data, Path(ref.source).name, legacy_encoding=settings.legacy_encoding)
-    spans = embedder.token_spans(text)
-    chunks = chunk_text(text, spans, settings.chunk_tokens, settings.chunk_overlap)
+    ids, spans = embedder.tokenize(text)
+    chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap)
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in {len(text)} characters of text")
     return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started)
 
 
-def ingest_documents(refs: list[DocRef], resources, model: str | None = None) -> list[ProcessingResult]:
+def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
+                     bulk: bool = False) -> list[ProcessingResult]:
     """Ingest a group of documents; bad ones become failure records, the rest are committed.
 
     A document the collection already holds at this version is skipped unread, and one
@@ -51,7 +52,7 @@ def ingest_documents(refs: list[DocRef], resources, model: str | None = None) ->
             except PermanentError as exc:
                 results.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
     if ready:
-        results += commit_documents(ready, embedder, col, resources, known)
+        results += commit_documents(ready, embedder, col, resources, known, bulk)
     return results
 
 

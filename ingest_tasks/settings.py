@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .embed import embedder_class
+
 
 def _default_state_dir() -> Path:
     return Path.home() / ".local" / "state" / "ingest-tasks"
@@ -30,6 +32,7 @@ class Settings(BaseSettings):
     embedding_model: str = "all-MiniLM-L6-v2"
     embed_batch: int = Field(4, ge=1)  # on CPU, small batches pad less (bench_batch.py)
     embed_threads: int = Field(1, ge=1)
+    preload_models: str = ""  # comma-separated: loaded by each worker process at start, too
     chunk_tokens: int = Field(200, ge=16)
     chunk_overlap: int = Field(32, ge=0)
 
@@ -45,7 +48,11 @@ class Settings(BaseSettings):
     # Batch grouping and store writes
     group_max_docs: int = Field(64, ge=1)
     group_max_bytes: int = Field(256 * 1024, ge=1)  # big documents get groups of their own
+    # Static models (wordllama) embed a group in no time: the store is their bottleneck,
+    # and it writes large batches faster than small ones.
+    group_max_bytes_static: int = Field(4 * 1024 * 1024, ge=1)
     store_batch: int = Field(1024, ge=1)
+    bulk_writers: int = Field(1, ge=0)  # bulk writes to a collection at once (0: no limit)
     bulk_load_mode: bool = True  # tune a collection's index for loading while jobs write it
 
     # Worker pools
@@ -76,7 +83,15 @@ class Settings(BaseSettings):
             raise ValueError("need task_soft_time_limit < task_time_limit < visibility_timeout")
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        for model in self.worker_models:
+            embedder_class(model)  # ValueError naming the known models
         return self
+
+    @property
+    def worker_models(self) -> list[str]:
+        """The models each worker process loads at start: the default, then any preloads."""
+        extra = [name.strip() for name in self.preload_models.split(",") if name.strip()]
+        return list(dict.fromkeys([self.embedding_model, *extra]))
 
     @property
     def broker(self) -> str:

@@ -29,9 +29,14 @@ def resources() -> Resources:
 
 @worker_process_init.connect
 def _after_fork(**_):
-    """Each pool process makes its own model and clients, never sharing the parent's."""
+    """Each pool process makes its own models and clients, never sharing the parent's.
+
+    Its models are loaded now, so that no task waits for one.
+    """
     global _resources
     _resources = None
+    for model in get_settings().worker_models:
+        resources().embedder(model)
 
 
 def _retrying(task, work, give_up):
@@ -75,7 +80,7 @@ def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
     started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
     results = _retrying(
         self,
-        lambda: pipeline.ingest_documents(docs, resources(), model),
+        lambda: pipeline.ingest_documents(docs, resources(), model, bulk=True),
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
     jobs.record(resources().redis, job_id, run, group, results)

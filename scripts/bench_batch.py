@@ -206,7 +206,7 @@ def main() -> int:
     args.add_argument("--models", nargs="+", default=list(MODELS))
     args.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     opts = args.parse_args()
-    state = isolate(opts.redis_url)
+    state = isolate(opts.redis_url, preload_models=",".join(opts.models))
     from ingest_tasks.client import IngestClient
 
     with private_stack(state):

@@ -19,9 +19,14 @@ class Embedder(Protocol):
     name: str  # registry name, stored with the vectors
     dim: int
     max_tokens: int  # content tokens a text may have; special tokens excluded
+    static: bool  # vectors looked up per token, no network: the store, not the model, is slow
 
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        """Character offsets (start, end) in ``text`` of each model token, specials excluded."""
+    def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids of the model tokens of ``text`` and their character offsets, specials excluded."""
+        ...
+
+    def embed_tokens(self, rows: list[Sequence[int]]) -> np.ndarray:
+        """Like ``embed``, for texts given as the ids ``tokenize`` returned (or slices of them)."""
         ...
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -77,6 +82,7 @@ class TokenizerEmbedder(ABC):
     name: str
     dim: int
     max_tokens: int
+    static: bool = False
     add_special_tokens: bool = True
 
     def __init__(self, tokenizer: Tokenizer, *, threads: int, batch: int) -> None:
@@ -87,21 +93,29 @@ class TokenizerEmbedder(ABC):
         self._span_tokenizer = _copy(tokenizer)
         self._span_tokenizer.no_truncation()
         self._tokenizer = _copy(tokenizer)
-        specials = self._tokenizer.num_special_tokens_to_add(False)
-        self._tokenizer.enable_truncation(self.max_tokens + specials * self.add_special_tokens)
+        self._tokenizer.enable_truncation(self.max_tokens)
+        self._prefix, self._suffix = _special_ids(self._span_tokenizer, self.add_special_tokens)
 
     @abstractmethod
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Pooled, not yet normalised, float32 vectors (batch, dim) of a padded batch."""
 
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        """Character offsets of each model token (byte-fallback pieces of a char repeat it)."""
-        return list(self._span_tokenizer.encode(text, add_special_tokens=False).offsets)
+    def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Token ids and character offsets, not truncated (byte-fallback pieces of a char repeat it)."""
+        encoding = self._span_tokenizer.encode(text, add_special_tokens=False)
+        return encoding.ids, encoding.offsets
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Float32 array (len(texts), dim) of L2-normalised rows, in input order."""
-        rows = [encoding.ids for encoding in self._encode(texts)]
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        return self.embed_tokens([encoding.ids for encoding in self._encode(texts)])
+
+    def embed_tokens(self, rows: list[Sequence[int]]) -> np.ndarray:
+        """Vectors of texts given as content token ids, each cut at ``max_tokens``.
+
+        Chunks carry the ids their document was tokenized into, so are not tokenized again.
+        """
+        rows = [[*self._prefix, *row[: self.max_tokens], *self._suffix] for row in rows]
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
         for index in length_sorted_batches([len(row) for row in rows], self.batch):
             ids, mask = pad_ids([rows[i] for i in index])
             out[index] = self._forward(ids, mask)
@@ -114,11 +128,16 @@ class TokenizerEmbedder(ABC):
     def _encode(self, texts: list[str]) -> list[Encoding]:
         # encode_batch runs on a Rayon pool of every core: keep a one-thread embedder on one
         if self.threads == 1:
-            return [
-                self._tokenizer.encode(text, add_special_tokens=self.add_special_tokens)
-                for text in texts
-            ]
-        return self._tokenizer.encode_batch(texts, add_special_tokens=self.add_special_tokens)
+            return [self._tokenizer.encode(text, add_special_tokens=False) for text in texts]
+        return self._tokenizer.encode_batch(texts, add_special_tokens=False)
+
+
+def _special_ids(tokenizer: Tokenizer, add: bool) -> tuple[list[int], list[int]]:
+    """The ids the model's template puts before and after a text's own ([CLS], [SEP])."""
+    bare = tokenizer.encode("a", add_special_tokens=False).ids
+    full = tokenizer.encode("a", add_special_tokens=True).ids if add else bare
+    at = next(i for i in range(len(full)) if full[i : i + len(bare)] == bare)
+    return full[:at], full[at + len(bare) :]
 
 
 def _copy(tokenizer: Tokenizer) -> Tokenizer:

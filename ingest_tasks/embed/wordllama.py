@@ -37,6 +37,7 @@ class WordLlamaEmbedder(TokenizerEmbedder):
     # no context limit of its own, but padding a batch to one huge text takes gigabytes
     max_tokens = 512
     add_special_tokens = False  # WordLlama embeds without <s>
+    static = True
 
     def __init__(self, threads: int = 1, batch: int = 64) -> None:
         model = _load_model()

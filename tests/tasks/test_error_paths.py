@@ -60,7 +60,7 @@ def test_store_outage_is_retried_then_becomes_a_failure_record(
 
 def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(
         worker, no_store, document, monkeypatch):
-    def bug(*_):
+    def bug(*_, **__):
         raise RuntimeError("a bug, not a bad document")
 
     monkeypatch.setattr(tasks.pipeline, "ingest_documents", bug)

@@ -27,6 +27,11 @@ def test_grouping_keeps_every_document_once_largest_first():
     assert [r.size for r in flat] == sorted((r.size for r in docs), reverse=True)
 
 
+def test_groups_of_a_store_bound_job_start_with_the_smallest():
+    groups = group_refs(refs(60, 60, 200, 30), max_docs=10, max_bytes=100, largest_first=False)
+    assert [[r.doc_id for r in g] for g in groups] == [["d3", "d0"], ["d1"], ["d2"]]
+
+
 def test_summary_counts_outcomes_and_reasons():
     results = [
         ProcessingResult("a", "/a", "committed", chunks=3, tokens=300),

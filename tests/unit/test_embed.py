@@ -106,10 +106,11 @@ def _piece_matches(model: str, token: str, piece: str, start: int, normalizer) -
 
 
 @pytest.mark.parametrize("kind", list(TEXTS))
-def test_token_spans_slice_back_to_tokens(embedder, reference_tokenizer, kind):
+def test_tokenize_gives_the_tokenizers_ids_and_spans(embedder, reference_tokenizer, kind):
     text = TEXTS[kind]
     encoding = reference_tokenizer.encode(text, add_special_tokens=False)
-    spans = embedder.token_spans(text)
+    ids, spans = embedder.tokenize(text)
+    assert ids == encoding.ids
     assert spans == [tuple(offsets) for offsets in encoding.offsets]
     assert [start for start, _ in spans] == sorted(start for start, _ in spans)
     normalizer = reference_tokenizer.normalizer
@@ -118,8 +119,8 @@ def test_token_spans_slice_back_to_tokens(embedder, reference_tokenizer, kind):
         assert _piece_matches(embedder.name, token, text[start:end], start, normalizer)
 
 
-def test_token_spans_grow_with_text_and_are_not_truncated(embedder):
-    counts = [len(embedder.token_spans(PANGRAM * n)) for n in (1, 10, 200)]
+def test_tokens_grow_with_text_and_are_not_truncated(embedder):
+    counts = [len(embedder.tokenize(PANGRAM * n)[0]) for n in (1, 10, 200)]
     assert counts[0] < counts[1] < counts[2]
     assert counts[2] > 150 * counts[0]
     assert counts[2] > embedder.max_tokens
@@ -130,7 +131,7 @@ def test_long_text_is_cut_at_max_tokens(embedder):
     vector = embedder.embed([text])
     assert vector.shape == (1, embedder.dim)
     np.testing.assert_allclose(np.linalg.norm(vector), 1.0, atol=1e-5)
-    cut = embedder.token_spans(text)[embedder.max_tokens - 1][1]
+    cut = embedder.tokenize(text)[1][embedder.max_tokens - 1][1]
     np.testing.assert_allclose(vector[0], embedder.embed([text[:cut]])[0], atol=1e-5)
 
 
