@@ -44,7 +44,7 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
     same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
     started = time.perf_counter()
-    vectors = embedder.embed_tokens([c.ids for d in fresh for c in d.chunks]) if fresh else []
+    vectors = embedder.embed_chunks([c for d in fresh for c in d.chunks]) if fresh else []
     embed_s = time.perf_counter() - started
     rows, row = {}, 0
     for doc in fresh:

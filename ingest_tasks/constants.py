@@ -14,3 +14,4 @@ WRITER_KEY = KEY_PREFIX + "writer:"  # writer:{collection}:{slot} turn of a bulk
 BULK_LOAD_KEY = KEY_PREFIX + "bulk-load:"  # bulk-load:{collection} set of jobs loading it
 VERSION_CLOCK_KEY = KEY_PREFIX + "version-clock"  # last version the submit-time clock gave
 LATENCY_KEY = KEY_PREFIX + "latency:"  # latency:{lane} capped list of latency samples
+RATE_KEY = KEY_PREFIX + "rate:"  # rate:{name} hash of a fleet-wide token bucket: tokens, at

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=16)
     chunk_overlap: int = Field(32, ge=0)
 
+    # Embedding service: a model named api:<model> is computed by an OpenAI-compatible server
+    embedding_api_url: str = "http://127.0.0.1:8100"
+    embedding_api_key: str = ""  # sent as a bearer token when set
+    embedding_api_batch: int = Field(64, ge=1)  # texts per request
+    embedding_api_timeout: float = Field(30.0, gt=0)  # seconds per request
+    embedding_api_retries: int = Field(5, ge=0)  # after a 429, a 5xx or a connection error
+    embedding_api_backoff: float = Field(0.5, ge=0)  # first wait between tries, then doubled
+    embedding_api_rate: float = Field(0.0, ge=0)  # requests/s across the fleet, 0: no limit
+    embedding_api_burst: int = Field(1, ge=1)  # requests the fleet may send at once after a pause
+
     # Parsing limits
     max_document_bytes: int = Field(64 * 1024 * 1024, ge=1)
     legacy_encoding: str = ""  # e.g. cp1252: accept undeclared non-UTF-8 text in it

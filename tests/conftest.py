@@ -5,14 +5,9 @@ tests start and the tests themselves all read the same INGEST_* environment.
 """
 
 import os
-import socket
 import tempfile
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 def pytest_configure(config):
@@ -20,8 +15,9 @@ def pytest_configure(config):
     state = tempfile.mkdtemp(prefix="ingest-tests-")
     os.environ.update({
         "INGEST_REDIS_URL": os.environ.get("INGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        "INGEST_CHROMA_PORT": str(_free_port()),
-        "INGEST_FLOWER_PORT": str(_free_port()),
+        "INGEST_CHROMA_PORT": str(free_port()),
+        "INGEST_FLOWER_PORT": str(free_port()),
+        "INGEST_EMBEDDING_API_URL": f"http://127.0.0.1:{free_port()}",
         "INGEST_STATE_DIR": state,
         "INGEST_COLLECTION_PREFIX": "test",
         "HF_HUB_OFFLINE": "1",

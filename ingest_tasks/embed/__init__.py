@@ -7,7 +7,7 @@ import threading
 
 from .base import Embedder
 
-__all__ = ["Embedder", "available_models", "embedder_class", "get_embedder"]
+__all__ = ["API_PREFIX", "Embedder", "available_models", "embedder_class", "get_embedder"]
 
 # One line per backend (module relative to this package, class); the name is what
 # collections record as their model. Modules are imported only when a model is asked for.
@@ -15,23 +15,31 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "all-MiniLM-L6-v2": (".minilm", "MiniLMOnnx"),
     "wordllama": (".wordllama", "WordLlamaEmbedder"),
 }
+# api:<name> is <name>'s vectors computed by an embedding service (embed/http.py)
+API_PREFIX = "api:"
 
 _instances: dict[tuple[str, int, int | None], Embedder] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # an api: model gets its local model's tokenizer while being made
 
 
 def available_models() -> list[str]:
-    """Names get_embedder accepts."""
+    """Names of the local models get_embedder accepts (each also as api:<name>)."""
     return sorted(_BACKENDS)
 
 
 def embedder_class(name: str) -> type[Embedder]:
     """The class of a model, for its name and dimension without loading its weights."""
-    if name not in _BACKENDS:
+    local = name.removeprefix(API_PREFIX)
+    if local not in _BACKENDS:
         known = ", ".join(available_models())
-        raise ValueError(f"unknown embedding model {name!r}; known: {known}")
-    module, attr = _BACKENDS[name]
-    return getattr(importlib.import_module(module, __name__), attr)
+        raise ValueError(f"unknown embedding model {name!r}; known: {known}, each also as api:<name>")
+    module, attr = _BACKENDS[local]
+    cls = getattr(importlib.import_module(module, __name__), attr)
+    if local == name:
+        return cls
+    from .http import api_class
+
+    return api_class(cls)
 
 
 def get_embedder(name: str, *, threads: int = 1, batch: int | None = None) -> Embedder:

@@ -11,6 +11,8 @@ import numpy as np
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
 
+    from ..chunk import Chunk
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -19,14 +21,14 @@ class Embedder(Protocol):
     name: str  # registry name, stored with the vectors
     dim: int
     max_tokens: int  # content tokens a text may have; special tokens excluded
-    static: bool  # vectors looked up per token, no network: the store, not the model, is slow
+    static: bool  # vectors looked up per token: the store, not the model, is the slow part
 
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Ids of the model tokens of ``text`` and their character offsets, specials excluded."""
         ...
 
-    def embed_tokens(self, rows: list[Sequence[int]]) -> np.ndarray:
-        """Like ``embed``, for texts given as the ids ``tokenize`` returned (or slices of them)."""
+    def embed_chunks(self, chunks: list[Chunk]) -> np.ndarray:
+        """Like ``embed``, for chunks (a backend may use the token ids they carry)."""
         ...
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -107,13 +109,14 @@ class TokenizerEmbedder(ABC):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Float32 array (len(texts), dim) of L2-normalised rows, in input order."""
-        return self.embed_tokens([encoding.ids for encoding in self._encode(texts)])
+        return self._embed_ids([encoding.ids for encoding in self._encode(texts)])
 
-    def embed_tokens(self, rows: list[Sequence[int]]) -> np.ndarray:
-        """Vectors of texts given as content token ids, each cut at ``max_tokens``.
+    def embed_chunks(self, chunks: list[Chunk]) -> np.ndarray:
+        """Vectors of chunks from the token ids they carry: their text is not tokenized again."""
+        return self._embed_ids([chunk.ids for chunk in chunks])
 
-        Chunks carry the ids their document was tokenized into, so are not tokenized again.
-        """
+    def _embed_ids(self, rows: list[Sequence[int]]) -> np.ndarray:
+        """Vectors of texts given as content token ids, each cut at ``max_tokens``."""
         rows = [[*self._prefix, *row[: self.max_tokens], *self._suffix] for row in rows]
         out = np.zeros((len(rows), self.dim), dtype=np.float32)
         for index in length_sorted_batches([len(row) for row in rows], self.batch):

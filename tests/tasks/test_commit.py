@@ -32,9 +32,9 @@ class CountingEmbedder:
     def __init__(self):
         self.embedded = []
 
-    def embed_tokens(self, rows):
-        self.embedded += ["".join(map(chr, row)) for row in rows]  # ids are code points here
-        return np.ones((len(rows), self.dim), dtype=np.float32)
+    def embed_chunks(self, chunks):
+        self.embedded += [chunk.text for chunk in chunks]
+        return np.ones((len(chunks), self.dim), dtype=np.float32)
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def setup():
 
 
 def doc(doc_id, version, text):
-    return Prepared(DocRef(doc_id, f"/{doc_id}", version, len(text)), [Chunk(0, text, tuple(map(ord, text)))],
+    return Prepared(DocRef(doc_id, f"/{doc_id}", version, len(text)), [Chunk(0, text, (1, 2, 3))],
                     f"hash-of-{text}", 0.0)
 
 
