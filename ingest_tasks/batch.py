@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 from celery import chord
 
-from . import bulk_load, jobs
+from . import backpressure, bulk_load, jobs
 from .embed import embedder_class
 from .sources import DocRef
 
@@ -36,30 +37,61 @@ def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int,
     return groups
 
 
-def start_job(refs: list[DocRef], resources, job_id: str | None = None,
-              model: str | None = None, sources: list[str] = ()) -> str:
-    """Start a run of the job (new, or again to resume it) and send its chord; returns its id."""
-    from .tasks import ingest_group, job_failed, summarize_job
+def new_job_id() -> str:
+    """A fresh job id."""
+    return uuid.uuid4().hex[:12]
 
-    settings = resources.settings
-    job_id = job_id or uuid.uuid4().hex[:12]
+
+def start_job(refs: list[DocRef], resources, job_id: str | None = None,
+              model: str | None = None, sources: list[str] = (),
+              on_progress: Callable[[dict], None] | None = None) -> str:
+    """Start a run of the job (new, or again to resume it) and send its chords; returns its id.
+
+    Blocks while the bulk queue is past its high-water mark (see backpressure), telling
+    `on_progress` the job's state at each look at the queue.
+    """
+    from .celery import app
+
+    settings, redis = resources.settings, resources.redis
+    job_id = job_id or new_job_id()
     submitted = time.time()
     refs = [replace(ref, submitted=submitted) for ref in refs]
     static = embedder_class(model or settings.embedding_model).static
     max_bytes = settings.group_max_bytes_static if static else settings.group_max_bytes
     groups = group_refs(refs, settings.group_max_docs, max_bytes, largest_first=not static)
-    run = jobs.create(resources.redis, job_id, len(refs), len(groups), settings.job_ttl_seconds,
-                      list(sources), model or "")
+    size = backpressure.segment_size(settings)
+    chords = [groups[start : start + size] for start in range(0, len(groups), size)]
+    run = jobs.create(redis, job_id, len(refs), len(groups), len(chords),
+                      settings.job_ttl_seconds, list(sources), model or "")
     bulk_load.begin(resources, job_id, model)
-    header = [
-        ingest_group.s(job_id, run, number, [ref.to_dict() for ref in group], model)
-        for number, group in enumerate(groups)
-    ]
-    callback = summarize_job.s(job_id, run, submitted, model)
-    callback = callback.on_error(job_failed.s(job_id, run, model))
-    result = chord(header)(callback)
-    _stop_waiting(result)
+    for number, members in enumerate(chords):
+        sent = number * size
+
+        def report(depth: int, waiting: bool, sent: int = sent) -> bool:
+            current = jobs.sending(redis, job_id, run, sent, depth, waiting)
+            if current and on_progress:
+                on_progress(jobs.progress(redis, job_id))
+            return current
+
+        if not backpressure.wait_for_room(app, settings, report):
+            break  # the job was run again elsewhere: that run sends its own chords
+        _send_chord(job_id, run, number, sent, members, submitted, model)
+    jobs.sending(redis, job_id, run, len(groups), backpressure.queue_depth(app), False)
     return job_id
+
+
+def _send_chord(job_id: str, run: int, number: int, first: int, groups: list[list[DocRef]],
+                submitted: float, model: str | None) -> None:
+    """One chord: a task per group (numbered across the job), and its callback."""
+    from .tasks import ingest_group, job_failed, summarize_job
+
+    header = [
+        ingest_group.s(job_id, run, first + index, [ref.to_dict() for ref in group], model)
+        for index, group in enumerate(groups)
+    ]
+    callback = summarize_job.s(job_id, run, number, submitted, model)
+    callback = callback.on_error(job_failed.s(job_id, run, model))
+    _stop_waiting(chord(header)(callback))
 
 
 def _stop_waiting(result) -> None:

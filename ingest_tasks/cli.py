@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +16,7 @@ from rich.table import Table
 
 from .constants import BULK_QUEUE, STREAM_QUEUE
 from .results import FAILED, STATUSES
+from .settings import get_settings
 from .stack import PARTS
 
 out = Console()
@@ -28,7 +31,6 @@ def _client():
 
 def cmd_up(args) -> int:
     """Start Redis (if none answers), the Chroma server, both pools and Flower."""
-    from .settings import get_settings
     from .stack import Stack
 
     Stack(get_settings()).up(args.parts, report=err.print)
@@ -37,7 +39,6 @@ def cmd_up(args) -> int:
 
 def cmd_down(args) -> int:
     """Stop what `ingest up` started."""
-    from .settings import get_settings
     from .stack import Stack
 
     Stack(get_settings()).down(args.parts, report=err.print)
@@ -46,39 +47,63 @@ def cmd_down(args) -> int:
 
 def cmd_batch(args) -> int:
     """Send files and folders to the bulk lane as one job and follow it to the end."""
+    from .batch import new_job_id
     from .sources import discover
 
     client = _client()
-    if args.resume:
-        job_id = client.resume(args.resume)
-    else:
-        if not args.paths:
-            err.print("[red]error:[/red] give PATH... or --resume JOB")
-            return 2
-        _refs, skipped = discover(args.paths)
-        for path in skipped:
-            err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
-        job_id = client.submit_batch(args.paths, job_id=args.job, model=args.model)
+    if not args.resume and not args.paths:
+        err.print("[red]error:[/red] give PATH... or --resume JOB")
+        return 2
+    for path in [] if args.resume else discover(args.paths)[1]:
+        err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
+    job_id = args.resume or args.job or new_job_id()
     err.print(f"job {job_id}: follow it from anywhere with `ingest status {job_id} --watch`")
-    return _show_job(_follow(client, job_id), args.json)
+    with _job_bar(job_id) as update:
+        if args.resume:
+            client.resume(job_id, on_progress=update)
+        else:
+            client.submit_batch(args.paths, job_id=job_id, model=args.model, on_progress=update)
+        state = client.wait_job(job_id, on_progress=update)
+    return _show_job(state, args.json)
 
 
-def _follow(client, job_id: str) -> dict:
-    """Show the job's progress, fed by its counters in Redis, until it ends."""
+@contextmanager
+def _job_bar(job_id: str) -> Iterator[Callable[[dict], None]]:
+    """A progress bar of a job, fed by its state in Redis; yields the function to feed it."""
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(),
         TextColumn("{task.completed}/{task.total} done, {task.fields[failed]} failed"),
         TextColumn("{task.fields[rate]:.1f} docs/s"), TextColumn("ETA {task.fields[eta]}"),
+        TextColumn("{task.fields[sending]}"),
     )
     with Progress(*columns, console=err) as bar:
-        task = bar.add_task(f"job {job_id}", total=None, failed=0, rate=0.0, eta="-")
+        task = bar.add_task(f"job {job_id}", total=None, failed=0, rate=0.0, eta="-", sending="")
 
         def update(state: dict) -> None:
             eta = state["eta_seconds"]
             bar.update(task, total=state["total"], completed=state["done"],
                        failed=state["failed"], rate=state["docs_per_second"],
-                       eta="-" if eta is None else f"{int(eta) // 60}:{int(eta) % 60:02d}")
+                       eta="-" if eta is None else f"{int(eta) // 60}:{int(eta) % 60:02d}",
+                       sending=_sending(state))
 
+        yield update
+
+
+def _sending(state: dict) -> str:
+    """How far the producer got, and whether it waits for the bulk queue to drain."""
+    if state["sent"] >= state["groups"]:
+        return ""
+    line = f"sent {state['sent']}/{state['groups']} groups"
+    if state["waiting"]:
+        s = get_settings()
+        line += (f", waiting: bulk queue {state['queue_depth']} (high-water "
+                 f"{s.bulk_queue_high_water}, resumes at {s.bulk_queue_low_water})")
+    return line
+
+
+def _follow(client, job_id: str) -> dict:
+    """Show the job's progress until it ends."""
+    with _job_bar(job_id) as update:
         return client.wait_job(job_id, on_progress=update)
 
 

@@ -79,22 +79,26 @@ class IngestClient:
         return delete_document.delay(doc_id, version, model)
 
     def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
-                     model: str | None = None) -> str:
+                     model: str | None = None,
+                     on_progress: Callable[[dict], None] | None = None) -> str:
         """Send files and folders to the bulk lane as one job; returns the job id.
 
         Given the id of an earlier job, this runs it again: documents it already
         committed at the same version are skipped, so the run resumes where it stopped.
         `model` embeds into that model's collection instead of the configured one.
+        Returns once every group is sent: while the bulk queue is past its high-water
+        mark, it waits, telling `on_progress` the job's state.
         """
         return batch.start_job(refs=_documents(sources), resources=self.resources,
-                               job_id=job_id, model=model, sources=_absolute(sources))
+                               job_id=job_id, model=model, sources=_absolute(sources),
+                               on_progress=on_progress)
 
-    def resume(self, job_id: str) -> str:
+    def resume(self, job_id: str, on_progress: Callable[[dict], None] | None = None) -> str:
         """Run a job again over the sources it was given; returns its id."""
         state = jobs.progress(self.resources.redis, job_id)
         if state is None:
             raise KeyError(f"unknown job {job_id}")
-        return self.submit_batch(state["sources"], job_id, state.get("model") or None)
+        return self.submit_batch(state["sources"], job_id, state.get("model") or None, on_progress)
 
     def job_status(self, job_id: str) -> dict | None:
         """The job's counters, with its summary once it has finished."""

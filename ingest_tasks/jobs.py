@@ -2,8 +2,9 @@
 
 A job can be run again under the same id (to resume it); each run has a number, and
 whatever a task of an older run reports is ignored, so a re-run counts every document
-once. Per-document results go to a Redis list, not through the chord, so the chord's
-own results stay a few counters per group however large the job.
+once. Per-document results go to a Redis list, not through the chords, so their own
+results stay a few counters per group however large the job. A job is sent as several
+chords (see backpressure); the callback of the last one to end builds the summary.
 """
 
 from __future__ import annotations
@@ -16,31 +17,38 @@ from .results import STATUSES, ProcessingResult, summarize
 
 RUNNING, FINISHED, ERROR = "running", "finished", "error"
 _COUNTERS = (*STATUSES, "chunks")
+_SENDING = ("sent", "queue_depth", "waiting")  # groups sent so far; the producer's last look
 
 
-def create(redis, job_id: str, total: int, groups: int, ttl: int, sources: list[str],
-           model: str = "") -> int:
+def create(redis, job_id: str, total: int, groups: int, chords: int, ttl: int,
+           sources: list[str], model: str = "") -> int:
     """Start a (new) run of a job with its size, sources and model; returns the run number."""
     key = JOB_KEY + job_id
     run = redis.hincrby(key, "run", 1)
     with redis.pipeline() as pipe:
-        pipe.delete(key + ":groups", JOB_DOCS_KEY + job_id, JOB_SUMMARY_KEY + job_id)
+        pipe.delete(key + ":groups", key + ":chords", JOB_DOCS_KEY + job_id,
+                    JOB_SUMMARY_KEY + job_id)
         pipe.hdel(key, "finished", "error")
         pipe.hset(key, mapping={
-            "job_id": job_id, "total": total, "groups": groups, "created": time.time(),
-            "status": RUNNING, "sources": json.dumps(sources), "model": model,
-            **dict.fromkeys(_COUNTERS, 0),
+            "job_id": job_id, "total": total, "groups": groups, "chords": chords,
+            "created": time.time(), "status": RUNNING, "sources": json.dumps(sources),
+            "model": model, "yielded_seconds": 0, **dict.fromkeys(_COUNTERS + _SENDING, 0),
         })
-        pipe.sadd(key + ":groups", "")  # exists from the start, so it can expire
-        for name in (key, key + ":groups", JOB_DOCS_KEY + job_id):
+        for name in (key + ":groups", key + ":chords"):
+            pipe.sadd(name, "")  # exists from the start, so it can expire
+        for name in (key, key + ":groups", key + ":chords", JOB_DOCS_KEY + job_id):
             pipe.expire(name, ttl)
         pipe.zadd(JOB_INDEX_KEY, {job_id: time.time()})
         pipe.execute()
     return run
 
 
-def record(redis, job_id: str, run: int, group: int, results: list[ProcessingResult]) -> bool:
-    """Count a group's results into its run, once even if redelivered; False if stale."""
+def record(redis, job_id: str, run: int, group: int, results: list[ProcessingResult],
+           yielded: float = 0.0) -> bool:
+    """Count a group's results into its run, once even if redelivered; False if stale.
+
+    `yielded` is how long the group waited for the stream lane (see yielding).
+    """
     key = JOB_KEY + job_id
     if _run(redis, job_id) != run or not redis.sadd(key + ":groups", f"{run}:{group}"):
         return False
@@ -48,9 +56,27 @@ def record(redis, job_id: str, run: int, group: int, results: list[ProcessingRes
         for status in STATUSES:
             pipe.hincrby(key, status, sum(r.status == status for r in results))
         pipe.hincrby(key, "chunks", sum(r.chunks for r in results))
+        pipe.hincrbyfloat(key, "yielded_seconds", yielded)
         pipe.rpush(JOB_DOCS_KEY + job_id, *(json.dumps(r.to_dict()) for r in results))
         pipe.execute()
     return True
+
+
+def sending(redis, job_id: str, run: int, sent: int, depth: int, waiting: bool) -> bool:
+    """Record how far the producer got and what it saw of the queue; False if stale."""
+    if _run(redis, job_id) != run:
+        return False
+    redis.hset(JOB_KEY + job_id, mapping={"sent": sent, "queue_depth": depth, "waiting": int(waiting)})
+    return True
+
+
+def chord_done(redis, job_id: str, run: int, chord: int) -> bool:
+    """Count one of the run's chords as ended (once); True when it is the last one."""
+    key = JOB_KEY + job_id
+    if _run(redis, job_id) != run:
+        return False
+    redis.sadd(key + ":chords", f"{run}:{chord}")
+    return redis.scard(key + ":chords") - 1 >= int(redis.hget(key, "chords") or 0)
 
 
 def finish(redis, job_id: str, run: int, started: float, ttl: int) -> dict | None:
@@ -60,10 +86,11 @@ def finish(redis, job_id: str, run: int, started: float, ttl: int) -> dict | Non
     docs = redis.lrange(JOB_DOCS_KEY + job_id, 0, -1)
     results = [ProcessingResult.from_dict(json.loads(doc)) for doc in docs]
     summary = summarize(job_id, results, started, time.time())
+    summary["yielded_seconds"] = round(float(redis.hget(JOB_KEY + job_id, "yielded_seconds") or 0), 2)
     with redis.pipeline() as pipe:
         pipe.set(JOB_SUMMARY_KEY + job_id, json.dumps(summary), ex=ttl)
         pipe.hset(JOB_KEY + job_id, mapping={"status": FINISHED, "finished": summary["finished"]})
-        pipe.delete(JOB_KEY + job_id + ":groups", JOB_DOCS_KEY + job_id)
+        pipe.delete(JOB_KEY + job_id + ":groups", JOB_KEY + job_id + ":chords", JOB_DOCS_KEY + job_id)
         pipe.execute()
     return summary
 
@@ -85,9 +112,9 @@ def progress(redis, job_id: str) -> dict | None:
     fields = redis.hgetall(JOB_KEY + job_id)
     if not fields:
         return None
-    for name in ("run", "total", "groups", *_COUNTERS):
+    for name in ("run", "total", "groups", "chords", *_COUNTERS, *_SENDING):
         fields[name] = int(fields.get(name, 0))
-    for name in ("created", "finished"):
+    for name in ("created", "finished", "yielded_seconds"):
         if name in fields:
             fields[name] = float(fields[name])
     fields["sources"] = json.loads(fields.get("sources", "[]"))

@@ -44,6 +44,13 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
+def recent_totals(redis, lane: str, window: float, latest: int = 64) -> list[float]:
+    """Totals of the lane's newest samples (at most `latest`) of the last `window` seconds."""
+    since = time.time() - window
+    rows = (json.loads(raw) for raw in redis.lrange(LATENCY_KEY + lane, 0, latest - 1))
+    return [row["total"] for row in rows if row["at"] >= since]
+
+
 def percentiles(redis, lane: str, window: float | None = None) -> dict:
     """p50/p95/p99 of the total over the last `window` seconds, and each part's share."""
     since = time.time() - window if window else 0.0

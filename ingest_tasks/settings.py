@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     bulk_nice: int = Field(10, ge=0, le=19)
     max_memory_per_child_kb: int = Field(3_000_000, ge=1)
 
+    # Backpressure: a job is sent in chords of (high - low) groups, each once the bulk
+    # queue holds no more than the low-water mark (messages, one per group)
+    bulk_queue_high_water: int = Field(48, ge=2)
+    bulk_queue_low_water: int = Field(16, ge=1)
+    # Celery rate limits per worker process, e.g. "30/m" (empty: none)
+    stream_rate_limit: str = ""
+    bulk_rate_limit: str = ""
+
+    # Yielding to streaming: a bulk group waits while the stream lane's recent p95 latency
+    # (its newest samples of the last yield_window seconds) is past its target
+    yield_to_stream: bool = True
+    stream_latency_target: float = Field(1.5, gt=0)  # seconds, submit -> searchable
+    yield_window: float = Field(10.0, gt=0)
+    yield_max_wait: float = Field(15.0, ge=0)  # a bulk group never waits longer
+
     # Reliability: every task must end well before the broker redelivers it
     visibility_timeout: int = Field(3600, ge=1)
     task_time_limit: int = Field(1800, ge=1)
@@ -93,6 +108,8 @@ class Settings(BaseSettings):
             raise ValueError("need task_soft_time_limit < task_time_limit < visibility_timeout")
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        if self.bulk_queue_low_water >= self.bulk_queue_high_water:
+            raise ValueError("bulk_queue_low_water must be below bulk_queue_high_water")
         for model in self.worker_models:
             embedder_class(model)  # ValueError naming the known models
         return self

@@ -7,7 +7,7 @@ from collections import Counter
 
 from celery.signals import worker_process_init
 
-from . import bulk_load, jobs, latency, pipeline
+from . import bulk_load, jobs, latency, pipeline, yielding
 from .celery import app
 from .constants import BULK_QUEUE, STREAM_QUEUE
 from .errors import TransientError
@@ -49,7 +49,8 @@ def _retrying(task, work, give_up):
         raise task.retry(exc=exc, countdown=min(2 ** task.request.retries, 60))
 
 
-@app.task(name="ingest.stream.ingest", bind=True, max_retries=get_settings().max_retries)
+@app.task(name="ingest.stream.ingest", bind=True, max_retries=get_settings().max_retries,
+          rate_limit=get_settings().stream_rate_limit or None)
 def ingest_document(self, ref: dict, model: str | None = None) -> dict:
     """Stream lane: ingest one document, given inline or by reference."""
     started, doc = time.time(), DocRef.from_dict(ref)
@@ -73,26 +74,31 @@ def delete_document(self, doc_id: str, version: int, model: str | None = None) -
     return result.to_dict()
 
 
-@app.task(name="ingest.bulk.group", bind=True, max_retries=get_settings().max_retries)
+@app.task(name="ingest.bulk.group", bind=True, max_retries=get_settings().max_retries,
+          rate_limit=get_settings().bulk_rate_limit or None)
 def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
                  model: str | None = None) -> dict:
     """Bulk lane: ingest a group of documents, record them in the job; return the counts."""
+    yielded = yielding.wait_for_stream(resources())
     started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
     results = _retrying(
         self,
         lambda: pipeline.ingest_documents(docs, resources(), model, bulk=True),
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
-    jobs.record(resources().redis, job_id, run, group, results)
+    jobs.record(resources().redis, job_id, run, group, results, yielded)
     latency.record(resources().redis, BULK_QUEUE, results, docs[0].submitted, started)
     return dict(Counter(result.status for result in results))
 
 
 @app.task(name="ingest.bulk.summarize")
-def summarize_job(_counts: list[dict], job_id: str, run: int, started: float,
+def summarize_job(_counts: list[dict], job_id: str, run: int, chord: int, started: float,
                   model: str | None = None) -> dict | None:
-    """Chord callback: build the job summary from the results its groups recorded."""
-    summary = jobs.finish(resources().redis, job_id, run, started, get_settings().job_ttl_seconds)
+    """Chord callback: count the chord ended; the last one builds the job summary."""
+    redis = resources().redis
+    if not jobs.chord_done(redis, job_id, run, chord):
+        return None  # chords of the job are still running, or this run is stale
+    summary = jobs.finish(redis, job_id, run, started, get_settings().job_ttl_seconds)
     if summary is None:  # a stale run: a newer run of the job owns it now
         return None
     bulk_load.end(resources(), job_id, model)

@@ -46,9 +46,9 @@ def worker_pids() -> dict[str, set[int]]:
     return {node: {s["pid"], *s["pool"]["processes"]} for node, s in stats.items()}
 
 
-def chunks_in_store(client, prefix: str) -> dict[str, int]:
+def chunks_in_store(client, prefix: str, model: str | None = None) -> dict[str, int]:
     """Chunks per document id of the sources under a folder, counted in Chroma itself."""
-    col = client.resources.collection()
+    col = client.resources.collection(model)
     counts: dict[str, int] = {}
     for meta in col.get(include=["metadatas"])["metadatas"]:
         if meta["source"].startswith(prefix):

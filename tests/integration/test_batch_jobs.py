@@ -2,7 +2,10 @@
 
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
 
+import httpx
 import pytest
 import redis as redis_lib
 
@@ -10,6 +13,7 @@ from ingest_tasks import jobs
 from ingest_tasks.constants import BULK_QUEUE
 from ingest_tasks.stack import wait_until
 from tests.integration.conftest import chunks_in_store
+from tests.servers import serving
 
 TOPICS = ["glaciers", "lighthouses", "beekeeping", "typefaces", "tidepools", "sourdough",
           "orreries", "kelp forests"]
@@ -34,9 +38,9 @@ def write_docs(folder, count: int):
     return folder
 
 
-def assert_exactly_once(client, folder, summary):
+def assert_exactly_once(client, folder, summary, model=None):
     """Every document of the folder is in the store once, with the chunks reported."""
-    stored = chunks_in_store(client, str(folder.resolve()))
+    stored = chunks_in_store(client, str(folder.resolve()), model)
     reported = {d["doc_id"]: d["chunks"] for d in summary["documents"]}
     assert len(summary["documents"]) == summary["total"] == len(reported)
     assert stored == reported
@@ -72,6 +76,49 @@ def test_resume_finishes_a_job_whose_submitter_died_mid_send(client, stack, sett
     summary = client.wait_job(client.resume(job_id), timeout=600)["summary"]
     assert (summary["unchanged"], summary["committed"], summary["total"]) == (32, 64, 96)
     assert_exactly_once(client, folder, summary)
+
+
+def test_submit_batch_waits_at_the_high_water_mark_and_resumes_below_the_low(
+        settings, stack, tmp_path):
+    from ingest_tasks.client import IngestClient
+
+    client = IngestClient(settings.model_copy(update={
+        "group_max_docs": 4, "bulk_queue_high_water": 6, "bulk_queue_low_water": 2}))
+    folder = write_docs(tmp_path / "pressure", 60)  # 15 groups, sent in chords of 6 - 2 = 4
+    broker = redis_lib.Redis.from_url(settings.broker)
+    seen = []
+    stack.down(["bulk"], report=lambda line: None)
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            sending = pool.submit(client.submit_batch, [folder], on_progress=seen.append)
+            wait_until(lambda: seen and seen[-1]["waiting"], 60, "the submitter waiting")
+            assert not sending.done()
+            assert broker.llen(BULK_QUEUE) == 4  # one chord sent, the next waits for room
+            assert (seen[-1]["sent"], seen[-1]["queue_depth"]) == (4, 4)
+        finally:
+            stack.up(["bulk"], report=lambda line: None)
+        job_id = sending.result(timeout=300)  # resumed once the pool drained the queue
+    assert max(state["queue_depth"] for state in seen) <= 6
+    assert client.job_status(job_id)["sent"] == 15
+    summary = client.wait_job(job_id, timeout=600)["summary"]
+    assert (summary["committed"], summary["total"]) == (60, 60)
+    assert_exactly_once(client, folder, summary)
+
+
+def test_a_job_through_a_rate_limited_embedding_service_loses_nothing(
+        settings, stack, tmp_path):
+    from ingest_tasks.client import IngestClient
+
+    client = IngestClient(settings.model_copy(update={"group_max_docs": 4}))
+    folder = write_docs(tmp_path / "service", 48)  # 12 groups, each one request
+    port = urlparse(settings.embedding_api_url).port
+    with serving(tmp_path, "--rate", "2", port=port) as url:  # the pools' service
+        job_id = client.submit_batch([folder], model="api:all-MiniLM-L6-v2")
+        summary = client.wait_job(job_id, timeout=600)["summary"]
+        health = httpx.get(f"{url}/health").json()
+    assert health["throttled"] > 0  # 429s were sent, and retried
+    assert (summary["committed"], summary["failed"]) == (48, 0)
+    assert_exactly_once(client, folder, summary, model="api:all-MiniLM-L6-v2")
 
 
 @pytest.fixture

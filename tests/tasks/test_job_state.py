@@ -22,7 +22,7 @@ def results(*statuses):
 
 def test_a_redelivered_group_is_counted_once(redis):
     job = uuid.uuid4().hex
-    run = jobs.create(redis, job, total=3, groups=1, ttl=600, sources=["/x"])
+    run = jobs.create(redis, job, total=3, groups=1, chords=1, ttl=600, sources=["/x"])
     assert jobs.record(redis, job, run, 0, results("committed", "failed", "unchanged"))
     assert not jobs.record(redis, job, run, 0, results("committed", "failed", "unchanged"))
     state = jobs.progress(redis, job)
@@ -33,8 +33,8 @@ def test_a_redelivered_group_is_counted_once(redis):
 
 def test_a_stale_run_can_neither_count_nor_finish_the_new_one(redis):
     job = uuid.uuid4().hex
-    old = jobs.create(redis, job, total=2, groups=1, ttl=600, sources=["/x"])
-    new = jobs.create(redis, job, total=2, groups=1, ttl=600, sources=["/x"])
+    old = jobs.create(redis, job, total=2, groups=1, chords=1, ttl=600, sources=["/x"])
+    new = jobs.create(redis, job, total=2, groups=1, chords=1, ttl=600, sources=["/x"])
     assert new == old + 1
     assert not jobs.record(redis, job, old, 0, results("committed", "committed"))
     assert jobs.finish(redis, job, old, started=0.0, ttl=600) is None
@@ -43,10 +43,20 @@ def test_a_stale_run_can_neither_count_nor_finish_the_new_one(redis):
     assert (state["status"], state["done"], state["sources"]) == (jobs.RUNNING, 0, ["/x"])
 
 
+def test_the_last_chord_to_end_finishes_the_job_and_a_redelivered_one_counts_once(redis):
+    job = uuid.uuid4().hex
+    run = jobs.create(redis, job, total=4, groups=3, chords=3, ttl=600, sources=["/x"])
+    assert not jobs.chord_done(redis, job, run, 0)
+    assert not jobs.chord_done(redis, job, run, 0)  # redelivered
+    assert not jobs.chord_done(redis, job, run - 1, 2)  # an older run's
+    assert not jobs.chord_done(redis, job, run, 2)
+    assert jobs.chord_done(redis, job, run, 1)
+
+
 def test_recent_jobs_are_newest_first_and_expired_ones_drop_out(redis):
     old, new = uuid.uuid4().hex, uuid.uuid4().hex
-    jobs.create(redis, old, total=1, groups=1, ttl=600, sources=["/old"])
-    jobs.create(redis, new, total=1, groups=1, ttl=600, sources=["/new"])
+    jobs.create(redis, old, total=1, groups=1, chords=1, ttl=600, sources=["/old"])
+    jobs.create(redis, new, total=1, groups=1, chords=1, ttl=600, sources=["/new"])
     listed = [state["job_id"] for state in jobs.recent(redis, limit=1000)]
     assert listed.index(new) < listed.index(old)
     redis.delete(JOB_KEY + old)  # as its TTL would
