@@ -11,6 +11,8 @@ In one run, with the default model, a trickle of single-document stream submissi
   every task on one queue served by one plain `celery worker` pool (concurrency = cores,
   Celery's default prefetch, no nice), as most deployments start;
 - (b) two_lanes: the same job and trickle with ingest-tasks' stream and bulk pools;
+- (b) two_lanes_tight_target: the same with the stream latency target at 1.25x the idle
+  p95, so that the bulk lane yields to streaming;
 - (b) two_lanes_no_yield: the same with yielding to streaming switched off.
 For each: stream p50/p95/p99 (submit -> searchable), the bulk job's chunks/s, the bulk
 queue's peak depth against its high-water mark, and the seconds bulk groups yielded.
@@ -152,7 +154,7 @@ def main() -> int:
         docs = prepared_corpus(opts.corpus, get_embedder(settings.embedding_model), settings)
         chunks = {name: len(doc.chunks) for name, doc in docs.items()}
         folders = {}
-        for name in ("one_queue", "two_lanes", "two_lanes_no_yield"):
+        for name in ("one_queue", "two_lanes", "two_lanes_tight_target", "two_lanes_no_yield"):
             folders[name] = state / "docs" / name
             repeat_corpus(opts.corpus, folders[name] / name, opts.min_chunks, chunks)
         results = {"idle": phase(client, "idle", None, opts, STREAM_QUEUE)}
@@ -166,10 +168,13 @@ def main() -> int:
             plain.wait(timeout=120)
         stack.up(["stream", "bulk"], **quiet)
         results["two_lanes"] = phase(client, "two_lanes", folders["two_lanes"], opts, STREAM_QUEUE)
-        stack.down(["bulk"], **quiet)
-        stack.up(["bulk"], env={"INGEST_YIELD_TO_STREAM": "false"}, **quiet)
-        results["two_lanes_no_yield"] = phase(
-            client, "two_lanes_no_yield", folders["two_lanes_no_yield"], opts, STREAM_QUEUE)
+        tight = round(1.25 * results["idle"]["stream"]["p95"], 3)
+        for name, env in (("two_lanes_tight_target", {"INGEST_STREAM_LATENCY_TARGET": str(tight)}),
+                          ("two_lanes_no_yield", {"INGEST_YIELD_TO_STREAM": "false"})):
+            stack.down(["bulk"], **quiet)
+            stack.up(["bulk"], env=env, **quiet)
+            results[name] = phase(client, name, folders[name], opts, STREAM_QUEUE)
+            results[name]["bulk_pool_env"] = env
     idle, lanes, shared = results["idle"], results["two_lanes"], results["one_queue"]
     ratios = {
         "two_lanes_p99_to_idle_p99": round(lanes["stream"]["p99"] / idle["stream"]["p99"], 2),
