@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     group_max_bytes_static: int = Field(4 * 1024 * 1024, ge=1)
     store_batch: int = Field(1024, ge=1)
     bulk_writers: int = Field(1, ge=0)  # bulk writes to a collection at once (0: no limit)
-    bulk_load_mode: bool = True  # tune a collection's index for loading while jobs write it
+    bulk_load_mode: bool = False  # HNSW tuned for loading while jobs write (measured: no gain)
 
     # Worker pools
     stream_concurrency: int = Field(1, ge=1)
