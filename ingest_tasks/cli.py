@@ -222,6 +222,15 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_metrics(args) -> int:
+    """Serve metrics for Prometheus at http://0.0.0.0:PORT/metrics until interrupted."""
+    from .metrics import serve
+
+    err.print(f"serving metrics at http://0.0.0.0:{args.port}/metrics")
+    serve(get_settings(), args.port)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's grammar."""
     top = argparse.ArgumentParser(prog="ingest", description=__doc__)
@@ -275,6 +284,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="how many hits")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
+    p = sub.add_parser("metrics", help=cmd_metrics.__doc__)
+    p.add_argument("--port", type=int, default=9808)
+    p.set_defaults(run=cmd_metrics)
     return top
 
 

@@ -15,3 +15,4 @@ BULK_LOAD_KEY = KEY_PREFIX + "bulk-load:"  # bulk-load:{collection} set of jobs 
 VERSION_CLOCK_KEY = KEY_PREFIX + "version-clock"  # last version the submit-time clock gave
 LATENCY_KEY = KEY_PREFIX + "latency:"  # latency:{lane} capped list of latency samples
 RATE_KEY = KEY_PREFIX + "rate:"  # rate:{name} hash of a fleet-wide token bucket: tokens, at
+COUNTERS_KEY = KEY_PREFIX + "counters"  # hash of metric counters, field kind|label|...

@@ -25,10 +25,10 @@ def sample(result: ProcessingResult, submitted: float, started: float, now: floa
 
 
 def record(redis, lane: str, results: list[ProcessingResult], submitted: float,
-           started: float) -> None:
-    """Add a sample for each committed result of a task submitted at `submitted`."""
+           started: float) -> list[float]:
+    """Add a sample for each committed result of a task submitted at `submitted`; their totals."""
     if not submitted:
-        return
+        return []
     now = time.time()
     samples = [sample(r, submitted, started, now) for r in results if r.status == COMMITTED]
     if samples:
@@ -36,6 +36,7 @@ def record(redis, lane: str, results: list[ProcessingResult], submitted: float,
             pipe.lpush(LATENCY_KEY + lane, *(json.dumps(s) for s in samples))
             pipe.ltrim(LATENCY_KEY + lane, 0, KEEP - 1)
             pipe.execute()
+    return [s["total"] for s in samples]
 
 
 def quantile(values: list[float], q: float) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from . import metrics
 from .constants import RATE_KEY
 
 # KEYS[1] the bucket; ARGV rate (tokens/s), burst (capacity), tokens wanted.
@@ -41,5 +42,6 @@ def acquire(redis, name: str, rate_per_s: float, burst: int, tokens: int = 1) ->
     """Block until `tokens` of the bucket `name` are granted; the seconds waited (rate 0: none)."""
     wait = reserve(redis, name, rate_per_s, burst, tokens)
     if wait > 0:
+        metrics.count_wait(redis, name, wait)
         time.sleep(wait)
     return wait

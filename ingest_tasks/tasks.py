@@ -7,7 +7,7 @@ from collections import Counter
 
 from celery.signals import worker_process_init
 
-from . import bulk_load, jobs, latency, pipeline, yielding
+from . import bulk_load, jobs, latency, metrics, pipeline, yielding
 from .celery import app
 from .constants import BULK_QUEUE, STREAM_QUEUE
 from .errors import TransientError
@@ -59,7 +59,7 @@ def ingest_document(self, ref: dict, model: str | None = None) -> dict:
         lambda: pipeline.ingest_documents([doc], resources(), model),
         lambda exc: [ProcessingResult.failure(doc.doc_id, doc.source, exc.reason)],
     )
-    latency.record(resources().redis, STREAM_QUEUE, results, doc.submitted, started)
+    _observe(STREAM_QUEUE, model, results, doc.submitted, started)
     return results[0].to_dict()
 
 
@@ -71,6 +71,7 @@ def delete_document(self, doc_id: str, version: int, model: str | None = None) -
         lambda: pipeline.delete_document(doc_id, version, resources(), model),
         lambda exc: ProcessingResult.failure(doc_id, "", exc.reason),
     )
+    _observe(STREAM_QUEUE, model, [result], 0.0, 0.0)
     return result.to_dict()
 
 
@@ -86,9 +87,17 @@ def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
         lambda: pipeline.ingest_documents(docs, resources(), model, bulk=True),
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
-    jobs.record(resources().redis, job_id, run, group, results, yielded)
-    latency.record(resources().redis, BULK_QUEUE, results, docs[0].submitted, started)
+    if jobs.record(resources().redis, job_id, run, group, results, yielded):  # once per group
+        _observe(BULK_QUEUE, model, results, docs[0].submitted, started)
     return dict(Counter(result.status for result in results))
+
+
+def _observe(lane: str, model: str | None, results: list[ProcessingResult], submitted: float,
+             started: float) -> None:
+    """Record a task's latency samples and add its outcomes to the metrics."""
+    redis = resources().redis
+    totals = latency.record(redis, lane, results, submitted, started)
+    metrics.count(redis, lane, model or get_settings().embedding_model, results, totals)
 
 
 @app.task(name="ingest.bulk.summarize")

@@ -2,7 +2,10 @@
 
 import os
 import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import httpx
@@ -13,7 +16,7 @@ from ingest_tasks import jobs
 from ingest_tasks.constants import BULK_QUEUE
 from ingest_tasks.stack import wait_until
 from tests.integration.conftest import chunks_in_store
-from tests.servers import serving
+from tests.servers import free_port, serving
 
 TOPICS = ["glaciers", "lighthouses", "beekeeping", "typefaces", "tidepools", "sourdough",
           "orreries", "kelp forests"]
@@ -119,6 +122,62 @@ def test_a_job_through_a_rate_limited_embedding_service_loses_nothing(
     assert health["throttled"] > 0  # 429s were sent, and retried
     assert (summary["committed"], summary["failed"]) == (48, 0)
     assert_exactly_once(client, folder, summary, model="api:all-MiniLM-L6-v2")
+
+
+@contextmanager
+def exporter(tmp_path):
+    """`ingest metrics` in a process of its own; yields a function that scrapes it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    with open(tmp_path / "metrics.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ingest_tasks.cli", "metrics", "--port",
+                                 str(port)], stdout=log, stderr=subprocess.STDOUT)
+
+    def scrape() -> dict:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(text) for sample in family.samples}
+
+    try:
+        wait_until(lambda: _answers(scrape), 60, "the metrics exporter")
+        yield scrape
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _answers(scrape) -> bool:
+    try:
+        return bool(scrape())
+    except httpx.TransportError:
+        return False
+
+
+def test_metrics_scraped_during_a_job_show_depth_age_and_latency(settings, stack, tmp_path):
+    from ingest_tasks.client import IngestClient
+
+    client = IngestClient(settings.model_copy(update={"group_max_docs": 4}))
+    folder = write_docs(tmp_path / "metered", 16)  # 4 groups
+    model = settings.embedding_model
+    committed = ("ingest_documents_total", (("lane", "bulk"), ("model", model), ("status", "committed")))
+    latencies = ("ingest_latency_seconds_count", (("lane", "bulk"),))
+    with exporter(tmp_path) as scrape:
+        before = scrape()
+        stack.down(["bulk"], report=lambda line: None)
+        try:
+            job_id = client.submit_batch([folder])
+            during = scrape()
+        finally:
+            stack.up(["bulk"], report=lambda line: None)
+        client.wait_job(job_id, timeout=600)
+        after = scrape()
+    assert during[("ingest_queue_depth", (("queue", "bulk"),))] == 4
+    assert during[("ingest_queue_oldest_age_seconds", (("queue", "bulk"),))] > 0
+    assert during[("ingest_job_documents", (("job", job_id), ("state", "total")))] == 16
+    assert after[committed] - before.get(committed, 0) == 16
+    assert after[latencies] - before.get(latencies, 0) == 16
+    assert after[("ingest_latency_seconds_bucket", (("lane", "bulk"), ("le", "+Inf")))] >= 16
 
 
 @pytest.fixture
