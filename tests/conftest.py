@@ -23,3 +23,5 @@ def pytest_configure(config):
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
     })
+    if os.environ.get("INGEST_TEST_BROKER_URL"):  # e.g. amqp://: the suite on another broker
+        os.environ["INGEST_BROKER_URL"] = os.environ["INGEST_TEST_BROKER_URL"]

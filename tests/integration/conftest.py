@@ -17,7 +17,10 @@ def stack(settings):
     """Bring the whole stack up once (as `ingest up` does) and down at the end."""
     import redis
 
-    redis.Redis.from_url(settings.redis_url).flushdb()
+    from ingest_tasks.celery import app
+
+    redis.Redis.from_url(settings.redis_url).flushdb()  # the broker too, if it is this Redis
+    app.control.purge()  # a broker of its own (RabbitMQ) keeps messages across runs
     stack = Stack(settings)
     stack.up(report=lambda line: None)
     yield stack

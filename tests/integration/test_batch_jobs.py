@@ -13,11 +13,15 @@ import pytest
 import redis as redis_lib
 
 from ingest_tasks import jobs
+from ingest_tasks.backpressure import queue_depth
+from ingest_tasks.celery import app
 from ingest_tasks.constants import BULK_QUEUE
+from ingest_tasks.settings import get_settings
 from ingest_tasks.stack import wait_until
 from tests.integration.conftest import chunks_in_store
 from tests.servers import free_port, serving
 
+BROKER_IS_REDIS = get_settings().broker.startswith(("redis://", "rediss://"))
 TOPICS = ["glaciers", "lighthouses", "beekeeping", "typefaces", "tidepools", "sourdough",
           "orreries", "kelp forests"]
 
@@ -62,6 +66,7 @@ def test_a_rerun_skips_what_is_committed_and_redoes_what_changed(client, tmp_pat
     assert_exactly_once(client, folder, again)
 
 
+@pytest.mark.skipif(not BROKER_IS_REDIS, reason="cuts the queue's list in Redis, as a dead submitter would")
 def test_resume_finishes_a_job_whose_submitter_died_mid_send(client, stack, settings, tmp_path):
     folder = write_docs(tmp_path / "cut", 96)  # 6 groups of 16
     stack.down(["bulk"], report=lambda line: None)
@@ -88,7 +93,6 @@ def test_submit_batch_waits_at_the_high_water_mark_and_resumes_below_the_low(
     client = IngestClient(settings.model_copy(update={
         "group_max_docs": 4, "bulk_queue_high_water": 6, "bulk_queue_low_water": 2}))
     folder = write_docs(tmp_path / "pressure", 60)  # 15 groups, sent in chords of 6 - 2 = 4
-    broker = redis_lib.Redis.from_url(settings.broker)
     seen = []
     stack.down(["bulk"], report=lambda line: None)
     with ThreadPoolExecutor(1) as pool:
@@ -96,7 +100,7 @@ def test_submit_batch_waits_at_the_high_water_mark_and_resumes_below_the_low(
             sending = pool.submit(client.submit_batch, [folder], on_progress=seen.append)
             wait_until(lambda: seen and seen[-1]["waiting"], 60, "the submitter waiting")
             assert not sending.done()
-            assert broker.llen(BULK_QUEUE) == 4  # one chord sent, the next waits for room
+            assert queue_depth(app) == 4  # one chord sent, the next waits for room
             assert (seen[-1]["sent"], seen[-1]["queue_depth"]) == (4, 4)
         finally:
             stack.up(["bulk"], report=lambda line: None)
@@ -173,7 +177,8 @@ def test_metrics_scraped_during_a_job_show_depth_age_and_latency(settings, stack
         client.wait_job(job_id, timeout=600)
         after = scrape()
     assert during[("ingest_queue_depth", (("queue", "bulk"),))] == 4
-    assert during[("ingest_queue_oldest_age_seconds", (("queue", "bulk"),))] > 0
+    if BROKER_IS_REDIS:  # ages are read off the Redis lists
+        assert during[("ingest_queue_oldest_age_seconds", (("queue", "bulk"),))] > 0
     assert during[("ingest_job_documents", (("job", job_id), ("state", "total")))] == 16
     assert after[committed] - before.get(committed, 0) == 16
     assert after[latencies] - before.get(latencies, 0) == 16
