@@ -45,18 +45,21 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
+def _samples(redis, lane: str, window: float | None, latest: int = KEEP) -> list[dict]:
+    """The lane's newest samples (at most `latest`) of the last `window` seconds (None: all)."""
+    since = time.time() - window if window else 0.0
+    rows = (json.loads(raw) for raw in redis.lrange(LATENCY_KEY + lane, 0, latest - 1))
+    return [row for row in rows if row["at"] >= since]
+
+
 def recent_totals(redis, lane: str, window: float, latest: int = 64) -> list[float]:
     """Totals of the lane's newest samples (at most `latest`) of the last `window` seconds."""
-    since = time.time() - window
-    rows = (json.loads(raw) for raw in redis.lrange(LATENCY_KEY + lane, 0, latest - 1))
-    return [row["total"] for row in rows if row["at"] >= since]
+    return [row["total"] for row in _samples(redis, lane, window, latest)]
 
 
 def percentiles(redis, lane: str, window: float | None = None) -> dict:
     """p50/p95/p99 of the total over the last `window` seconds, and each part's share."""
-    since = time.time() - window if window else 0.0
-    rows = [json.loads(raw) for raw in redis.lrange(LATENCY_KEY + lane, 0, -1)]
-    rows = [row for row in rows if row["at"] >= since]
+    rows = _samples(redis, lane, window)
     if not rows:
         return {"lane": lane, "samples": 0}
     totals = [row["total"] for row in rows]

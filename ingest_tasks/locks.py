@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _RELEASE = """
@@ -26,16 +26,11 @@ def held(redis, keys: list[str], ttl: float, wait: float) -> Iterator[None]:
     All are asked for in one round trip; if any is held elsewhere, those taken are given
     back and the whole set is asked for again, so two holders never wait on each other.
     """
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait
-    while not _take_all(redis, keys, token, ttl):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(keys)} locks still held after {wait:.0f} s")
-        time.sleep(_POLL)
-    try:
+    def take(token: str) -> list[str] | None:
+        return keys if _take_all(redis, keys, token, ttl) else None
+
+    with _holding(redis, take, wait, TimeoutError, f"{len(keys)} locks"):
         yield
-    finally:
-        _release(redis, keys, token)
 
 
 @contextmanager
@@ -45,20 +40,30 @@ def slot(redis, name: str, slots: int, ttl: float, wait: float,
 
     Raises `busy` if none comes free within `wait`.
     """
-    token = uuid.uuid4().hex
     keys = [f"{name}:{number}" for number in range(slots)]
+
+    def take(token: str) -> list[str] | None:
+        return next(([key] for key in keys if redis.set(key, token, nx=True, px=int(ttl * 1000))),
+                    None)
+
+    with _holding(redis, take, wait, busy, f"all {slots} slots of {name}"):
+        yield
+
+
+@contextmanager
+def _holding(redis, take: Callable[[str], list[str] | None], wait: float,
+             busy: type[Exception], what: str) -> Iterator[None]:
+    """Ask `take(token)` until it returns the keys it took, hold them for the block, give them back."""
+    token = uuid.uuid4().hex
     deadline = time.monotonic() + wait
-    while True:
-        taken = next((key for key in keys if redis.set(key, token, nx=True, px=int(ttl * 1000))), None)
-        if taken is not None:
-            break
+    while (taken := take(token)) is None:
         if time.monotonic() > deadline:
-            raise busy(f"all {slots} slots of {name} still held after {wait:.0f} s")
+            raise busy(f"{what} still held after {wait:.0f} s")
         time.sleep(_POLL)
     try:
         yield
     finally:
-        _release(redis, [taken], token)
+        _release(redis, taken, token)
 
 
 def _take_all(redis, keys: list[str], token: str, ttl: float) -> bool:

@@ -9,22 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from ingest_tasks.stack import free_port
+
 DEFAULT_CORPUS = Path(
     os.environ.get("INGEST_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def isolate(redis_url: str, **settings: str) -> Path:
@@ -32,7 +27,7 @@ def isolate(redis_url: str, **settings: str) -> Path:
     state = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     os.environ.update({
         "INGEST_REDIS_URL": redis_url, "INGEST_STATE_DIR": str(state),
-        "INGEST_CHROMA_PORT": str(_free_port()), "INGEST_FLOWER_PORT": str(_free_port()),
+        "INGEST_CHROMA_PORT": str(free_port()), "INGEST_FLOWER_PORT": str(free_port()),
         "INGEST_COLLECTION_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
         "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
         **{f"INGEST_{name.upper()}": value for name, value in settings.items()},

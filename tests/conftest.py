@@ -1,13 +1,13 @@
 """Test settings: a Redis database of their own, a Chroma port and a state folder of their own.
 
-They are set before anything imports ingest_tasks, so the Celery app, the workers the
+They are set before anything reads the settings, so the Celery app, the workers the
 tests start and the tests themselves all read the same INGEST_* environment.
 """
 
 import os
 import tempfile
 
-from tests.servers import free_port
+from ingest_tasks.stack import free_port
 
 
 def pytest_configure(config):

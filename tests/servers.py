@@ -1,6 +1,5 @@
-"""Servers the tests start: free ports, and the bundled embedding service in a process of its own."""
+"""Servers the tests start: the bundled embedding service in a process of its own."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -9,14 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from ingest_tasks.stack import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -17,9 +17,9 @@ from ingest_tasks.backpressure import queue_depth
 from ingest_tasks.celery import app
 from ingest_tasks.constants import BULK_QUEUE
 from ingest_tasks.settings import get_settings
-from ingest_tasks.stack import wait_until
+from ingest_tasks.stack import free_port, wait_until
 from tests.integration.conftest import chunks_in_store
-from tests.servers import free_port, serving
+from tests.servers import serving
 
 BROKER_IS_REDIS = get_settings().broker.startswith(("redis://", "rediss://"))
 TOPICS = ["glaciers", "lighthouses", "beekeeping", "typefaces", "tidepools", "sourdough",

@@ -22,7 +22,8 @@ from ingest_tasks.constants import RATE_KEY
 from ingest_tasks.embed import Embedder, embedder_class, get_embedder
 from ingest_tasks.errors import EmbeddingUnavailable
 from ingest_tasks.settings import Settings
-from tests.servers import free_port, serving
+from ingest_tasks.stack import free_port
+from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [f"Note {i}: the {('river', 'market', 'guitar', 'bridge')[i % 4]} is {i} metres long."
