@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from celery import chord
 
-from . import backpressure, bulk_load, jobs
+from . import backpressure, jobs
 from .embed import embedder_class
 from .sources import DocRef
 
@@ -44,11 +44,13 @@ def new_job_id() -> str:
 
 def start_job(refs: list[DocRef], resources, job_id: str | None = None,
               model: str | None = None, sources: list[str] = (),
-              on_progress: Callable[[dict], None] | None = None) -> str:
+              on_progress: Callable[[dict], None] | None = None,
+              group_task: Callable[[str, int, int, list[dict]], object] | None = None) -> str:
     """Start a run of the job (new, or again to resume it) and send its chords; returns its id.
 
     Blocks while the bulk queue is past its high-water mark (see backpressure), telling
-    `on_progress` the job's state at each look at the queue.
+    `on_progress` the job's state at each look at the queue. Each group is a task
+    ingest_group(job_id, run, group, refs, model), or `group_task(job_id, run, group, refs)`.
     """
     from .celery import app
 
@@ -63,7 +65,12 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
     chords = [groups[start : start + size] for start in range(0, len(groups), size)]
     run = jobs.create(redis, job_id, len(refs), len(groups), len(chords),
                       settings.job_ttl_seconds, list(sources), model or "")
-    bulk_load.begin(resources, job_id, model)
+    if group_task is None:
+        from .tasks import ingest_group
+
+        def group_task(job_id: str, run: int, group: int, refs: list[dict]):
+            return ingest_group.s(job_id, run, group, refs, model)
+
     for number, members in enumerate(chords):
         sent = number * size
 
@@ -75,22 +82,20 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
 
         if not backpressure.wait_for_room(app, settings, report):
             break  # the job was run again elsewhere: that run sends its own chords
-        _send_chord(job_id, run, number, sent, members, submitted, model)
+        _send_chord(job_id, run, number, sent, members, submitted, group_task)
     jobs.sending(redis, job_id, run, len(groups), backpressure.queue_depth(app), False)
     return job_id
 
 
 def _send_chord(job_id: str, run: int, number: int, first: int, groups: list[list[DocRef]],
-                submitted: float, model: str | None) -> None:
+                submitted: float, group_task) -> None:
     """One chord: a task per group (numbered across the job), and its callback."""
-    from .tasks import ingest_group, job_failed, summarize_job
+    from .tasks import job_failed, summarize_job
 
-    header = [
-        ingest_group.s(job_id, run, first + index, [ref.to_dict() for ref in group], model)
-        for index, group in enumerate(groups)
-    ]
-    callback = summarize_job.s(job_id, run, number, submitted, model)
-    callback = callback.on_error(job_failed.s(job_id, run, model))
+    header = [group_task(job_id, run, first + index, [ref.to_dict() for ref in group])
+              for index, group in enumerate(groups)]
+    callback = summarize_job.s(job_id, run, number, submitted)
+    callback = callback.on_error(job_failed.s(job_id, run))
     _stop_waiting(chord(header)(callback))
 
 

@@ -1,11 +1,12 @@
 """The `ingest` command: bring the stack up and down, ingest, delete, search, job status,
-latency."""
+latency, re-embedding with swap and rollback."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,8 +130,10 @@ def _show_job(state: dict, as_json: bool) -> int:
 
 
 def cmd_status(args) -> int:
-    """Show a batch job's progress, or its summary once it has finished."""
+    """Show the live collection and any build; or a batch job's progress, or its summary."""
     client = _client()
+    if args.job is None:
+        return _show_index(client, args.json)
     state = client.job_status(args.job)
     if state is None:
         err.print(f"[red]unknown job {args.job}")
@@ -143,6 +146,106 @@ def cmd_status(args) -> int:
           f"job {args.job}: {state['status']}, {state['done']} of {state['total']} done, "
           f"{state['failed']} failed" + (f" ({state['error']})" if state.get("error") else ""))
     return 0 if state["status"] != "error" else 1
+
+
+def _show_index(client, as_json: bool) -> int:
+    """The live collection, the ones kept for rollback, and the newest build with its progress."""
+    from . import alias, changes, reembed
+
+    redis = client.resources.redis
+    live, fields = client.resources.target(), alias.alias_fields(redis)
+    kept = [{"collection": t.collection, "model": t.model, "owed": changes.owed(redis, t.collection)}
+            for t in alias.previous(redis)]
+    build = reembed.current(redis)
+    state = {"live": {**fields, "collection": live.collection, "model": live.model},
+             "previous": kept, "build": build.to_dict() if build else None,
+             "build_job": client.job_status(build.job_id) if build and build.job_id else None}
+    if state["build_job"]:
+        state["build_job"].pop("summary", None)
+    if build:
+        state["build"]["owed"] = changes.owed(redis, build.target.collection)
+    if as_json:
+        print(json.dumps(state))
+        return 0
+    line = f"live: {live.collection} ({live.model})"
+    if fields.get("swapped_at"):
+        line += (f", swapped in {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(float(fields['swapped_at'])))}"
+                 f", writers paused {float(fields.get('pause_seconds', 0)):.3f} s")
+    out.print(line)
+    for t in kept:
+        out.print(f"kept for rollback: {t['collection']} ({t['model']}), {t['owed']} changes owed")
+    if build:
+        job = state["build_job"]
+        progress = f", {job['done']}/{job['total']} copied, {job['docs_per_second']} docs/s" if job else ""
+        out.print(f"build {build.build}: {build.status}, {build.source.collection} -> "
+                  f"{build.target.collection} ({build.target.model}){progress}, "
+                  f"{state['build']['owed']} changes owed")
+    return 0
+
+
+def cmd_reembed(args) -> int:
+    """Re-embed the live index with another model into a new collection, then swap it in."""
+    from . import reembed
+
+    if not args.resume and not args.model:
+        err.print("[red]error:[/red] give --model NAME, or --resume")
+        return 2
+    client = _client()
+    with _job_bar("copy") as update:
+        build = reembed.resume(client.resources, update) if args.resume else client.reembed(args.model, update)
+        err.print(f"build {build.build}: {build.source.collection} -> {build.target.collection}")
+        state = client.wait_job(build.job_id, on_progress=update) if build.job_id else None
+    if state is not None and state.get("summary") is None:
+        err.print(f"[red]build job {build.job_id} ended with {state['status']}: {state.get('error')}")
+        return 1
+    copied = state["summary"] if state else None
+    if args.no_swap:
+        _show_build(copied, None, args.json)
+        err.print("build copied; `ingest swap` checks it and makes it live")
+        return 0
+    return _swap(lambda: client.swap(report=err.print), copied, args.json)
+
+
+def cmd_swap(args) -> int:
+    """Check the current build and make it live (what `ingest reembed` ends with)."""
+    return _swap(lambda: _client().swap(report=err.print), None, args.json)
+
+
+def cmd_rollback(args) -> int:
+    """Make the previous live collection live again, caught up with every change since."""
+    return _swap(lambda: _client().rollback(report=err.print), None, args.json)
+
+
+def _swap(run: Callable, copied: dict | None, as_json: bool) -> int:
+    from .swap import SwapRefused
+
+    try:
+        result = run()
+    except SwapRefused as exc:
+        if as_json:
+            print(json.dumps({"refused": str(exc), "check": exc.report.to_dict() if exc.report else None}))
+        err.print(f"[red]swap refused:[/red] {exc}")
+        return 1
+    _show_build(copied, result.to_dict(), as_json)
+    return 0
+
+
+def _show_build(copied: dict | None, swapped: dict | None, as_json: bool) -> None:
+    """The copy job's figures and the swap's, as a table or JSON."""
+    rows = {}
+    if copied:
+        rows.update(documents=copied["total"], failed=copied["failed"], chunks=copied["chunks"],
+                    wall_seconds=copied["wall_seconds"],
+                    chunks_per_second=round(copied["chunks"] / max(copied["wall_seconds"], 1e-9), 1))
+    if swapped:
+        rows.update({k: v for k, v in swapped.items() if k != "check"})
+    if as_json:
+        print(json.dumps({**rows, "check": swapped["check"] if swapped else None}))
+        return
+    table = Table("", "", title="Re-embedding")
+    for key, value in rows.items():
+        table.add_row(key.replace("_", " "), ", ".join(value) if isinstance(value, list) else str(value))
+    out.print(table)
 
 
 def cmd_jobs(args) -> int:
@@ -249,7 +352,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the job summary as JSON")
     p.set_defaults(run=cmd_batch)
     p = sub.add_parser("status", help=cmd_status.__doc__)
-    p.add_argument("job")
+    p.add_argument("job", nargs="?", help="a batch job (default: the index: alias and build)")
     p.add_argument("--watch", action="store_true", help="follow a running job to its end")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
@@ -284,6 +387,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="how many hits")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
+    p = sub.add_parser("reembed", help=cmd_reembed.__doc__)
+    p.add_argument("--model", help="the new embedding model")
+    p.add_argument("--resume", action="store_true", help="run the current build's copy again, "
+                   "skipping what it already copied")
+    p.add_argument("--no-swap", action="store_true", help="copy only; `ingest swap` later")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_reembed)
+    for name, run in (("swap", cmd_swap), ("rollback", cmd_rollback)):
+        p = sub.add_parser(name, help=run.__doc__)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(run=run)
     p = sub.add_parser("metrics", help=cmd_metrics.__doc__)
     p.add_argument("--port", type=int, default=9808)
     p.set_defaults(run=cmd_metrics)

@@ -1,5 +1,5 @@
 """The Python API for applications: submit (hybrid), stream, delete, batch and resume,
-job status, search."""
+job status, search, and re-embedding: build, swap, rollback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from . import batch, jobs, pipeline
+from . import batch, jobs, pipeline, reembed, swap
 from .clock import next_versions
 from .errors import SourceError
 from .handles import JobHandle, StreamHandle
@@ -128,8 +128,23 @@ class IngestClient:
             time.sleep(poll)
 
     def search(self, text: str, k: int = 5) -> list:
-        """The k chunks nearest to `text`, best first."""
+        """The k chunks nearest to `text`, best first, in the live collection."""
         return pipeline.search(text, self.resources, k)
+
+    def reembed(self, model: str, on_progress: Callable[[dict], None] | None = None):
+        """Start re-embedding the live index with `model` into a new collection; the Build.
+
+        Its copy is a batch job (`wait_job(build.job_id)`); `swap()` then makes it live.
+        """
+        return reembed.start(self.resources, model, on_progress)
+
+    def swap(self, report: Callable[[str], None] = lambda line: None):
+        """Check the current build, once copied, and make it live; SwapRefused says why not."""
+        return reembed.finish(self.resources, report)
+
+    def rollback(self, report: Callable[[str], None] = lambda line: None):
+        """Make the previous live collection live again, caught up with every change since."""
+        return swap.rollback(self.resources, report)
 
 
 def _documents(paths) -> list[DocRef]:

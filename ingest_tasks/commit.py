@@ -11,7 +11,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from . import locks, registry
+from . import alias, changes, locks, registry
 from .chunk import Chunk, chunk_id
 from .constants import WRITER_KEY
 from .errors import StoreUnavailable
@@ -35,11 +35,13 @@ class Prepared:
         return Entry(self.ref.version, COMMITTED, self.digest, len(self.chunks), self.ref.size)
 
 
-def commit_documents(docs: list[Prepared], embedder, col, resources,
+def commit_documents(docs: list[Prepared], embedder, target, resources,
                      known: dict[str, Entry | None], bulk: bool = False) -> list[ProcessingResult]:
     """Embed what changed, then write every document that still wins, in one batch.
 
-    A bulk write waits for its turn at the collection (see `_writer_turn`).
+    A bulk write waits for its turn at the collection (see `_writer_turn`). Writing, it is
+    counted in the collection's gate (alias.writing), and what it wrote is marked in the
+    change log of the collections this one feeds (changes.record).
     """
     same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
@@ -50,8 +52,8 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
     for doc in fresh:
         rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
         row += len(doc.chunks)
-    redis = resources.redis
-    with _writer_turn(resources, col.name, bulk), \
+    redis, col = resources.redis, resources.collection(target)
+    with _writer_turn(resources, col.name, bulk), _gate(resources, target, bulk), \
             registry.locked(redis, col.name, [d.ref.doc_id for d in docs]):
         now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
         # Text that was unchanged before the lock may have changed since: embed it after.
@@ -63,12 +65,13 @@ def commit_documents(docs: list[Prepared], embedder, col, resources,
         longer = {d.ref.doc_id: len(d.chunks) for d in written if _shrinks(now[d.ref.doc_id], d)}
         resources.store.write(col, records, longer)
         registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners})
+        changes.record(redis, col.name, [doc.ref.doc_id for doc in winners])
         store_s = time.perf_counter() - started
     total = max(sum(len(d.chunks) for d in written), 1)
     results = [_result(d, now[d.ref.doc_id], d in written, len(d.chunks) / total * embed_s,
                        len(d.chunks) / total * store_s) for d in docs if d not in changed]
     if changed:
-        results += commit_documents(changed, embedder, col, resources, dict.fromkeys(
+        results += commit_documents(changed, embedder, target, resources, dict.fromkeys(
             (d.ref.doc_id for d in changed), None), bulk)
     return results
 
@@ -85,6 +88,11 @@ def _writer_turn(resources, collection: str, bulk: bool):
         return nullcontext()
     return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots, ttl=120.0,
                       wait=300.0, busy=StoreUnavailable)
+
+
+def _gate(resources, target, bulk: bool):
+    """Count as a writer of the target while a swap may pause it (see alias.writing)."""
+    return alias.writing(resources.redis, target, bulk, wait=2 * resources.settings.swap_pause_timeout)
 
 
 def _same_text(entry: Entry | None, doc: Prepared) -> bool:
@@ -143,13 +151,14 @@ def superseded(ref: DocRef, held: Entry) -> ProcessingResult:
                             reason=f"{held.state} at version {held.version}, newer than {ref.version}")
 
 
-def delete_document(doc_id: str, version: int, col, resources) -> ProcessingResult:
+def delete_document(doc_id: str, version: int, target, resources) -> ProcessingResult:
     """Remove a document's chunks and leave a tombstone at `version`, unless a newer write holds."""
-    redis = resources.redis
-    with registry.locked(redis, col.name, [doc_id]):
+    redis, col = resources.redis, resources.collection(target)
+    with _gate(resources, target, False), registry.locked(redis, col.name, [doc_id]):
         held = registry.get(redis, col.name, doc_id)
         if held is not None and held.version > version:
             return superseded(DocRef(doc_id, "", version), held)
         resources.store.delete_document(col, doc_id)
         registry.put(redis, col.name, {doc_id: Entry(version, DELETED)})
+        changes.record(redis, col.name, [doc_id])
     return ProcessingResult(doc_id=doc_id, source="", status=DELETED)

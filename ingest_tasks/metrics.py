@@ -91,6 +91,7 @@ class Collector:
             yield unacked
         yield from _counters(self.redis.hgetall(COUNTERS_KEY), CounterMetricFamily,
                              HistogramMetricFamily)
+        yield from _index(self.redis)
         running = [state for state in jobs.recent(self.redis, 100) if state["status"] == jobs.RUNNING]
         progress = GaugeMetricFamily("ingest_job_documents", "Documents of running batch jobs",
                                      labels=["job", "state"])
@@ -98,6 +99,30 @@ class Collector:
             progress.add_metric([state["job_id"], "done"], state["done"])
             progress.add_metric([state["job_id"], "total"], state["total"])
         yield progress
+
+
+def _index(redis):
+    """The live collection, the last swap's pause, and the changes owed to other collections."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from . import alias, changes, reembed
+    from .settings import get_settings
+
+    live = alias.live(redis, get_settings())
+    info = GaugeMetricFamily("ingest_live_collection", "The collection searches and writes use",
+                             labels=["collection", "model"])
+    info.add_metric([live.collection, live.model], 1)
+    pause = GaugeMetricFamily("ingest_swap_pause_seconds", "How long the last swap paused writers")
+    pause.add_metric([], float(alias.alias_fields(redis).get("pause_seconds", 0)))
+    owed = GaugeMetricFamily("ingest_changes_owed", "Documents changed since a collection copied them",
+                             labels=["collection"])
+    build = reembed.current(redis)
+    others = [t.collection for t in alias.previous(redis)]
+    if build is not None and build.status == reembed.BUILDING:
+        others.append(build.target.collection)
+    for collection in others:
+        owed.add_metric([collection], changes.owed(redis, collection))
+    yield from (info, pause, owed)
 
 
 def _counters(fields: dict, counter, histogram):

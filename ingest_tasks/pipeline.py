@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from . import registry
+from .alias import LiveMoved
 from .chunk import chunk_text
 from .commit import Prepared, commit_documents, superseded
 from .commit import delete_document as _delete
@@ -33,11 +34,15 @@ def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
 
     A document the collection already holds at this version is skipped unread, and one
     that a newer version or a later delete outranks is dropped: re-runs and redeliveries
-    redo only what is missing.
+    redo only what is missing. The collection is the live one unless `model` names
+    another; should a swap move the alias meanwhile, the group is done again on the new one.
     """
-    embedder = resources.embedder(model)
-    col = resources.collection(model)
-    known = registry.get_many(resources.redis, col.name, [ref.doc_id for ref in refs])
+    return _on_live(resources, model, lambda target: _ingest(refs, resources, target, bulk))
+
+
+def _ingest(refs: list[DocRef], resources, target, bulk: bool) -> list[ProcessingResult]:
+    embedder = resources.embedder(target.model)
+    known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])
     results: list[ProcessingResult] = []
     ready: list[Prepared] = []
     for ref in refs:
@@ -52,16 +57,27 @@ def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
             except PermanentError as exc:
                 results.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
     if ready:
-        results += commit_documents(ready, embedder, col, resources, known, bulk)
+        results += commit_documents(ready, embedder, target, resources, known, bulk)
     return results
 
 
+def _on_live(resources, model: str | None, work, attempts: int = 3):
+    """`work(target)` on the collection `model` resolves to, again if a swap moved it."""
+    for attempt in range(attempts):
+        try:
+            return work(resources.target(model))
+        except LiveMoved:
+            if attempt == attempts - 1:
+                raise
+
+
 def delete_document(doc_id: str, version: int, resources, model: str | None = None) -> ProcessingResult:
-    """Remove a document from the model's collection, leaving a tombstone at `version`."""
-    return _delete(doc_id, version, resources.collection(model), resources)
+    """Remove a document from the live collection, leaving a tombstone at `version`."""
+    return _on_live(resources, model, lambda target: _delete(doc_id, version, target, resources))
 
 
 def search(text: str, resources, k: int = 5, model: str | None = None):
-    """The chunks nearest to a query text."""
-    vector = resources.embedder(model).embed_query(text)
-    return resources.store.search(resources.collection(model), vector, k)
+    """The chunks nearest to a query text, in the live collection (resolved now)."""
+    target = resources.target(model)
+    vector = resources.embedder(target.model).embed_query(text)
+    return resources.store.search(resources.collection(target), vector, k)

@@ -62,6 +62,36 @@ def _entry(fields: dict) -> Entry | None:
                  int(fields.get("chunks", 0)), int(fields.get("size", 0)))
 
 
+def entries(redis, collection: str, batch: int = 1000) -> Iterator[tuple[str, Entry]]:
+    """Every document the collection's registry holds (committed or tombstone), in no order."""
+    prefix = _key(collection, "")
+    keys: list[str] = []
+    for key in redis.scan_iter(match=prefix + "*", count=batch):
+        keys.append(key)
+        if len(keys) == batch:
+            yield from _read(redis, prefix, keys)
+            keys = []
+    yield from _read(redis, prefix, keys)
+
+
+def _read(redis, prefix: str, keys: list[str]) -> Iterator[tuple[str, Entry]]:
+    with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hgetall(key)
+        rows = pipe.execute()
+    for key, fields in zip(keys, rows):
+        entry = _entry(fields)
+        if entry is not None:
+            yield key.removeprefix(prefix), entry
+
+
+def drop(redis, collection: str, batch: int = 1000) -> None:
+    """Forget everything the registry holds of a collection."""
+    keys = list(redis.scan_iter(match=_key(collection, "*"), count=batch))
+    for start in range(0, len(keys), batch):
+        redis.unlink(*keys[start : start + batch])
+
+
 def put(redis, collection: str, entries: dict[str, Entry]) -> None:
     """Record documents' new entries, in one round trip."""
     now = time.time()

@@ -22,12 +22,19 @@ class Resources:
             name, threads=self.settings.embed_threads, batch=self.settings.embed_batch
         )
 
-    def collection(self, model: str | None = None):
-        """The Chroma collection of `model` (default: the configured one), weights not loaded."""
+    def target(self, model: str | None = None):
+        """Where `model`'s writes and searches go: the live collection (resolved now through
+        the alias) unless `model` is another than the live one's; see alias.resolve."""
+        from .alias import resolve
+
+        return resolve(self.redis, self.settings, model)
+
+    def collection(self, target=None):
+        """The Chroma collection of a target (default: the live one), the model not loaded."""
         from .embed import embedder_class
 
-        cls = embedder_class(model or self.settings.embedding_model)
-        return self.store.collection(cls.name, cls.dim)
+        target = target or self.target()
+        return self.store.collection(target.collection, target.model, embedder_class(target.model).dim)
 
     @cached_property
     def store(self):
@@ -35,7 +42,7 @@ class Resources:
         from .store import ChromaStore
 
         s = self.settings
-        return ChromaStore(s.chroma_host, s.chroma_port, s.collection_prefix, s.store_batch)
+        return ChromaStore(s.chroma_host, s.chroma_port, s.store_batch)
 
     @cached_property
     def redis(self):

@@ -63,7 +63,6 @@ class Settings(BaseSettings):
     group_max_bytes_static: int = Field(4 * 1024 * 1024, ge=1)
     store_batch: int = Field(1024, ge=1)
     bulk_writers: int = Field(1, ge=0)  # bulk writes to a collection at once (0: no limit)
-    bulk_load_mode: bool = False  # HNSW tuned for loading while jobs write (measured: no gain)
 
     # Worker pools
     stream_concurrency: int = Field(1, ge=1)
@@ -87,6 +86,13 @@ class Settings(BaseSettings):
     stream_latency_target: float = Field(1.5, gt=0)  # seconds, submit -> searchable
     yield_window: float = Field(10.0, gt=0)
     yield_max_wait: float = Field(15.0, ge=0)  # a bulk group never waits longer
+
+    # Blue-green re-embedding: builds, the swap and rollback (see reembed.py, swap.py)
+    keep_previous: int = Field(1, ge=0)  # earlier live collections kept for rollback
+    swap_catch_up: int = Field(8, ge=0)  # pause writers once this few changes are left to copy
+    swap_pause_timeout: float = Field(30.0, gt=0)  # writers still busy after this: no swap
+    swap_check_sample: int = Field(20, ge=0)  # documents in the self-retrieval check
+    swap_min_retrieval: float = Field(0.8, ge=0, le=1)  # share of them found, or no swap
 
     # Reliability: every task must end well before the broker redelivers it
     visibility_timeout: int = Field(3600, ge=1)

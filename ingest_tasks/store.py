@@ -1,8 +1,7 @@
-"""The vector store: one Chroma server over HTTP, one collection per embedding model."""
+"""The vector store: one Chroma server over HTTP, collections named for model and build."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,16 +52,10 @@ def _store_errors() -> Iterator[None]:
         raise StoreUnavailable(f"Chroma server busy: {exc}") from exc
 
 
-# HNSW settings of a collection while bulk jobs load it (index in large batches, persist
-# rarely) and while it serves (Chroma's defaults), switched by set_bulk_load.
-BULK_LOAD_HNSW = {"batch_size": 10_000, "sync_threshold": 100_000}
-SERVING_HNSW = {"batch_size": 100, "sync_threshold": 1_000}
-
-
 class ChromaStore:
     """Writes and searches chunks on a Chroma server."""
 
-    def __init__(self, host: str, port: int, prefix: str, batch: int = 1024):
+    def __init__(self, host: str, port: int, batch: int = 1024):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -74,16 +67,10 @@ class ChromaStore:
                 self.batch = min(batch, self.client.get_max_batch_size())
         except ValueError as exc:  # how HttpClient says that nothing answered at connect
             raise StoreUnavailable(f"Chroma server at {host}:{port} did not answer: {exc}") from exc
-        self.prefix = prefix
         self._collections: dict[str, object] = {}
 
-    def collection_name(self, model: str) -> str:
-        """The collection that holds the vectors of `model`."""
-        return f"{self.prefix}-{re.sub(r'[^a-zA-Z0-9._-]+', '-', model)}".strip("-.")
-
-    def collection(self, model: str, dim: int, name: str | None = None):
-        """The collection for `model`, created on first use and checked to belong to it."""
-        name = name or self.collection_name(model)
+    def collection(self, name: str, model: str, dim: int):
+        """The collection `name` of `model`'s vectors, created on first use and checked to be."""
         if name not in self._collections:
             with _store_errors():
                 col = self.client.get_or_create_collection(
@@ -111,11 +98,6 @@ class ChromaStore:
             for doc_id, count in prune.items():
                 col.delete(where={"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": count}}]})
 
-    def set_bulk_load(self, col, on: bool) -> None:
-        """Tune a collection's HNSW index for loading, or back for serving."""
-        with _store_errors():
-            col.modify(configuration={"hnsw": BULK_LOAD_HNSW if on else SERVING_HNSW})
-
     def delete_document(self, col, doc_id: str) -> None:
         """Remove every chunk of a document."""
         with _store_errors():
@@ -131,9 +113,10 @@ class ChromaStore:
                 include=["documents", "metadatas", "distances"],
             )
         rows = zip(found["documents"][0], found["metadatas"][0], found["distances"][0])
+        # A chunk deleted while the query ran comes back without its metadata (chroma#2007).
         return [
             Hit(meta["doc_id"], meta["source"], meta["chunk_index"], round(1 - dist, 4), text)
-            for text, meta, dist in rows
+            for text, meta, dist in rows if meta is not None
         ]
 
     def count(self, col, doc_id: str | None = None) -> int:
@@ -142,3 +125,37 @@ class ChromaStore:
             if doc_id is None:
                 return col.count()
             return len(col.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def chunks_of(self, col, doc_ids: list[str]) -> dict[str, list[tuple[str, dict]]]:
+        """The chunks (text, metadata) of these documents, in chunk order."""
+        if not doc_ids:
+            return {}
+        with _store_errors():
+            found = col.get(where={"doc_id": {"$in": doc_ids}}, include=["documents", "metadatas"])
+        chunks: dict[str, list[tuple[str, dict]]] = {}
+        for text, meta in sorted(zip(found["documents"], found["metadatas"]),
+                                 key=lambda row: row[1]["chunk_index"]):
+            chunks.setdefault(meta["doc_id"], []).append((text, meta))
+        return chunks
+
+    def metadatas(self, col, page: int = 5000) -> Iterator[dict]:
+        """Every chunk's metadata in the collection, a page at a time."""
+        offset = 0
+        while True:
+            with _store_errors():
+                rows = col.get(include=["metadatas"], limit=page, offset=offset)["metadatas"]
+            yield from rows
+            if len(rows) < page:
+                return
+            offset += page
+
+    def drop(self, name: str) -> None:
+        """Delete a collection and everything in it (nothing if there is none)."""
+        from chromadb.errors import NotFoundError
+
+        self._collections.pop(name, None)
+        with _store_errors():
+            try:
+                self.client.delete_collection(name)
+            except (NotFoundError, ValueError):
+                pass

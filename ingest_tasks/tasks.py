@@ -7,7 +7,7 @@ from collections import Counter
 
 from celery.signals import worker_process_init
 
-from . import bulk_load, jobs, latency, metrics, pipeline, yielding
+from . import copying, jobs, latency, metrics, pipeline, reembed, yielding
 from .celery import app
 from .constants import BULK_QUEUE, STREAM_QUEUE
 from .errors import TransientError
@@ -31,11 +31,12 @@ def resources() -> Resources:
 def _after_fork(**_):
     """Each pool process makes its own models and clients, never sharing the parent's.
 
-    Its models are loaded now, so that no task waits for one.
+    Its models (the configured ones, and the live collection's) are loaded now, so that no
+    task waits for one.
     """
     global _resources
     _resources = None
-    for model in get_settings().worker_models:
+    for model in dict.fromkeys([*get_settings().worker_models, resources().target().model]):
         resources().embedder(model)
 
 
@@ -97,12 +98,32 @@ def _observe(lane: str, model: str | None, results: list[ProcessingResult], subm
     """Record a task's latency samples and add its outcomes to the metrics."""
     redis = resources().redis
     totals = latency.record(redis, lane, results, submitted, started)
-    metrics.count(redis, lane, model or get_settings().embedding_model, results, totals)
+    metrics.count(redis, lane, model or resources().target().model, results, totals)
+
+
+@app.task(name="ingest.bulk.copy", bind=True, max_retries=get_settings().max_retries,
+          rate_limit=get_settings().bulk_rate_limit or None)
+def copy_group(self, job_id: str, run: int, group: int, refs: list[dict], build: str) -> dict:
+    """Bulk lane, a re-embedding build: copy a group of documents into the build's collection."""
+    yielded = yielding.wait_for_stream(resources())
+    started, doc_ids = time.time(), [ref["doc_id"] for ref in refs]
+    plan = reembed.current(resources().redis)
+    if plan is None or plan.build != build:
+        results = [ProcessingResult.failure(d, "", f"build-abandoned: build {build} was replaced")
+                   for d in doc_ids]
+    else:
+        results = _retrying(
+            self,
+            lambda: copying.copy_documents(doc_ids, plan.source, plan.target, resources()),
+            lambda exc: [ProcessingResult.failure(doc_id, "", exc.reason) for doc_id in doc_ids],
+        )
+    if jobs.record(resources().redis, job_id, run, group, results, yielded) and plan is not None:
+        _observe(BULK_QUEUE, plan.target.model, results, 0.0, started)
+    return dict(Counter(result.status for result in results))
 
 
 @app.task(name="ingest.bulk.summarize")
-def summarize_job(_counts: list[dict], job_id: str, run: int, chord: int, started: float,
-                  model: str | None = None) -> dict | None:
+def summarize_job(_counts: list[dict], job_id: str, run: int, chord: int, started: float) -> dict | None:
     """Chord callback: count the chord ended; the last one builds the job summary."""
     redis = resources().redis
     if not jobs.chord_done(redis, job_id, run, chord):
@@ -110,12 +131,10 @@ def summarize_job(_counts: list[dict], job_id: str, run: int, chord: int, starte
     summary = jobs.finish(redis, job_id, run, started, get_settings().job_ttl_seconds)
     if summary is None:  # a stale run: a newer run of the job owns it now
         return None
-    bulk_load.end(resources(), job_id, model)
     return {key: value for key, value in summary.items() if key != "documents"}
 
 
 @app.task(name="ingest.bulk.job_failed")
-def job_failed(request, exc, traceback, job_id: str, run: int, model: str | None = None) -> None:
+def job_failed(request, exc, traceback, job_id: str, run: int) -> None:
     """Chord error path: mark the job's run as failed, with the reason."""
-    if jobs.fail(resources().redis, job_id, run, f"{type(exc).__name__}: {exc}"):
-        bulk_load.end(resources(), job_id, model)
+    jobs.fail(resources().redis, job_id, run, f"{type(exc).__name__}: {exc}")

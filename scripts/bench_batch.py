@@ -8,8 +8,7 @@ For each model (all-MiniLM-L6-v2 and wordllama), on the corpus repeated to at le
 `--min-chunks` chunks, all in one run:
 - limit, embedding: the same chunks embedded in one process, all cores, in batches of
   the fastest size (calibrated on a sample: 1 to 64), no I/O (chunks/s);
-- limit, store: the same vectors bulk-written to a fresh Chroma collection (vectors/s),
-  with the collection's serving HNSW settings and with its bulk-load ones;
+- limit, store: the same vectors bulk-written to a fresh Chroma collection (vectors/s);
 - seed: an asyncio semaphore + gather over the same parse, chunk, embed and store
   functions, in one process (chunks/s);
 - ingest-tasks: the Celery batch lane, one job through the bulk pool (chunks/s).
@@ -91,13 +90,11 @@ def embedding_limit(texts: list[str], model: str) -> tuple[float, int, dict, obj
     return len(texts) / (time.perf_counter() - started), best, rates, vectors
 
 
-def store_limit(store, docs, vectors, model: str, dim: int, bulk: bool) -> float:
+def store_limit(store, prefix: str, docs, vectors, model: str, dim: int) -> float:
     """Vectors/s writing the vectors to a fresh collection, as one bulk write."""
     from ingest_tasks.commit import chunk_records
 
-    name = f"{store.prefix}-limit-{'bulk' if bulk else 'serve'}-{dim}"
-    col = store.collection(model, dim, name=name)
-    store.set_bulk_load(col, bulk)
+    col = store.collection(f"{prefix}-limit-{dim}", model, dim)
     records, row = [], 0
     for doc in docs:
         records += chunk_records(doc, vectors[row : row + len(doc.chunks)], model)
@@ -135,7 +132,7 @@ def seed_pattern(folder: Path, model: str, store, settings) -> float:
     from ingest_tasks.sources import discover
 
     embedder = get_embedder(model, threads=os.cpu_count() or 1, batch=settings.embed_batch)
-    col = store.collection(model, embedder.dim, name=f"{store.prefix}-seed-{embedder.dim}")
+    col = store.collection(f"{settings.collection_prefix}-seed-{embedder.dim}", model, embedder.dim)
     refs, _ = discover([folder])
     started = time.perf_counter()
     chunks = asyncio.run(_seed(refs, embedder, store, col, settings))
@@ -168,16 +165,15 @@ def bench_model(model: str, corpus: Path, root: Path, min_chunks: int, client) -
     ]
     texts = [c.text for d in repeated for c in d.chunks]
     embed_rate, best_batch, calibration, vectors = embedding_limit(texts, model)
-    serve_rate = store_limit(store, repeated, vectors, model, embedder.dim, bulk=False)
-    bulk_rate = store_limit(store, repeated, vectors, model, embedder.dim, bulk=True)
+    store_rate = store_limit(store, settings.collection_prefix, repeated, vectors, model, embedder.dim)
     seed_rate = seed_pattern(folder, model, store, settings)
     lane_rate, summary = celery_lane(client, folder, model)
-    limit = min(embed_rate, max(serve_rate, bulk_rate))
+    limit = min(embed_rate, store_rate)
     return {
         "documents": len(repeated), "chunks": len(texts),
         "limit_embed_chunks_per_s": round(embed_rate, 1),
         "limit_embed_batch": best_batch, "limit_embed_calibration": calibration,
-        "limit_store_vectors_per_s": {"serving_hnsw": round(serve_rate), "bulk_load_hnsw": round(bulk_rate)},
+        "limit_store_vectors_per_s": round(store_rate),
         "seed_chunks_per_s": round(seed_rate, 1),
         "ingest_tasks_chunks_per_s": round(lane_rate, 1),
         "lane_job": {k: summary[k] for k in ("committed", "failed", "chunks", "wall_seconds")},

@@ -51,7 +51,7 @@ def worker_pids() -> dict[str, set[int]]:
 
 def chunks_in_store(client, prefix: str, model: str | None = None) -> dict[str, int]:
     """Chunks per document id of the sources under a folder, counted in Chroma itself."""
-    col = client.resources.collection(model)
+    col = client.resources.collection(client.resources.target(model))
     counts: dict[str, int] = {}
     for meta in col.get(include=["metadatas"])["metadatas"]:
         if meta["source"].startswith(prefix):

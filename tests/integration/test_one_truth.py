@@ -105,7 +105,7 @@ def expected_state(events: list[Event], folder) -> dict[str, tuple | None]:
 
 def stored_state(client, doc_ids: list[str]) -> dict[str, tuple | None]:
     """Per document, what the store holds: (version, chunks, content hash), None if nothing."""
-    col = client.resources.collection(MODEL)
+    col = client.resources.collection(client.resources.target(MODEL))
     rows = col.get(where={"doc_id": {"$in": doc_ids}}, include=["metadatas"])["metadatas"]
     held: dict[str, list[dict]] = {}
     for meta in rows:

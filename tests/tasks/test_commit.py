@@ -8,6 +8,7 @@ import pytest
 import redis as redis_lib
 
 from ingest_tasks import registry
+from ingest_tasks.alias import Target
 from ingest_tasks.chunk import Chunk
 from ingest_tasks.commit import Prepared, commit_documents
 from ingest_tasks.registry import COMMITTED, Entry
@@ -40,8 +41,11 @@ class CountingEmbedder:
 @pytest.fixture
 def setup():
     redis = redis_lib.Redis.from_url(get_settings().redis_url, decode_responses=True)
-    resources = SimpleNamespace(redis=redis, store=MemoryStore())
-    return resources, SimpleNamespace(name=f"test-{uuid.uuid4().hex[:8]}"), CountingEmbedder()
+    target = Target(f"test-{uuid.uuid4().hex[:8]}", CountingEmbedder.name)
+    col = SimpleNamespace(name=target.collection)
+    resources = SimpleNamespace(redis=redis, store=MemoryStore(), settings=get_settings(),
+                                collection=lambda _target: col)
+    return resources, target, col, CountingEmbedder()
 
 
 def doc(doc_id, version, text):
@@ -50,12 +54,12 @@ def doc(doc_id, version, text):
 
 
 def test_text_unchanged_before_the_lock_but_changed_since_is_embedded_after_all(setup):
-    resources, col, embedder = setup
+    resources, target, col, embedder = setup
     mine = doc("d", 3, "same words")
     seen_before = {"d": Entry(1, COMMITTED, mine.digest, 1, 10)}  # what the group read first
     registry.put(resources.redis, col.name, {"d": Entry(2, COMMITTED, "hash-of-other", 1, 11)})
 
-    (result,) = commit_documents([mine], embedder, col, resources, seen_before)
+    (result,) = commit_documents([mine], embedder, target, resources, seen_before)
 
     assert result.status == "committed" and embedder.embedded == ["same words"]
     assert resources.store.chunks == {"d#0": mine.digest}
@@ -63,12 +67,12 @@ def test_text_unchanged_before_the_lock_but_changed_since_is_embedded_after_all(
 
 
 def test_text_still_unchanged_is_recorded_without_embedding(setup):
-    resources, col, embedder = setup
+    resources, target, col, embedder = setup
     mine = doc("d", 3, "same words")
     held = Entry(1, COMMITTED, mine.digest, 1, 10)
     registry.put(resources.redis, col.name, {"d": held})
 
-    (result,) = commit_documents([mine], embedder, col, resources, {"d": held})
+    (result,) = commit_documents([mine], embedder, target, resources, {"d": held})
 
     assert result.status == "unchanged" and embedder.embedded == []
     assert registry.get(resources.redis, col.name, "d").version == 3

@@ -22,8 +22,7 @@ def _closed_port() -> int:
 @pytest.fixture
 def no_store(monkeypatch):
     """The worker's resources point at a Chroma port where nothing listens."""
-    settings = get_settings().model_copy(
-        update={"chroma_port": _closed_port(), "bulk_load_mode": False})
+    settings = get_settings().model_copy(update={"chroma_port": _closed_port()})
     resources = Resources(settings)
     monkeypatch.setattr(tasks, "_resources", resources)
     return resources
