@@ -1,5 +1,5 @@
 """The `ingest` command: bring the stack up and down, ingest, delete, search, job status,
-latency, re-embedding with swap and rollback."""
+latency, re-embedding with swap and rollback, metrics, the cost model."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from .constants import BULK_QUEUE, STREAM_QUEUE
+from .cost import add_cost_parser
 from .results import FAILED, STATUSES
 from .settings import get_settings
 from .stack import PARTS
@@ -401,6 +402,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("metrics", help=cmd_metrics.__doc__)
     p.add_argument("--port", type=int, default=9808)
     p.set_defaults(run=cmd_metrics)
+    add_cost_parser(sub)
     return top
 
 

@@ -3,9 +3,10 @@
     python -m ingest_tasks.embed_server --port 8100 [--rate R] [--fail-first N]
 
 POST /v1/embeddings embeds ``{"model": ..., "input": [texts]}``; GET /v1/models lists the
-models, GET /health the request counters. With --rate, requests past R a second (bursts
-of up to one second's worth) get a 429 with Retry-After; with --fail-first, the first N
-embedding requests get a 500, for tests. Models are loaded on their first request.
+models, GET /health the request counters, GET /usage those and the texts and tokens (in
+the model's tokenizer) of the requests answered. With --rate, requests past R a second
+(bursts of up to one second's worth) get a 429 with Retry-After; with --fail-first, the
+first N embedding requests get a 500, for tests. Models are loaded on their first request.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import argparse
 import json
 import logging
 import math
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from .embed import available_models, get_embedder
 
@@ -51,6 +57,7 @@ class EmbedServer(ThreadingHTTPServer):
         self.bucket = Bucket(rate, max(1.0, rate)) if rate > 0 else None
         self.fail_first = fail_first
         self.counts = {"requests": 0, "throttled": 0, "failed": 0}
+        self.usage = {"texts": 0, "tokens": 0}  # of the requests answered, as an API bills them
         self._lock = threading.Lock()
 
     def admit(self) -> tuple[int, float]:
@@ -66,6 +73,13 @@ class EmbedServer(ThreadingHTTPServer):
                 return 500, 0.0
             return 200, 0.0
 
+    def embedded(self, texts: list[str], embedder) -> None:
+        """Count an answered request's texts and their tokens, as a hosted API bills them."""
+        tokens = sum(len(embedder.tokenize(text)[0]) for text in texts)
+        with self._lock:
+            self.usage["texts"] += len(texts)
+            self.usage["tokens"] += tokens
+
 
 class Handler(BaseHTTPRequestHandler):
     """The routes of the service."""
@@ -74,9 +88,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse their connection
 
     def do_GET(self) -> None:
-        """/health and /v1/models."""
+        """/health, /usage and /v1/models."""
         if self.path == "/health":
             self._send(200, {"status": "ok", **self.server.counts})
+        elif self.path == "/usage":
+            self._send(200, {**self.server.counts, **self.server.usage})
         elif self.path == "/v1/models":
             models = [{"id": name, "object": "model"} for name in available_models()]
             self._send(200, {"object": "list", "data": models})
@@ -100,10 +116,12 @@ class Handler(BaseHTTPRequestHandler):
         if model not in available_models():
             return self._error(404, f"unknown model {model!r}")
         try:
-            vectors = get_embedder(model).embed(texts)
+            embedder = get_embedder(model)
+            vectors = embedder.embed(texts)
         except Exception as exc:  # the client is told, and retries
             log.exception("embedding failed")
             return self._error(500, f"embedding failed: {exc!r}")
+        self.server.embedded(texts, embedder)
         data = [{"object": "embedding", "index": i, "embedding": row.tolist()}
                 for i, row in enumerate(vectors)]
         self._send(200, {"object": "list", "model": model, "data": data})
@@ -136,6 +154,38 @@ def _parse(body: bytes) -> tuple[str, list[str]]:
     if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
         raise ValueError("input must be a string or a list of strings")
     return model, texts
+
+
+@contextmanager
+def serving(folder: Path, *options: str, port: int | None = None) -> Iterator[str]:
+    """This server in a process of its own with `options` (--rate, --fail-first), logging
+    into `folder`, for the block; yields its URL."""
+    import httpx
+
+    from .stack import free_port, wait_until
+
+    port = port or free_port()
+    log_path = folder / f"embed-server-{port}.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ingest_tasks.embed_server", "--port", str(port), *options],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(f"the embedding server exited: {log_path.read_text()}")
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(answers, 30, f"the embedding server at {url}", interval=0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
 
     # Blue-green re-embedding: builds, the swap and rollback (see reembed.py, swap.py)
     keep_previous: int = Field(1, ge=0)  # earlier live collections kept for rollback
-    swap_catch_up: int = Field(8, ge=0)  # pause writers once this few changes are left to copy
+    swap_catch_up: int = Field(2, ge=0)  # pause writers once this few changes are left to copy
     swap_pause_timeout: float = Field(30.0, gt=0)  # writers still busy after this: no swap
     swap_check_sample: int = Field(20, ge=0)  # documents in the self-retrieval check
     swap_min_retrieval: float = Field(0.8, ge=0, le=1)  # share of them found, or no swap
@@ -123,6 +123,19 @@ class Settings(BaseSettings):
     @property
     def worker_models(self) -> list[str]:
         """The models each worker process loads at start: the default, then any preloads."""
+    # Cost model: unit prices of `ingest cost`, US dollars. List prices as of mid-2025, written
+    # from memory (this machine has no internet): check each page before relying on them.
+    # OpenAI text-embedding-3-small: $0.02 per 1M input tokens (openai.com/api/pricing)
+    price_embedding_per_mtok: float = Field(0.02, ge=0)
+    # OpenAI Batch API: 50% off the same model, answers within 24 h
+    # (platform.openai.com/docs/guides/batch); `ingest cost` applies it to the bulk lane only
+    price_embedding_batch_discount: float = Field(0.5, ge=0, le=1)
+    # AWS Fargate, Linux/x86, us-east-1: $0.04048 per vCPU-hour (aws.amazon.com/fargate/pricing)
+    price_vcpu_hour: float = Field(0.04048, ge=0)
+    # Chroma Cloud: $2.50 per GiB written (trychroma.com/pricing), no fee per request
+    price_store_write_gib: float = Field(2.5, ge=0)
+    price_store_write_request: float = Field(0.0, ge=0)  # for a store that bills each request
+
         extra = [name.strip() for name in self.preload_models.split(",") if name.strip()]
         return list(dict.fromkeys([self.embedding_model, *extra]))
 

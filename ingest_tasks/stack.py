@@ -2,6 +2,7 @@
 
 Each process we start gets a pid file and a log in the state folder; services that
 already answer (a system Redis, a Chroma server started elsewhere) are used as they are.
+`isolate` and `private_stack` give benchmarks and `ingest cost` a stack of their own.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -161,6 +165,46 @@ class Stack:
                 os.killpg(pid, signal.SIGKILL)
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
             report(f"{name}: stopped (pid {pid})")
+
+
+# The shared corpus that benchmarks and `ingest cost` read: INGEST_CORPUS, or shared/corpus
+# beside the project folder.
+DEFAULT_CORPUS = Path(
+    os.environ.get("INGEST_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+)
+
+
+def isolate(redis_url: str, **settings: str) -> Path:
+    """Point every INGEST_* setting of this process at a fresh state folder, ports and prefix.
+
+    Call it before anything reads the settings (they are read once per process); the
+    processes a Stack starts then take the same environment. Returns the state folder.
+    """
+    state = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    os.environ.update({
+        "INGEST_REDIS_URL": redis_url, "INGEST_STATE_DIR": str(state),
+        "INGEST_CHROMA_PORT": str(free_port()), "INGEST_FLOWER_PORT": str(free_port()),
+        "INGEST_COLLECTION_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+        **{f"INGEST_{name.upper()}": value for name, value in settings.items()},
+    })
+    return state
+
+
+@contextmanager
+def private_stack(state: Path, parts: list[str] | None = None) -> Iterator[Stack]:
+    """The stack (default: every part) up on the isolated settings for the block, then
+    down and its state folder removed."""
+    from .settings import get_settings
+
+    stack = Stack(get_settings())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still take the stack down
+    stack.up(parts, report=lambda line: print(line, file=sys.stderr))
+    try:
+        yield stack
+    finally:
+        stack.down(report=lambda line: print(line, file=sys.stderr))
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def _check_parts(parts: list[str] | None) -> None:

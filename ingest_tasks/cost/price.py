@@ -1,0 +1,104 @@
+"""Prices of a day: measured counts scaled from the run to the day, times unit prices.
+
+What is priced, per mode:
+- embedding: tokens at the online price; the bulk lane's at the batch-API price (a bulk
+  upload can wait for a batch job's answer; a streamed document cannot);
+- store writes: bytes written per GiB, and write requests at their price (if any);
+- workers, two ways: CPU-seconds at the vCPU-hour price, and provisioned capacity: each
+  lane's pool sized for its peak of busy workers, one vCPU each, all day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..constants import BULK_QUEUE
+from .day import DAY_DOCS, HYBRID, MODES, STREAMING, scale_factor
+
+# Per-lane counts that grow with the number of documents (scaled to the day); the rest
+# (peak busy workers, pool size) are levels, kept as measured.
+EXTENSIVE = ("embedding_calls", "embedding_texts", "embedding_tokens", "store_write_requests",
+             "store_write_records", "store_write_bytes", "cpu_seconds", "busy_seconds")
+GIB = 2**30
+DAY_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Unit prices in US dollars (settings: INGEST_PRICE_*)."""
+
+    embedding_per_mtok: float
+    embedding_batch_discount: float
+    vcpu_hour: float
+    store_write_gib: float
+    store_write_request: float
+
+    @classmethod
+    def from_settings(cls, settings) -> Prices:
+        """The prices the settings give."""
+        return cls(settings.price_embedding_per_mtok, settings.price_embedding_batch_discount,
+                   settings.price_vcpu_hour, settings.price_store_write_gib,
+                   settings.price_store_write_request)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def per_day(lanes: dict[str, dict], factor: float) -> dict[str, dict]:
+    """Each lane's counts of the run scaled to the day by `factor`; levels kept as they are."""
+    return {lane: {key: value * factor if key in EXTENSIVE else value
+                   for key, value in counts.items()}
+            for lane, counts in lanes.items()}
+
+
+def embedding_price(lane: str, tokens: float, prices: Prices) -> float:
+    """Dollars of a lane's tokens: the bulk lane's at the batch-API discount."""
+    discount = prices.embedding_batch_discount if lane == BULK_QUEUE else 0.0
+    return tokens / 1e6 * prices.embedding_per_mtok * (1 - discount)
+
+
+def dollars(day: dict[str, dict], prices: Prices) -> dict[str, float]:
+    """A mode's dollars per day by item, and the totals with either worker price."""
+    lanes = day.values()
+    items = {
+        "embedding": sum(embedding_price(lane, c["embedding_tokens"], prices)
+                         for lane, c in day.items()),
+        "store_writes": sum(c["store_write_bytes"] / GIB * prices.store_write_gib
+                            + c["store_write_requests"] * prices.store_write_request
+                            for c in lanes),
+        "workers_cpu": sum(c["cpu_seconds"] for c in lanes) / 3600 * prices.vcpu_hour,
+        "workers_provisioned": sum(c["peak_busy"] for c in lanes) * DAY_HOURS * prices.vcpu_hour,
+    }
+    shared = items["embedding"] + items["store_writes"]
+    return {**items, "total_cpu": shared + items["workers_cpu"],
+            "total_provisioned": shared + items["workers_provisioned"]}
+
+
+def price_run(measured: dict, prices: Prices) -> dict:
+    """The measured run priced per day: each mode's scaled counts and dollars, and the ratios."""
+    factor = scale_factor(measured["docs"])
+    day = {}
+    for mode in MODES:
+        lanes = per_day(measured["modes"][mode]["lanes"], factor)
+        day[mode] = {"lanes": lanes, "totals": _totals(lanes), "dollars": dollars(lanes, prices)}
+    rows = {**{k: (day[STREAMING]["totals"][k], day[HYBRID]["totals"][k])
+               for k in day[STREAMING]["totals"]},
+            **{f"usd_{k}": (day[STREAMING]["dollars"][k], day[HYBRID]["dollars"][k])
+               for k in day[STREAMING]["dollars"]}}
+    return {"day_documents": DAY_DOCS, "scale_factor": factor, "prices": prices.to_dict(),
+            "day": day,
+            "ratio_streaming_to_hybrid": {k: ratio(*pair) for k, pair in rows.items()},
+            "measured": measured}
+
+
+def _totals(lanes: dict[str, dict]) -> dict[str, float]:
+    """A mode's counts over both lanes."""
+    keys = ("embedding_calls", "embedding_tokens", "store_write_requests", "store_write_bytes",
+            "cpu_seconds", "busy_seconds", "peak_busy")
+    return {key: sum(lane[key] for lane in lanes.values()) for key in keys}
+
+
+def ratio(streaming: float, hybrid: float) -> float | None:
+    """Streaming / hybrid, or None where either is 0 (a lane one mode does not use)."""
+    return round(streaming / hybrid, 2) if streaming and hybrid else None
