@@ -195,6 +195,9 @@ def test_reembed_then_rollback_under_queries_and_stream_writes(client, live_word
     assert reads.errors == [] and empty == [] and reads.done > 0
     assert expected.deleted, "the writer deleted documents during the build"
     assert_index_holds(client, texts, expected, NEW)
+    status = ingest("status")
+    assert status["live"]["collection"] == swapped["live"] and status["build"]["status"] == "swapped"
+    assert [kept["collection"] for kept in status["previous"]] == [swapped["previous"]]
     print(f"\nre-embed: {swapped['chunks_per_second']} chunks/s, writers paused "
           f"{swapped['writers_paused_seconds']} s (bulk {swapped['bulk_writers_paused_seconds']} s)")
 
