@@ -103,6 +103,19 @@ class Settings(BaseSettings):
     max_retries: int = Field(5, ge=0)
     job_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
 
+    # Cost model: unit prices of `ingest cost`, US dollars. List prices as of mid-2025, written
+    # from memory (this machine has no internet): check each page before relying on them.
+    # OpenAI text-embedding-3-small: $0.02 per 1M input tokens (openai.com/api/pricing)
+    price_embedding_per_mtok: float = Field(0.02, ge=0)
+    # OpenAI Batch API: 50% off the same model, answers within 24 h
+    # (platform.openai.com/docs/guides/batch); `ingest cost` applies it to the bulk lane only
+    price_embedding_batch_discount: float = Field(0.5, ge=0, le=1)
+    # AWS Fargate, Linux/x86, us-east-1: $0.04048 per vCPU-hour (aws.amazon.com/fargate/pricing)
+    price_vcpu_hour: float = Field(0.04048, ge=0)
+    # Chroma Cloud: $2.50 per GiB written (trychroma.com/pricing), no fee per request
+    price_store_write_gib: float = Field(2.5, ge=0)
+    price_store_write_request: float = Field(0.0, ge=0)  # for a store that bills each request
+
     # Local stack
     state_dir: Path = Field(default_factory=_default_state_dir)
     flower_port: int = 5555
@@ -123,19 +136,6 @@ class Settings(BaseSettings):
     @property
     def worker_models(self) -> list[str]:
         """The models each worker process loads at start: the default, then any preloads."""
-    # Cost model: unit prices of `ingest cost`, US dollars. List prices as of mid-2025, written
-    # from memory (this machine has no internet): check each page before relying on them.
-    # OpenAI text-embedding-3-small: $0.02 per 1M input tokens (openai.com/api/pricing)
-    price_embedding_per_mtok: float = Field(0.02, ge=0)
-    # OpenAI Batch API: 50% off the same model, answers within 24 h
-    # (platform.openai.com/docs/guides/batch); `ingest cost` applies it to the bulk lane only
-    price_embedding_batch_discount: float = Field(0.5, ge=0, le=1)
-    # AWS Fargate, Linux/x86, us-east-1: $0.04048 per vCPU-hour (aws.amazon.com/fargate/pricing)
-    price_vcpu_hour: float = Field(0.04048, ge=0)
-    # Chroma Cloud: $2.50 per GiB written (trychroma.com/pricing), no fee per request
-    price_store_write_gib: float = Field(2.5, ge=0)
-    price_store_write_request: float = Field(0.0, ge=0)  # for a store that bills each request
-
         extra = [name.strip() for name in self.preload_models.split(",") if name.strip()]
         return list(dict.fromkeys([self.embedding_model, *extra]))
 
