@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.utils.url import parse_url
 
 from .constants import BULK_QUEUE, STREAM_QUEUE
 from .settings import Settings, get_settings
@@ -41,8 +42,15 @@ def create_app(settings: Settings) -> Celery:
         worker_send_task_events=True,
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,
+        broker_use_ssl=_tls_options(settings.broker),
     )
     return app
+
+
+def _tls_options(url: str) -> dict | bool:
+    """The ssl_* options of a rediss:// URL's query, for readers of broker_use_ssl (Flower)
+    rather than of the URL; False for other URLs."""
+    return parse_url(url).get("ssl", {}) if url.startswith("rediss://") else False
 
 
 app = create_app(get_settings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,9 +19,11 @@ def _default_state_dir() -> Path:
 class Settings(BaseSettings):
     """Everything configurable; defaults run the whole stack on one machine."""
 
-    model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True)
+    # hide_input_in_errors: an error must not echo a password of a URL or an API key
+    model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True, hide_input_in_errors=True)
 
-    # Services
+    # Services. Redis URLs may carry a password (redis://:PASSWORD@host:6379/0) and TLS
+    # (rediss://...?ssl_cert_reqs=required&ssl_ca_certs=/path/ca.pem, see _check_tls).
     redis_url: str = "redis://127.0.0.1:6379/0"
     broker_url: str = ""  # empty: redis_url
     result_backend: str = ""  # empty: redis_url
@@ -131,6 +134,17 @@ class Settings(BaseSettings):
             raise ValueError("bulk_queue_low_water must be below bulk_queue_high_water")
         for model in self.worker_models:
             embedder_class(model)  # ValueError naming the known models
+        return self
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> Settings:
+        # kombu would connect to a rediss:// broker without checking its certificate at all
+        for name in ("redis_url", "broker_url", "result_backend"):
+            url = getattr(self, name)
+            if url.startswith("rediss://") and "ssl_cert_reqs" not in parse_qs(urlparse(url).query):
+                raise ValueError(f"INGEST_{name.upper()}: a rediss:// URL must say how to check "
+                                 "the server: ?ssl_cert_reqs=required (with &ssl_ca_certs=PATH "
+                                 "for a private CA), or optional, or none")
         return self
 
     @property

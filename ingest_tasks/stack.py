@@ -107,13 +107,15 @@ class Stack:
         url = urlparse(self.settings.redis_url)
         host, port = url.hostname or "127.0.0.1", url.port or 6379
         if self.pid(name) or _port_open(host, port):
+            _check_redis(self.settings.redis_url, f"{host}:{port}")
             return f"answering at {host}:{port}"
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise RuntimeError(f"Redis at {host}:{port} does not answer")
+        if host not in ("127.0.0.1", "localhost", "::1") or url.scheme == "rediss":
+            raise RuntimeError(f"Redis at {host}:{port} does not answer")  # ours has no TLS
         data = self.settings.state_dir / "redis"
         data.mkdir(parents=True, exist_ok=True)
         argv = [redis_server_binary(), "--port", str(port), "--bind", host,
-                "--dir", str(data), "--appendonly", "yes", "--save", ""]
+                "--dir", str(data), "--appendonly", "yes", "--save", "",
+                *(["--requirepass", url.password] if url.password else [])]
         pid = self._start(name, argv)
         wait_until(lambda: _port_open(host, port), 30, "Redis")
         return f"started (pid {pid}) at {host}:{port}"
@@ -205,6 +207,22 @@ def private_stack(state: Path, parts: list[str] | None = None) -> Iterator[Stack
     finally:
         stack.down(report=lambda line: print(line, file=sys.stderr))
         shutil.rmtree(state, ignore_errors=True)
+
+
+def _check_redis(url: str, where: str) -> None:
+    """Ping the Redis that listens at `url`; a RuntimeError saying why if it refuses us."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.AuthenticationError as exc:  # it answers: it wants another password, or one
+        raise RuntimeError(f"Redis at {where} answers but refuses the password of "
+                           f"INGEST_REDIS_URL: {exc}") from exc
+    except redis.RedisError as exc:  # TLS on one side only, an untrusted certificate...
+        raise RuntimeError(f"Redis at {where} listens but does not answer: {exc}") from exc
+    finally:
+        client.close()
 
 
 def _check_parts(parts: list[str] | None) -> None:
