@@ -408,12 +408,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ingest` console script."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
+
     from .errors import IngestError
 
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (IngestError, TimeoutError, RuntimeError, ValueError) as exc:
+    except (IngestError, TimeoutError, RuntimeError, ValueError, RedisError, OperationalError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         return 1
 
