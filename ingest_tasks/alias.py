@@ -56,8 +56,11 @@ def collection_name(prefix: str, model: str, build: str = "") -> str:
 
 
 def live(redis, settings) -> Target:
-    """The live collection: the alias, or before any swap the configured model's collection."""
-    fields = redis.hgetall(ALIAS_KEY)
+    """The live collection: the alias, or before any swap the configured model's collection.
+
+    Each collection prefix has an alias of its own: deployments may share a Redis.
+    """
+    fields = redis.hgetall(ALIAS_KEY + settings.collection_prefix)
     if not fields:
         model = settings.embedding_model
         return Target(collection_name(settings.collection_prefix, model), model, live=True)
@@ -72,14 +75,14 @@ def resolve(redis, settings, model: str | None = None) -> Target:
     return Target(collection_name(settings.collection_prefix, model), model)
 
 
-def alias_fields(redis) -> dict:
+def alias_fields(redis, prefix: str) -> dict:
     """The alias as stored (empty before the first swap): collection, model, build, swap times."""
-    return redis.hgetall(ALIAS_KEY)
+    return redis.hgetall(ALIAS_KEY + prefix)
 
 
-def previous(redis) -> list[Target]:
+def previous(redis, prefix: str) -> list[Target]:
     """The earlier live collections kept for rollback, newest first."""
-    return [Target.from_json(raw) for raw in redis.lrange(HISTORY_KEY, 0, -1)]
+    return [Target.from_json(raw) for raw in redis.lrange(HISTORY_KEY + prefix, 0, -1)]
 
 
 # A writer enters the gate of a collection unless it is closed to it (0), or the collection
@@ -97,7 +100,8 @@ return 1
 
 
 @contextmanager
-def writing(redis, target: Target, bulk: bool, wait: float, ttl: float = 120.0) -> Iterator[None]:
+def writing(redis, target: Target, prefix: str, bulk: bool, wait: float,
+            ttl: float = 120.0) -> Iterator[None]:
     """Be counted as writing `target` for the block.
 
     Waits while a swap holds its gate closed (StoreUnavailable after `wait`: the task is
@@ -106,7 +110,7 @@ def writing(redis, target: Target, bulk: bool, wait: float, ttl: float = 120.0) 
     kind = "bulk" if bulk else "stream"
     member = uuid.uuid4().hex
     enter = redis.register_script(_ENTER)
-    keys = [GATE_KEY + target.collection, WRITERS_KEY + target.collection, ALIAS_KEY]
+    keys = [GATE_KEY + target.collection, WRITERS_KEY + target.collection, ALIAS_KEY + prefix]
     deadline = time.monotonic() + wait
     while True:
         expires = int((time.time() + ttl) * 1000)

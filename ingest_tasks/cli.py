@@ -153,11 +153,11 @@ def _show_index(client, as_json: bool) -> int:
     """The live collection, the ones kept for rollback, and the newest build with its progress."""
     from . import alias, changes, reembed
 
-    redis = client.resources.redis
-    live, fields = client.resources.target(), alias.alias_fields(redis)
+    redis, prefix = client.resources.redis, client.settings.collection_prefix
+    live, fields = client.resources.target(), alias.alias_fields(redis, prefix)
     kept = [{"collection": t.collection, "model": t.model, "owed": changes.owed(redis, t.collection)}
-            for t in alias.previous(redis)]
-    build = reembed.current(redis)
+            for t in alias.previous(redis, prefix)]
+    build = reembed.current(redis, prefix)
     state = {"live": {**fields, "collection": live.collection, "model": live.model},
              "previous": kept, "build": build.to_dict() if build else None,
              "build_job": client.job_status(build.job_id) if build and build.job_id else None}

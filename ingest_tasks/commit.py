@@ -92,7 +92,9 @@ def _writer_turn(resources, collection: str, bulk: bool):
 
 def _gate(resources, target, bulk: bool):
     """Count as a writer of the target while a swap may pause it (see alias.writing)."""
-    return alias.writing(resources.redis, target, bulk, wait=2 * resources.settings.swap_pause_timeout)
+    settings = resources.settings
+    return alias.writing(resources.redis, target, settings.collection_prefix, bulk,
+                         wait=2 * settings.swap_pause_timeout)
 
 
 def _same_text(entry: Entry | None, doc: Prepared) -> bool:

@@ -108,16 +108,18 @@ def _index(redis):
     from . import alias, changes, reembed
     from .settings import get_settings
 
-    live = alias.live(redis, get_settings())
+    settings = get_settings()
+    prefix = settings.collection_prefix
+    live = alias.live(redis, settings)
     info = GaugeMetricFamily("ingest_live_collection", "The collection searches and writes use",
                              labels=["collection", "model"])
     info.add_metric([live.collection, live.model], 1)
     pause = GaugeMetricFamily("ingest_swap_pause_seconds", "How long the last swap paused writers")
-    pause.add_metric([], float(alias.alias_fields(redis).get("pause_seconds", 0)))
+    pause.add_metric([], float(alias.alias_fields(redis, prefix).get("pause_seconds", 0)))
     owed = GaugeMetricFamily("ingest_changes_owed", "Documents changed since a collection copied them",
                              labels=["collection"])
-    build = reembed.current(redis)
-    others = [t.collection for t in alias.previous(redis)]
+    build = reembed.current(redis, prefix)
+    others = [t.collection for t in alias.previous(redis, prefix)]
     if build is not None and build.status == reembed.BUILDING:
         others.append(build.target.collection)
     for collection in others:

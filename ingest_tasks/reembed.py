@@ -49,9 +49,9 @@ class Build:
                 "model": self.target.model, "source_model": self.source.model}
 
 
-def current(redis) -> Build | None:
-    """The newest build, whatever its state."""
-    fields = redis.hgetall(BUILD_KEY)
+def current(redis, prefix: str) -> Build | None:
+    """The newest build of the collections named with `prefix`, whatever its state."""
+    fields = redis.hgetall(BUILD_KEY + prefix)
     if not fields:
         return None
     return Build(fields["build"], Target.from_json(fields["source"]),
@@ -59,8 +59,8 @@ def current(redis) -> Build | None:
                  fields.get("job_id", ""), fields.get("report", ""))
 
 
-def _save(redis, build: Build) -> None:
-    redis.hset(BUILD_KEY, mapping={
+def _save(redis, prefix: str, build: Build) -> None:
+    redis.hset(BUILD_KEY + prefix, mapping={
         "build": build.build, "source": build.source.to_json(), "target": build.target.to_json(),
         "status": build.status, "started": build.started, "job_id": build.job_id,
         "report": build.report,
@@ -73,7 +73,7 @@ def start(resources, model: str, on_progress: Callable[[dict], None] | None = No
 
     redis, settings = resources.redis, resources.settings
     embedder_class(model)  # ValueError naming the known models
-    old = current(redis)
+    old = current(redis, settings.collection_prefix)
     if old is not None and old.status == BUILDING and _job_running(redis, old):
         raise BuildError(f"build {old.build} is still running: follow it with `ingest status`")
     live = resources.target()
@@ -84,13 +84,13 @@ def start(resources, model: str, on_progress: Callable[[dict], None] | None = No
     build = Build(build_id, live, target, BUILDING, time.time())
     if old is not None and old.status in (BUILDING, REFUSED):
         _abandon(resources, old)
-    _save(redis, build)
+    _save(redis, settings.collection_prefix, build)
     return _send(resources, build, on_progress)
 
 
 def resume(resources, on_progress: Callable[[dict], None] | None = None) -> Build:
     """Run the current build's job again: documents already copied are skipped."""
-    build = current(resources.redis)
+    build = current(resources.redis, resources.settings.collection_prefix)
     if build is None or build.status != BUILDING:
         raise BuildError("no build to resume: start one with `ingest reembed --model NAME`")
     return _send(resources, build, on_progress)
@@ -108,7 +108,7 @@ def _send(resources, build: Build, on_progress) -> Build:
             sources=[build.source.collection], on_progress=on_progress,
             group_task=lambda job_id, run, group, refs: copy_group.s(job_id, run, group, refs,
                                                                       build.build))
-        _save(resources.redis, build)
+        _save(resources.redis, resources.settings.collection_prefix, build)
     return build
 
 
@@ -119,8 +119,8 @@ def _job_running(redis, build: Build) -> bool:
 
 def finish(resources, report=lambda line: None) -> SwapResult:
     """Swap the current build in once its job has ended; SwapRefused says why not."""
-    redis = resources.redis
-    build = current(redis)
+    redis, prefix = resources.redis, resources.settings.collection_prefix
+    build = current(redis, prefix)
     if build is None or build.status not in (BUILDING, REFUSED):
         raise BuildError("no build to swap in: start one with `ingest reembed --model NAME`")
     if _job_running(redis, build):
@@ -131,16 +131,17 @@ def finish(resources, report=lambda line: None) -> SwapResult:
         build.status = REFUSED
         build.report = json.dumps({"refused": str(exc),
                                    "check": exc.report.to_dict() if exc.report else None})
-        _save(redis, build)
+        _save(redis, prefix, build)
         raise
     build.status, build.report = SWAPPED, json.dumps(result.to_dict())
-    _save(redis, build)
+    _save(redis, prefix, build)
     return result
 
 
 def _abandon(resources, build: Build) -> None:
     """Drop an unfinished build's collection, unless it is live or kept for rollback."""
-    keep = {resources.target().collection, *(t.collection for t in previous(resources.redis))}
+    prefix = resources.settings.collection_prefix
+    keep = {resources.target().collection, *(t.collection for t in previous(resources.redis, prefix))}
     if build.target.collection not in keep:
         changes.unfollow(resources.redis, build.source.collection, build.target.collection)
         resources.store.drop(build.target.collection)

@@ -80,10 +80,11 @@ def swap_to(resources, candidate: Target, report=lambda line: None) -> SwapResul
             last = checks.verify(resources, live, candidate, docs=replayed) if replayed else full
             if not last.ok:
                 raise SwapRefused("; ".join(last.problems()), last)
-            dropped = _switch(redis, live, candidate, settings.keep_previous)
+            dropped = _switch(redis, settings.collection_prefix, live, candidate,
+                              settings.keep_previous)
     except TimeoutError as exc:
         raise SwapRefused(f"{exc} after {settings.swap_pause_timeout:.0f} s") from exc
-    redis.hset(ALIAS_KEY, mapping={"pause_seconds": pause.all_seconds,
+    redis.hset(ALIAS_KEY + settings.collection_prefix, mapping={"pause_seconds": pause.all_seconds,
                                    "bulk_pause_seconds": pause.bulk_seconds})
     for target in dropped:
         resources.store.drop(target.collection)
@@ -95,7 +96,7 @@ def swap_to(resources, candidate: Target, report=lambda line: None) -> SwapResul
 
 def rollback(resources, report=lambda line: None) -> SwapResult:
     """Make the previous live collection live again, caught up with every change since."""
-    history = alias.previous(resources.redis)
+    history = alias.previous(resources.redis, resources.settings.collection_prefix)
     if not history:
         raise SwapRefused("no previous collection is kept (INGEST_KEEP_PREVIOUS)")
     return swap_to(resources, history[0], report)
@@ -118,18 +119,19 @@ def catch_up(resources, source: Target, target: Target, until: int,
     return copied
 
 
-def _switch(redis, live: Target, candidate: Target, keep: int) -> list[Target]:
+def _switch(redis, prefix: str, live: Target, candidate: Target, keep: int) -> list[Target]:
     """Move the alias and the feeds in one MULTI; returns the collections no longer kept."""
-    history = [live] + [t for t in alias.previous(redis) if t.collection != candidate.collection]
+    history = [live] + [t for t in alias.previous(redis, prefix) if t.collection != candidate.collection]
     kept, dropped = history[:keep], history[keep:]
     with redis.pipeline() as pipe:
-        pipe.hset(ALIAS_KEY, mapping={"collection": candidate.collection, "model": candidate.model,
-                                      "build": candidate.build, "swapped_at": time.time()})
-        pipe.delete(HISTORY_KEY, FEEDS_KEY + live.collection, FEEDS_KEY + candidate.collection,
+        pipe.hset(ALIAS_KEY + prefix, mapping={
+            "collection": candidate.collection, "model": candidate.model,
+            "build": candidate.build, "swapped_at": time.time()})
+        pipe.delete(HISTORY_KEY + prefix, FEEDS_KEY + live.collection, FEEDS_KEY + candidate.collection,
                     CHANGES_KEY + candidate.collection,
                     *(CHANGES_KEY + target.collection for target in dropped))
         if kept:
-            pipe.rpush(HISTORY_KEY, *(target.to_json() for target in kept))
+            pipe.rpush(HISTORY_KEY + prefix, *(target.to_json() for target in kept))
             pipe.sadd(FEEDS_KEY + candidate.collection, *(target.collection for target in kept))
         pipe.execute()
     return dropped

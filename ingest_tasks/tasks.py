@@ -107,7 +107,7 @@ def copy_group(self, job_id: str, run: int, group: int, refs: list[dict], build:
     """Bulk lane, a re-embedding build: copy a group of documents into the build's collection."""
     yielded = yielding.wait_for_stream(resources())
     started, doc_ids = time.time(), [ref["doc_id"] for ref in refs]
-    plan = reembed.current(resources().redis)
+    plan = reembed.current(resources().redis, get_settings().collection_prefix)
     if plan is None or plan.build != build:
         results = [ProcessingResult.failure(d, "", f"build-abandoned: build {build} was replaced")
                    for d in doc_ids]

@@ -84,9 +84,9 @@ class Load(threading.Thread):
 @pytest.fixture
 def live_wordllama(client, settings, tmp_path):
     """A live wordllama collection holding a few hundred documents; the default one after."""
-    redis = client.resources.redis
-    start = alias.Target(alias.collection_name(settings.collection_prefix, OLD, uuid.uuid4().hex[:6]), OLD)
-    redis.hset(ALIAS_KEY, mapping={"collection": start.collection, "model": OLD, "build": ""})
+    redis, prefix = client.resources.redis, settings.collection_prefix
+    start = alias.Target(alias.collection_name(prefix, OLD, uuid.uuid4().hex[:6]), OLD)
+    redis.hset(ALIAS_KEY + prefix, mapping={"collection": start.collection, "model": OLD, "build": ""})
     folder = tmp_path / "docs"
     folder.mkdir()
     texts = paragraphs(DOCUMENTS)
@@ -95,9 +95,9 @@ def live_wordllama(client, settings, tmp_path):
     summary = client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]
     assert summary["committed"] == len(texts) >= 200
     yield {f"p{n:03}.md": text for n, text in enumerate(texts)}
-    made = {start.collection, *(t.collection for t in alias.previous(redis)),
-            redis.hget(ALIAS_KEY, "collection")}
-    redis.delete(ALIAS_KEY, HISTORY_KEY, BUILD_KEY,
+    made = {start.collection, *(t.collection for t in alias.previous(redis, prefix)),
+            redis.hget(ALIAS_KEY + prefix, "collection")}
+    redis.delete(ALIAS_KEY + prefix, HISTORY_KEY + prefix, BUILD_KEY + prefix,
                  *redis.keys(FEEDS_KEY + "*"), *redis.keys(CHANGES_KEY + "*"))
     for collection in made:
         client.resources.store.drop(collection)

@@ -20,17 +20,19 @@ from ingest_tasks.settings import get_settings
 from ingest_tasks.stack import wait_until
 from ingest_tasks.swap import _switch
 
+PREFIX = f"t-{uuid.uuid4().hex[:8]}"  # the collection prefix whose alias these tests move
+
 
 @pytest.fixture
 def redis():
-    """The test Redis, with the alias as it was (none) after the test."""
+    """The test Redis; the alias of PREFIX is gone after the test."""
     client = redis_lib.Redis.from_url(get_settings().redis_url, decode_responses=True)
     yield client
-    client.delete(ALIAS_KEY, HISTORY_KEY)
+    client.delete(ALIAS_KEY + PREFIX, HISTORY_KEY + PREFIX)
 
 
 def name() -> str:
-    return f"t-{uuid.uuid4().hex[:8]}"
+    return f"{PREFIX}-{uuid.uuid4().hex[:8]}"
 
 
 def test_changes_are_owed_only_to_followers_in_order_and_a_newer_mark_survives_a_clear(redis):
@@ -51,13 +53,15 @@ def test_changes_are_owed_only_to_followers_in_order_and_a_newer_mark_survives_a
 
 def test_a_writer_of_a_live_collection_finds_that_the_alias_moved(redis):
     old, new = Target(name(), "m", live=True), Target(name(), "m")
-    redis.hset(ALIAS_KEY, mapping={"collection": old.collection, "model": "m"})
-    with alias.writing(redis, old, bulk=False, wait=1):
+    redis.hset(ALIAS_KEY + PREFIX, mapping={"collection": old.collection, "model": "m"})
+    with alias.writing(redis, old, PREFIX, bulk=False, wait=1):
         pass
-    redis.hset(ALIAS_KEY, "collection", new.collection)
-    with pytest.raises(LiveMoved), alias.writing(redis, old, bulk=False, wait=1):
+    redis.hset(ALIAS_KEY + PREFIX, "collection", new.collection)
+    with pytest.raises(LiveMoved), alias.writing(redis, old, PREFIX, bulk=False, wait=1):
         pass
-    with alias.writing(redis, Target(old.collection, "m"), bulk=False, wait=1):
+    with alias.writing(redis, old, "another-prefix", bulk=False, wait=1):
+        pass  # another deployment's alias is not this one's
+    with alias.writing(redis, Target(old.collection, "m"), PREFIX, bulk=False, wait=1):
         pass  # named directly, not through the alias: no check
 
 
@@ -67,7 +71,7 @@ def test_a_pause_waits_for_writers_inside_and_holds_new_ones_out(redis):
     pauses, held_out = [], []
 
     def write(started: threading.Event, done: threading.Event, bulk: bool):
-        with alias.writing(redis, target, bulk=bulk, wait=30):
+        with alias.writing(redis, target, PREFIX, bulk=bulk, wait=30):
             started.set()
             done.wait(30)
 
@@ -102,7 +106,7 @@ def test_a_pause_with_a_writer_stuck_inside_times_out_and_opens_the_gate(redis):
     inside = threading.Event()
 
     def write():
-        with alias.writing(redis, target, bulk=False, wait=5):
+        with alias.writing(redis, target, PREFIX, bulk=False, wait=5):
             inside.set()
             leave.wait(10)
 
@@ -119,15 +123,15 @@ def test_a_pause_with_a_writer_stuck_inside_times_out_and_opens_the_gate(redis):
 def test_a_swap_moves_alias_history_and_feeds_in_one_step_and_drops_past_retention(redis):
     first, second, third = (Target(name(), "m", str(n)) for n in range(3))
     changes.follow(redis, first.collection, second.collection)
-    assert _switch(redis, first, second, keep=1) == []
-    assert redis.hget(ALIAS_KEY, "collection") == second.collection
-    assert alias.previous(redis) == [first]
+    assert _switch(redis, PREFIX, first, second, keep=1) == []
+    assert redis.hget(ALIAS_KEY + PREFIX, "collection") == second.collection
+    assert alias.previous(redis, PREFIX) == [first]
     assert changes.feeds(redis, second.collection) == {first.collection}
     assert not redis.exists(FEEDS_KEY + first.collection)
 
     changes.record(redis, second.collection, ["x"])
     assert changes.pending(redis, first.collection) == ["x"]  # owed to the kept one
-    dropped = _switch(redis, second, third, keep=1)
-    assert dropped == [first] and alias.previous(redis) == [second]
+    dropped = _switch(redis, PREFIX, second, third, keep=1)
+    assert dropped == [first] and alias.previous(redis, PREFIX) == [second]
     assert not redis.exists(CHANGES_KEY + first.collection)
     assert changes.feeds(redis, third.collection) == {second.collection}
