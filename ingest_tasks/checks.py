@@ -2,8 +2,8 @@
 
 Three checks, each of which refuses the swap: the registries agree (every document
 at the same version and state, nothing extra); the collection itself holds, for every
-document, the number of chunks its registry entry says, of that version and of the
-collection's model; and a sample of documents find themselves when searched by a
+document, the number of chunks its registry entry says, of its text (a new version of
+unchanged text keeps its chunks) and of the collection's model; and a sample of documents find themselves when searched by a
 sentence of their own, embedded by that model.
 """
 
@@ -29,7 +29,8 @@ class Report:
     checked: int = 0  # documents whose chunks were counted
     not_current: list[str] = field(default_factory=list)  # not at the live version or state
     extra: list[str] = field(default_factory=list)  # committed here, not in the live collection
-    wrong_chunks: list[str] = field(default_factory=list)  # chunk count, version or model off
+    wrong_chunks: list[str] = field(default_factory=list)  # chunk count, text or model off
+    details: dict[str, str] = field(default_factory=dict)  # of the first documents not current
     retrieval_checked: int = 0
     retrieval_misses: list[str] = field(default_factory=list)
     min_retrieval: float = 0.0
@@ -50,7 +51,9 @@ class Report:
     def problems(self) -> list[str]:
         """One line per failed check, naming the first documents concerned."""
         lines = []
-        for name, docs in (("not at the live version", self.not_current),
+        shown = [f"{doc_id} ({self.details[doc_id]})" if doc_id in self.details else doc_id
+                 for doc_id in self.not_current]
+        for name, docs in (("not at the live version", shown),
                            ("not in the live collection", self.extra),
                            ("chunks disagree with the registry", self.wrong_chunks)):
             if docs:
@@ -83,6 +86,9 @@ def verify(resources, live, candidate, docs: list[str] | None = None) -> Report:
         mine = there.get(doc_id)
         if mine is None or (mine.version, mine.state) != (entry.version, entry.state):
             report.not_current.append(doc_id)
+            if len(report.details) < _SHOWN:
+                here = f"{mine.state} at {mine.version}" if mine else "absent"
+                report.details[doc_id] = f"live: {entry.state} at {entry.version}, here: {here}"
     report.extra = sorted(d for d, e in there.items()
                           if e is not None and e.state == COMMITTED and held.get(d) is None)
     report.wrong_chunks = _wrong_chunks(resources, candidate, there, docs)
@@ -103,7 +109,7 @@ def _wrong_chunks(resources, candidate, there: dict[str, Entry | None],
     counts = Counter(meta["doc_id"] for meta in metas)
     wrong = {meta["doc_id"] for meta in metas
              if meta.get("model") != candidate.model or there.get(meta["doc_id"]) is None
-             or meta["version"] != there[meta["doc_id"]].version}
+             or meta["content_hash"] != there[meta["doc_id"]].content_hash}
     for doc_id, entry in there.items():
         expected = entry.chunks if entry is not None and entry.state == COMMITTED else 0
         if counts.get(doc_id, 0) != expected:

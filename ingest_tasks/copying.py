@@ -68,11 +68,15 @@ def _same_entry(held: Entry, there: Entry | None) -> bool:
 
 
 def _disagrees(entry: Entry, rows: list[tuple[str, dict]]) -> str:
-    """Why the chunks read do not make up the registered version ("" if they do)."""
-    versions = {meta["version"] for _, meta in rows}
-    if len(rows) != entry.chunks or versions - {entry.version}:
-        return (f"{len(rows)} chunks of versions {sorted(versions)} held, "
-                f"the registry says {entry.chunks} of version {entry.version}")
+    """Why the chunks read do not make up the registered text ("" if they do).
+
+    The text, not the version: a new version of unchanged text is recorded without
+    writing its chunks again, so they may carry an older version.
+    """
+    hashes = {meta["content_hash"] for _, meta in rows}
+    if len(rows) != entry.chunks or hashes - {entry.content_hash}:
+        return (f"{len(rows)} chunks of texts {sorted(hashes)} held, the registry says "
+                f"{entry.chunks} of text {entry.content_hash} (version {entry.version})")
     return ""
 
 

@@ -69,6 +69,7 @@ def swap_to(resources, candidate: Target, report=lambda line: None) -> SwapResul
     owed = set(changes.pending(redis, candidate.collection))  # checked again in the pause
     for problems in (full.not_current, full.extra, full.wrong_chunks):
         problems[:] = [doc_id for doc_id in problems if doc_id not in owed]
+    full.details = {doc_id: line for doc_id, line in full.details.items() if doc_id not in owed}
     if not full.ok:
         raise SwapRefused("; ".join(full.problems()), full)
     caught_up += catch_up(resources, live, candidate, settings.swap_catch_up)  # what the check took

@@ -8,9 +8,9 @@ from ingest_tasks.settings import get_settings
 WORDS = "Harbour cranes lift containers from the decks of ships at dawn. "
 
 
-def rows(*texts: str, version: int = 3) -> list[tuple[str, dict]]:
-    return [(text, {"doc_id": "d", "version": version, "source": "/d.md", "chunk_index": n})
-            for n, text in enumerate(texts)]
+def rows(*texts: str, digest: str = "hash") -> list[tuple[str, dict]]:
+    return [(text, {"doc_id": "d", "version": 2, "source": "/d.md", "chunk_index": n,
+                    "content_hash": digest}) for n, text in enumerate(texts)]
 
 
 def test_chunks_that_fit_the_new_window_are_kept_and_a_longer_one_is_cut_again():
@@ -27,8 +27,8 @@ def test_chunks_that_fit_the_new_window_are_kept_and_a_longer_one_is_cut_again()
     assert (doc.ref.version, doc.ref.size, doc.digest) == (3, 100, "hash")
 
 
-def test_chunks_that_do_not_make_up_the_registered_version_are_named():
+def test_chunks_that_do_not_make_up_the_registered_text_are_named():
     entry = Entry(3, COMMITTED, "hash", 2, 100)
-    assert _disagrees(entry, rows("a", "b")) == ""
+    assert _disagrees(entry, rows("a", "b")) == ""  # written at version 2, same text at 3
     assert "1 chunks" in _disagrees(entry, rows("a"))
-    assert "versions [2]" in _disagrees(entry, rows("a", "b", version=2))
+    assert "texts ['older']" in _disagrees(entry, rows("a", "b", digest="older"))
