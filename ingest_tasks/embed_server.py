@@ -3,8 +3,8 @@
     python -m ingest_tasks.embed_server --port 8100 [--rate R] [--fail-first N]
 
 POST /v1/embeddings embeds ``{"model": ..., "input": [texts]}``; GET /v1/models lists the
-models, GET /health the request counters, GET /usage those and the texts and tokens (in
-the model's tokenizer) of the requests answered. With --rate, requests past R a second
+models, GET /health the request counters, GET /usage those, the texts and tokens (in the
+model's tokenizer) of the requests answered and its pid. With --rate, requests past R a second
 (bursts of up to one second's worth) get a 429 with Retry-After; with --fail-first, the
 first N embedding requests get a 500, for tests. Models are loaded on their first request.
 """
@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -92,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/health":
             self._send(200, {"status": "ok", **self.server.counts})
         elif self.path == "/usage":
-            self._send(200, {**self.server.counts, **self.server.usage})
+            self._send(200, {**self.server.counts, **self.server.usage, "pid": os.getpid()})
         elif self.path == "/v1/models":
             models = [{"id": name, "object": "model"} for name in available_models()]
             self._send(200, {"object": "list", "data": models})

@@ -14,8 +14,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -153,37 +151,16 @@ class Service:
 
 
 @contextmanager
-def embedding_service(folder: Path, name: str, model: str) -> Iterator[Service]:
+def embedding_service(folder: Path, model: str) -> Iterator[Service]:
     """`python -m ingest_tasks.embed_server` in a process of its own, `model` loaded."""
     import httpx
 
-    from ..stack import free_port, wait_until
+    from ..embed_server import serving
 
-    port = free_port()
-    with open(folder / f"embed-{name}.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest_tasks.embed_server", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    service = Service(f"http://127.0.0.1:{port}", proc.pid)
-    try:
-        wait_until(lambda: _answers(service, proc), 60, f"embedding service {name}")
-        httpx.post(f"{service.url}/v1/embeddings", json={"model": model, "input": ["warm"]},
+    with serving(folder) as url:
+        httpx.post(f"{url}/v1/embeddings", json={"model": model, "input": ["warm"]},
                    timeout=120).raise_for_status()  # loads the model before anything is counted
-        yield service
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _answers(service: Service, proc: subprocess.Popen) -> bool:
-    import httpx
-
-    if proc.poll() is not None:
-        raise RuntimeError(f"the embedding service at {service.url} exited ({proc.returncode})")
-    try:
-        return httpx.get(f"{service.url}/health", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
+        yield Service(url, httpx.get(f"{url}/usage", timeout=10).json()["pid"])
 
 
 def cpu_seconds(pid: int | None) -> float:

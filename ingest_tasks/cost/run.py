@@ -83,7 +83,7 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
         app.control.purge()
         local = model.removeprefix(API_PREFIX)
         rig = Rig(stack, {
-            lane: running.enter_context(embedding_service(state, lane, local)) for lane in LANES
+            lane: running.enter_context(embedding_service(state, local)) for lane in LANES
         }, {
             lane: running.enter_context(counting_proxy(settings.chroma_host, settings.chroma_port))
             for lane in LANES
