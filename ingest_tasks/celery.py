@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from celery import Celery
 from kombu import Exchange, Queue
 from kombu.utils.url import parse_url
@@ -42,9 +44,20 @@ def create_app(settings: Settings) -> Celery:
         worker_send_task_events=True,
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,
+        task_publish_retry=True,
+        task_publish_retry_policy=publish_retry_policy(settings.publish_retry_seconds),
         broker_use_ssl=_tls_options(settings.broker),
     )
     return app
+
+
+def publish_retry_policy(seconds: float) -> dict:
+    """Kombu's retry policy for sending a task: try again every second or so for `seconds`.
+
+    Celery's default gives up after about 0.6 s, shorter than a Redis restart.
+    """
+    return {"max_retries": math.ceil(seconds) + 1, "interval_start": 0,
+            "interval_step": 0.5, "interval_max": 1.0}
 
 
 def _tls_options(url: str) -> dict | bool:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from . import batch, jobs, pipeline, reembed, swap
 from .clock import next_versions
-from .errors import SourceError
+from .docids import check_doc_id
+from .errors import SourceError, TooLarge
 from .handles import JobHandle, StreamHandle
 from .resources import Resources
 from .settings import Settings, get_settings
-from .sources import DocRef, discover, file_ref, read_source
+from .sources import DocRef, discover, file_ref, read_file
 
 
 class IngestClient:
@@ -35,6 +36,8 @@ class IngestClient:
         if doc_id is not None or version is not None:
             if len(paths) != 1:
                 raise ValueError("doc_id and version name one file: give exactly one path")
+            if doc_id is not None:
+                check_doc_id(doc_id, self.settings.max_doc_id_bytes)
             refs = [file_ref(paths[0], doc_id, version)]
         else:
             refs = _documents(paths)
@@ -50,12 +53,13 @@ class IngestClient:
 
         The version defaults to the submit-time clock. Returns the task's AsyncResult.
         """
+        check_doc_id(doc_id, self.settings.max_doc_id_bytes)
         data = data.encode("utf-8") if isinstance(data, str) else data
         version = version if version is not None else next_versions(self.resources.redis)[0]
         ref = DocRef.inline(doc_id, data, name, version)
         if ref.size > self.settings.inline_max_bytes:
-            raise SourceError(f"{ref.size} bytes is over the inline limit of "
-                              f"{self.settings.inline_max_bytes}: submit a file instead")
+            raise TooLarge(f"{ref.size} bytes is over the inline limit of "
+                           f"{self.settings.inline_max_bytes}: submit a file instead")
         return self.stream(ref, model)
 
     def stream(self, ref: DocRef, model: str | None = None):
@@ -63,7 +67,7 @@ class IngestClient:
         from .tasks import ingest_document
 
         if not ref.content and ref.size <= self.settings.inline_max_bytes:
-            data = read_source(ref, self.settings.max_document_bytes)
+            data = read_file(Path(ref.source), self.settings.max_document_bytes)
             ref = DocRef.inline(ref.doc_id, data, ref.source, ref.version)
         return ingest_document.delay(replace(ref, submitted=time.time()).to_dict(), model)
 

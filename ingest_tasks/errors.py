@@ -4,16 +4,22 @@ The hierarchy decides what happens to a document:
 
     IngestError
     ├── PermanentError          bad input: the document becomes a failure record
-    │   ├── SourceError         the source cannot be read (missing, too large)
+    │   ├── SourceError         the source cannot be read (missing, not a regular file)
+    │   │   ├── TooLarge            past a size limit: file, HTML, inline content, text
+    │   │   └── SourceOutsideRoots  a path under none of INGEST_SOURCE_ROOTS
+    │   ├── InvalidDocId        empty, too long, control characters, absolute or `..`
     │   ├── ParseError          the bytes cannot become text
     │   │   ├── UnsupportedFormat   no parser for this kind of file
     │   │   ├── CorruptDocument     truncated or not what its name says
     │   │   ├── EncryptedDocument   needs a password
     │   │   ├── EncodingError       the text encoding is wrong or unknown
-    │   │   └── EmptyDocument       parses, but holds no text
+    │   │   ├── EmptyDocument       parses, but holds no text
+    │   │   └── ZipBomb             a zip part expands past the size or ratio limit
+    │   ├── TimeLimit           the task ran past its soft time limit
     │   └── ModelMismatch       a collection belongs to another embedding model
     └── TransientError          a service is down or busy: the task is retried
         ├── StoreUnavailable    the Chroma server did not answer
+        ├── RedisUnavailable    Redis did not answer (a restart): the registry, locks, jobs
         └── EmbeddingUnavailable  the embedding backend did not answer
 
 Every error carries a short ``code`` for counting failures by reason and a message
@@ -40,6 +46,24 @@ class SourceError(PermanentError):
     """The source cannot be read."""
 
     code = "source"
+
+
+class TooLarge(SourceError):
+    """The document is past a size limit: its file, its kind's, its inline content's or its text's."""
+
+    code = "too-large"
+
+
+class SourceOutsideRoots(SourceError):
+    """The source path, symlinks and `..` resolved, lies under none of the source roots."""
+
+    code = "source-outside-roots"
+
+
+class InvalidDocId(PermanentError, ValueError):
+    """A document id no document may have; a ValueError too, for callers of the client."""
+
+    code = "doc-id"
 
 
 class ParseError(PermanentError):
@@ -78,6 +102,18 @@ class EmptyDocument(ParseError):
     code = "empty"
 
 
+class ZipBomb(ParseError):
+    """A zip archive whose parts expand past the size limit or by too high a ratio."""
+
+    code = "zip-bomb"
+
+
+class TimeLimit(PermanentError):
+    """The task ran past its soft time limit: the document costs more than a task may."""
+
+    code = "time-limit"
+
+
 class ModelMismatch(PermanentError):
     """A collection holds vectors of another embedding model."""
 
@@ -94,6 +130,12 @@ class StoreUnavailable(TransientError):
     """The vector store did not answer."""
 
     code = "store-unavailable"
+
+
+class RedisUnavailable(TransientError):
+    """Redis (registry, locks, job state) did not answer: restarting, or unreachable."""
+
+    code = "redis-unavailable"
 
 
 class EmbeddingUnavailable(TransientError):

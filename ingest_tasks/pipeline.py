@@ -10,22 +10,36 @@ from .alias import LiveMoved
 from .chunk import chunk_text
 from .commit import Prepared, commit_documents, superseded
 from .commit import delete_document as _delete
-from .errors import EmptyDocument, PermanentError
+from .deadline import deadline
+from .docids import check_doc_id
+from .errors import EmptyDocument, InvalidDocId, PermanentError, TooLarge
 from .parse import parse
 from .results import UNCHANGED, ProcessingResult
 from .sources import DocRef, content_hash, read_source
 
 
 def prepare(ref: DocRef, embedder, settings) -> Prepared:
-    """Read, parse and chunk one document; raises PermanentError for bad input."""
+    """Read, parse and chunk one document in its time limit; PermanentError for bad input."""
     started = time.perf_counter()
-    data = read_source(ref, settings.max_document_bytes)
-    text = parse(data, Path(ref.source).name, legacy_encoding=settings.legacy_encoding)
-    ids, spans = embedder.tokenize(text)
-    chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap)
+    with deadline(settings.document_time_limit, "reading, parsing and chunking"):
+        text = document_text(ref, settings)
+        ids, spans = embedder.tokenize(text)
+        chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap)
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in {len(text)} characters of text")
     return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started)
+
+
+def document_text(ref: DocRef, settings) -> str:
+    """A document's text, within the limits on its source, its archive and its text."""
+    data = read_source(ref, settings)
+    text = parse(data, Path(ref.source).name, legacy_encoding=settings.legacy_encoding,
+                 max_unzipped_bytes=settings.max_unzipped_bytes,
+                 max_zip_ratio=settings.max_zip_ratio)
+    if len(text) > settings.max_text_chars:
+        raise TooLarge(f"{len(text):,} characters of text, over the limit of "
+                       f"{settings.max_text_chars:,} (INGEST_MAX_TEXT_CHARS)")
+    return text
 
 
 def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
@@ -42,8 +56,8 @@ def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
 
 def _ingest(refs: list[DocRef], resources, target, bulk: bool) -> list[ProcessingResult]:
     embedder = resources.embedder(target.model)
+    results, refs = _with_valid_ids(refs, resources.settings.max_doc_id_bytes)
     known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])
-    results: list[ProcessingResult] = []
     ready: list[Prepared] = []
     for ref in refs:
         held = known[ref.doc_id]
@@ -59,6 +73,20 @@ def _ingest(refs: list[DocRef], resources, target, bulk: bool) -> list[Processin
     if ready:
         results += commit_documents(ready, embedder, target, resources, known, bulk)
     return results
+
+
+def _with_valid_ids(refs: list[DocRef], max_bytes: int) -> tuple[list[ProcessingResult],
+                                                                  list[DocRef]]:
+    """Failure records of the documents whose ids are refused, and the other documents."""
+    failed, valid = [], []
+    for ref in refs:
+        try:
+            check_doc_id(ref.doc_id, max_bytes)
+        except InvalidDocId as exc:
+            failed.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
+        else:
+            valid.append(ref)
+    return failed, valid
 
 
 def _on_live(resources, model: str | None, work, attempts: int = 3):

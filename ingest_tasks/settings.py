@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -49,9 +50,23 @@ class Settings(BaseSettings):
     embedding_api_rate: float = Field(0.0, ge=0)  # requests/s across the fleet, 0: no limit
     embedding_api_burst: int = Field(1, ge=1)  # requests the fleet may send at once after a pause
 
-    # Parsing limits
+    # Parsing limits: what one document may cost a worker (README, "Hostile input")
     max_document_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    # html.parser trees take up to ~250x dense markup in memory: 4 MiB stays under ~1 GB
+    max_html_bytes: int = Field(4 * 1024 * 1024, ge=1)
+    max_unzipped_bytes: int = Field(128 * 1024 * 1024, ge=1)  # a .docx's parts, unzipped
+    max_zip_ratio: int = Field(100, ge=1)  # unzipped:zipped of any part past 1 MiB
+    # text after parsing: ~11k MiniLM chunks, embedded well within the soft time limit
+    max_text_chars: int = Field(8_000_000, ge=1)
+    max_doc_id_bytes: int = Field(1024, ge=1)
+    # seconds to read, parse and chunk one document (0: none); below the task's soft limit,
+    # so a bulk group's other documents go on
+    document_time_limit: float = Field(300.0, ge=0)
     legacy_encoding: str = ""  # e.g. cp1252: accept undeclared non-UTF-8 text in it
+
+    # Sources: the folders workers may read documents from by path, os.pathsep-separated.
+    # Empty: none (only content sent inline); paths come in messages, which prove no sender.
+    source_roots: str = ""
 
     # Hybrid routing: a submission this small streams, a larger one becomes a batch job
     stream_max_docs: int = Field(8, ge=1)
@@ -103,7 +118,12 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(1500, ge=1)
     unacked_restore_interval: int = Field(10, ge=1)
     unacked_restore_throttle: int = Field(10, ge=1)  # scan every interval x throttle seconds
-    max_retries: int = Field(5, ge=0)
+    # A transient failure (the Chroma server or the embedding service down) is retried with
+    # backoff (1, 2, 4 ... 60 s between tries) for at least this long; then the document fails
+    retry_for_seconds: float = Field(300.0, ge=0)
+    # A producer keeps trying to send a task this long while the broker does not answer (a
+    # Redis restart); then the submission raises
+    publish_retry_seconds: float = Field(60.0, ge=0)
     job_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
 
     # Cost model: unit prices of `ingest cost`, US dollars. List prices as of mid-2025, written
@@ -128,13 +148,23 @@ class Settings(BaseSettings):
     def _check_limits(self) -> Settings:
         if not self.task_soft_time_limit < self.task_time_limit < self.visibility_timeout:
             raise ValueError("need task_soft_time_limit < task_time_limit < visibility_timeout")
+        if self.document_time_limit >= self.task_soft_time_limit:
+            raise ValueError("document_time_limit must be below task_soft_time_limit")
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         if self.bulk_queue_low_water >= self.bulk_queue_high_water:
             raise ValueError("bulk_queue_low_water must be below bulk_queue_high_water")
         for model in self.worker_models:
             embedder_class(model)  # ValueError naming the known models
+        if any(not root.is_absolute() for root in self.roots):
+            raise ValueError("source_roots must be absolute folders")
         return self
+
+    @property
+    def roots(self) -> list[Path]:
+        """The folders workers may read documents from (`~` expanded), in the order given."""
+        parts = self.source_roots.split(os.pathsep)
+        return [Path(part.strip()).expanduser() for part in parts if part.strip()]
 
     @model_validator(mode="after")
     def _check_tls(self) -> Settings:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import stat
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
-from .errors import SourceError
+from .errors import SourceError, TooLarge
+from .roots import check_opened, confine
 
-SUPPORTED_SUFFIXES = frozenset(
-    {".docx", ".html", ".htm", ".xhtml", ".txt", ".text", ".md", ".markdown", ".rst", ".pdf"}
-)
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+SUPPORTED_SUFFIXES = HTML_SUFFIXES | {
+    ".docx", ".txt", ".text", ".md", ".markdown", ".rst", ".pdf"
+}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # the last component: confine() resolved it already
 
 
 @dataclass(frozen=True)
@@ -89,21 +94,73 @@ def file_ref(path: str | Path, doc_id: str | None = None, version: int | None = 
     return ref if version is None else DocRef(ref.doc_id, ref.source, version, ref.size)
 
 
-def read_source(ref: DocRef, max_bytes: int) -> bytes:
-    """The bytes of a document, refusing missing files and files over the size limit."""
+def read_source(ref: DocRef, settings) -> bytes:
+    """The bytes of a document as a worker takes them: inline content within its limit,
+    or a regular file under a source root (see roots) within its kind's size limit."""
     if ref.content:
-        data = base64.b64decode(ref.content)
-        if len(data) > max_bytes:
-            raise SourceError(f"{len(data)} bytes is over the limit of {max_bytes}")
-        return data
+        return _inline(ref.content, settings.inline_max_bytes)
     path = Path(ref.source)
+    limit, setting = byte_limit(path.name, settings)
+    return read_file(path, limit, setting, roots=settings.roots)
+
+
+def byte_limit(name: str, settings) -> tuple[int, str]:
+    """A source's size limit and the setting that sets it: HTML's own, or the general one."""
+    html = PurePath(name).suffix.lower() in HTML_SUFFIXES
+    if html and settings.max_html_bytes < settings.max_document_bytes:
+        return settings.max_html_bytes, "INGEST_MAX_HTML_BYTES"
+    return settings.max_document_bytes, "INGEST_MAX_DOCUMENT_BYTES"
+
+
+def read_file(path: Path, max_bytes: int, setting: str = "INGEST_MAX_DOCUMENT_BYTES",
+              roots: list[Path] | None = None) -> bytes:
+    """The bytes of a regular file, refused past `max_bytes`; given `roots`, only of a
+    file under one of them."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SourceError(f"{size} bytes is over the limit of {max_bytes}")
-        return path.read_bytes()
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block the open
+        if roots is not None:
+            path, flags = confine(path, roots), flags | _NOFOLLOW
+        fd = os.open(path, flags)
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # a NUL in the path
+        raise SourceError(f"cannot read {path!r}: {exc}") from exc
+    try:
+        if roots is not None:
+            check_opened(fd, path, roots)
+        return _read_regular(fd, path, max_bytes, setting)
+    finally:
+        os.close(fd)
+
+
+def _read_regular(fd: int, path: Path, max_bytes: int, setting: str) -> bytes:
+    """Read an open file whole, if it is a regular file within the limit (it may grow)."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would wait for a writer, /dev/zero never end
+        raise SourceError(f"{path} is not a regular file")
+    if info.st_size > max_bytes:
+        raise TooLarge(f"{path} is {info.st_size:,} bytes, over the limit of {max_bytes:,} "
+                       f"({setting})")
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise TooLarge(f"{path} grew past the limit of {max_bytes:,} bytes ({setting}) as read")
+    return data
+
+
+def _inline(content: str, max_bytes: int) -> bytes:
+    """Inline content decoded, refused undecoded past the limit (messages can be crafted)."""
+    size = len(content) * 3 // 4 - content.endswith("=") - content.endswith("==")
+    if size > max_bytes:
+        raise TooLarge(f"inline content of {size:,} bytes is over the limit of {max_bytes:,} "
+                       "(INGEST_INLINE_MAX_BYTES)")
+    try:
+        return base64.b64decode(content, validate=True)
+    except ValueError as exc:
+        raise SourceError(f"inline content is not base64: {exc}") from None
 
 
 def content_hash(text: str) -> str:

@@ -140,6 +140,20 @@ class Stack:
         wait_until(lambda: bool(app.control.ping([node], timeout=0.5)), 120, f"{name} pool")
         return f"{node} answering (pid {self.pid(name)})"
 
+    def busy_child(self, name: str, timeout: float = 120) -> tuple[int, str]:
+        """The pid of a child of pool `name` running a task, once one does, and the task id."""
+        from .celery import app
+
+        node, running = f"{name}@{socket.gethostname()}", {}
+
+        def busy() -> bool:
+            active = (app.control.inspect([node], timeout=1).active() or {}).get(node) or []
+            running.update(active[0] if active else {})
+            return bool(active)
+
+        wait_until(busy, timeout, f"a task running in the {name} pool", interval=0.05)
+        return running["worker_pid"], running["id"]
+
     def _flower(self, name: str) -> str:
         port = self.settings.flower_port
         if not self.pid(name) and not _port_open("127.0.0.1", port):
@@ -188,6 +202,9 @@ def isolate(redis_url: str, **settings: str) -> Path:
         "INGEST_CHROMA_PORT": str(free_port()), "INGEST_FLOWER_PORT": str(free_port()),
         "INGEST_COLLECTION_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
         "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+        # workers read the corpus and what runs write under the temporary folder
+        "INGEST_SOURCE_ROOTS": os.environ.get("INGEST_SOURCE_ROOTS")
+        or os.pathsep.join([str(DEFAULT_CORPUS), tempfile.gettempdir()]),
         **{f"INGEST_{name.upper()}": value for name, value in settings.items()},
     })
     return state
@@ -201,8 +218,8 @@ def private_stack(state: Path, parts: list[str] | None = None) -> Iterator[Stack
 
     stack = Stack(get_settings())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still take the stack down
-    stack.up(parts, report=lambda line: print(line, file=sys.stderr))
-    try:
+    try:  # a part that fails to come up takes those already up down with it
+        stack.up(parts, report=lambda line: print(line, file=sys.stderr))
         yield stack
     finally:
         stack.down(report=lambda line: print(line, file=sys.stderr))

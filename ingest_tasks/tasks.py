@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import copying, jobs, latency, metrics, pipeline, reembed, yielding
 from .celery import app
 from .constants import BULK_QUEUE, STREAM_QUEUE
-from .errors import TransientError
+from .errors import RedisUnavailable, TimeLimit, TransientError
 from .resources import Resources
 from .results import ProcessingResult
 from .settings import get_settings
@@ -40,17 +43,46 @@ def _after_fork(**_):
         resources().embedder(model)
 
 
+def backoff(retries: int) -> int:
+    """Seconds before the next try of a task retried `retries` times: 1, 2, 4 ... 60."""
+    return min(2**retries, 60)
+
+
+def retries_within(seconds: float) -> int:
+    """How many retries, spaced by `backoff`, keep a task trying for at least `seconds`."""
+    retries, waited = 0, 0
+    while waited < seconds:
+        waited += backoff(retries)
+        retries += 1
+    return retries
+
+
+_MAX_RETRIES = retries_within(get_settings().retry_for_seconds)
+
+
 def _retrying(task, work, give_up):
-    """Run `work`; on a transient error retry with backoff, and after the last try `give_up`."""
+    """Run `work`; on a transient error retry with backoff, and after the last try `give_up`.
+
+    Past the soft time limit it gives up at once: its documents become failure records,
+    and a bulk group's chord goes on. Redis not answering (a restart) is transient too:
+    failed and acknowledged, the task's documents would be lost (scripts/faults.py).
+    """
     try:
         return work()
+    except SoftTimeLimitExceeded:
+        soft = (task.request.timelimit or (None, None))[1] or task.app.conf.task_soft_time_limit
+        return give_up(TimeLimit(f"the task ran past its soft time limit of {soft} s "
+                                 "(INGEST_TASK_SOFT_TIME_LIMIT)"))
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        error: TransientError = RedisUnavailable(f"Redis did not answer: {exc}")
     except TransientError as exc:
-        if task.request.retries >= task.max_retries:
-            return give_up(exc)
-        raise task.retry(exc=exc, countdown=min(2 ** task.request.retries, 60))
+        error = exc
+    if task.request.retries >= task.max_retries:
+        return give_up(error)
+    raise task.retry(exc=error, countdown=backoff(task.request.retries))
 
 
-@app.task(name="ingest.stream.ingest", bind=True, max_retries=get_settings().max_retries,
+@app.task(name="ingest.stream.ingest", bind=True, max_retries=_MAX_RETRIES,
           rate_limit=get_settings().stream_rate_limit or None)
 def ingest_document(self, ref: dict, model: str | None = None) -> dict:
     """Stream lane: ingest one document, given inline or by reference."""
@@ -64,7 +96,7 @@ def ingest_document(self, ref: dict, model: str | None = None) -> dict:
     return results[0].to_dict()
 
 
-@app.task(name="ingest.stream.delete", bind=True, max_retries=get_settings().max_retries)
+@app.task(name="ingest.stream.delete", bind=True, max_retries=_MAX_RETRIES)
 def delete_document(self, doc_id: str, version: int, model: str | None = None) -> dict:
     """Stream lane: remove one document from the index, leaving a tombstone at `version`."""
     result = _retrying(
@@ -76,7 +108,7 @@ def delete_document(self, doc_id: str, version: int, model: str | None = None) -
     return result.to_dict()
 
 
-@app.task(name="ingest.bulk.group", bind=True, max_retries=get_settings().max_retries,
+@app.task(name="ingest.bulk.group", bind=True, max_retries=_MAX_RETRIES,
           rate_limit=get_settings().bulk_rate_limit or None)
 def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
                  model: str | None = None) -> dict:
@@ -101,7 +133,7 @@ def _observe(lane: str, model: str | None, results: list[ProcessingResult], subm
     metrics.count(redis, lane, model or resources().target().model, results, totals)
 
 
-@app.task(name="ingest.bulk.copy", bind=True, max_retries=get_settings().max_retries,
+@app.task(name="ingest.bulk.copy", bind=True, max_retries=_MAX_RETRIES,
           rate_limit=get_settings().bulk_rate_limit or None)
 def copy_group(self, job_id: str, run: int, group: int, refs: list[dict], build: str) -> dict:
     """Bulk lane, a re-embedding build: copy a group of documents into the build's collection."""

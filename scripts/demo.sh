@@ -8,6 +8,8 @@ folder=${1:-samples}
 query=${2:-"why does the vector store run as a server?"}
 scripts/setup.sh
 export HF_HUB_OFFLINE=1
+# workers read documents only under these folders (the pools must start with it)
+export INGEST_SOURCE_ROOTS=${INGEST_SOURCE_ROOTS:-$(cd "$folder" && pwd -P)}
 .venv/bin/ingest up
 .venv/bin/ingest batch "$folder"
 .venv/bin/ingest search "$query" -k 3

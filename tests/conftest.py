@@ -8,6 +8,9 @@ import os
 import tempfile
 
 from ingest_tasks.stack import free_port
+from tests.corpus import CORPUS_DIR
+
+pytest_plugins = ["tests.stack_fixtures"]
 
 
 def pytest_configure(config):
@@ -20,6 +23,8 @@ def pytest_configure(config):
         "INGEST_EMBEDDING_API_URL": f"http://127.0.0.1:{free_port()}",
         "INGEST_STATE_DIR": state,
         "INGEST_COLLECTION_PREFIX": "test",
+        # workers read files where tests write them (tmp_path) and the shared corpus
+        "INGEST_SOURCE_ROOTS": os.pathsep.join([tempfile.gettempdir(), str(CORPUS_DIR)]),
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
     })

@@ -1,8 +1,9 @@
 """Bytes of a document to its text: sniff what the bytes are, then parse by file extension.
 
-parse(data, name, legacy_encoding="") -> str, or a ParseError subclass:
+parse(data, name, **options) -> str, or a ParseError subclass:
 UnsupportedFormat (no parser for the extension), CorruptDocument (truncated, damaged,
-or not what its name says), EncryptedDocument, EncodingError, EmptyDocument.
+or not what its name says), EncryptedDocument, EncodingError, EmptyDocument, ZipBomb.
+The options (legacy_encoding, max_unzipped_bytes, max_zip_ratio) are those of Options.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from ..errors import CorruptDocument, EmptyDocument, ParseError, UnsupportedFormat
 from .docx import parse_docx
 from .html import parse_html
+from .options import Options
 from .pdf import parse_pdf
 from .sniff import Kind, sniff
 from .text import parse_text
 
-__all__ = ["FORMATS", "parse"]
+__all__ = ["FORMATS", "Options", "parse"]
 
-Parser = Callable[[bytes, str], str]
+Parser = Callable[[bytes, Options], str]
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,9 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def parse(data: bytes, name: str, *, legacy_encoding: str = "") -> str:
+def parse(data: bytes, name: str, **options) -> str:
     """The text of a document, or a ParseError subclass saying why there is none."""
+    opts = Options(**options)
     if not data:
         raise EmptyDocument("zero-byte file")
     kind = sniff(data)
@@ -53,8 +58,8 @@ def parse(data: bytes, name: str, *, legacy_encoding: str = "") -> str:
     if kind.name not in fmt.kinds:
         raise CorruptDocument(f"bytes are {kind.what}, not {fmt.name}")
     try:
-        text = fmt.parser(data, legacy_encoding)
-    except ParseError:
+        text = fmt.parser(data, opts)
+    except (ParseError, SoftTimeLimitExceeded):  # the task's time limit is no parser failure
         raise
     except Exception as exc:  # the contract: text or a ParseError, never a raw exception
         raise CorruptDocument(f"{fmt.name} parser failed: {type(exc).__name__}: {exc}") from exc

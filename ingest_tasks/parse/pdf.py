@@ -6,23 +6,25 @@ import io
 import logging
 from contextlib import contextmanager
 
+from celery.exceptions import SoftTimeLimitExceeded
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
 from ..errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
 from .normalize import tidy
+from .options import Options
 
 log = logging.getLogger(__name__)
 
 
-def parse_pdf(data: bytes, legacy_encoding: str = "") -> str:
+def parse_pdf(data: bytes, options: Options) -> str:
     """The text of every page, pages separated by blank lines."""
     with _quiet_pypdf():
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
             _unlock(reader)
             pages = list(reader.pages)
-        except ParseError:
+        except (ParseError, SoftTimeLimitExceeded):  # the task's time limit is no damage
             raise
         except Exception as exc:  # pypdf raises PdfReadError, PdfStreamError, ValueError...
             raise CorruptDocument(_damage(data, exc)) from exc
@@ -90,6 +92,8 @@ def _pages_text(pages: list) -> str:
     for number, page in enumerate(pages, 1):
         try:
             texts.append(tidy(page.extract_text() or ""))
+        except SoftTimeLimitExceeded:
+            raise
         except Exception as exc:  # noqa: BLE001 - one bad page must not lose the others
             failures.append(f"page {number}: {type(exc).__name__}: {exc}")
     if failures:

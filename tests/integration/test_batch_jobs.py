@@ -190,7 +190,8 @@ def fast_redelivery_bulk_pool(stack):
     """The bulk pool restarted with a short visibility timeout; the usual one afterwards."""
     quick = {"INGEST_VISIBILITY_TIMEOUT": "10", "INGEST_TASK_TIME_LIMIT": "8",
              "INGEST_TASK_SOFT_TIME_LIMIT": "6", "INGEST_UNACKED_RESTORE_INTERVAL": "1",
-             "INGEST_UNACKED_RESTORE_THROTTLE": "1", "INGEST_BULK_PREFETCH": "1"}
+             "INGEST_UNACKED_RESTORE_THROTTLE": "1", "INGEST_BULK_PREFETCH": "1",
+             "INGEST_DOCUMENT_TIME_LIMIT": "5"}  # below the soft limit, as settings require
     quiet = {"report": lambda line: None}
     stack.down(["bulk"], **quiet)
     stack.up(["bulk"], env=quick, **quiet)

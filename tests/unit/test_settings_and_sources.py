@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from ingest_tasks.errors import SourceError
 from ingest_tasks.settings import Settings
-from ingest_tasks.sources import DocRef, discover, read_source
+from ingest_tasks.sources import discover, read_file
 
 
 def test_settings_read_the_ingest_prefix(monkeypatch):
@@ -44,7 +44,7 @@ def test_missing_and_oversized_sources_are_refused(tmp_path):
     big = tmp_path / "big.txt"
     big.write_text("x" * 100)
     with pytest.raises(SourceError, match="over the limit"):
-        read_source(DocRef("big", str(big)), max_bytes=10)
+        read_file(big, max_bytes=10)
 
 
 def test_the_example_env_file_names_every_setting_with_its_default():

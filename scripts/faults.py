@@ -1,0 +1,353 @@
+"""The fault suite: each scenario ends with nothing lost and nothing duplicated.
+
+    nice -n 19 .venv/bin/python scripts/faults.py [--scenario NAME ...] [--settle 300]
+
+Each scenario runs in a process of its own, on a private stack (ingest_tasks.stack.isolate
+and private_stack): a Redis server of its own on a free port, started by the Stack with
+AOF as in docker-compose, a Chroma server and both pools. It sends documents, injects
+its fault while they are processed, waits until every accepted document is committed
+(at most `--settle` seconds) and every job has finished, and prints one line: scenario,
+submitted, committed, duplicated, lost, seconds, and what the fault did. The counts are
+ground truth, read from the registry and the Chroma server (ground_truth.py). Exits 1 if
+any scenario lost or duplicated a document, or failed to run. The stacks' logs are kept
+under `--logs` (default /tmp/ingest-faults/SCENARIO/).
+
+- bulk_main_killed: the bulk worker's main process SIGKILLed mid-job; its orphaned pool
+  children are waited for (and killed after 15 s, as a supervisor's stop would), and the
+  pool is started again. Celery's Redis transport redelivers the unacknowledged groups
+  after the visibility timeout, set to 10 s here (INGEST_VISIBILITY_TIMEOUT, 3600 s by
+  default; time limits 6/8 s).
+- stream_child_killed: a stream pool child SIGKILLed while it runs a task (its pid taken
+  from `celery inspect active`), three times; late acks redeliver the task at once.
+- redis_restart: the private Redis restarted (SIGTERM, AOF) while a producer streams 10
+  documents a second; producers retry sending (task_publish_retry_policy for
+  INGEST_PUBLISH_RETRY_SECONDS, and a call that still raised is tried again with the same
+  version); a submission is accepted when the call returned. Visibility timeout 120 s
+  (time limits 80/90 s: a commit lock orphaned by the restart lives 60 s).
+- chroma_outage: the Chroma server stopped for 30 s mid-job, stream documents sent
+  meanwhile; tasks retry with backoff for INGEST_RETRY_FOR_SECONDS.
+- embedding_bursts: a job and a stream embedded by the embedding service (api:wordllama)
+  answering 429 past 3 requests/s and a burst of ten 500s, twice (it is restarted mid-run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCENARIOS: dict[str, tuple] = {}  # name -> (its function, the INGEST_* settings of its stack)
+QUICK_REDELIVERY = {"visibility_timeout": "10", "task_time_limit": "8",
+                    "task_soft_time_limit": "6", "unacked_restore_interval": "1",
+                    "unacked_restore_throttle": "1", "document_time_limit": "0"}
+WORDS = ["harbour", "lantern", "glacier", "orchard", "meridian", "cobalt", "falcon", "quarry",
+         "willow", "ember", "lattice", "tundra", "saffron", "beacon", "canyon", "thistle"]
+
+
+def text(title: str, words: int) -> str:
+    """A Markdown document of about `words` words, distinct for its title."""
+    seed = sum(map(ord, title))
+    body = " ".join(WORDS[(seed + i * i) % len(WORDS)] for i in range(words))
+    return f"# {title}\n\n{body}\n"
+
+
+def scenario(**settings: str):
+    """Register a scenario with the settings of its private stack."""
+    def register(run):
+        SCENARIOS[run.__name__] = (run, settings)
+        return run
+    return register
+
+
+@dataclass
+class Rig:
+    """What a scenario works with: its stack, a client, the ledger of what it sent."""
+
+    stack: object
+    client: object
+    ledger: object
+    folder: Path
+    jobs: list[str] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)
+
+    def job(self, name: str, count: int, words: int = 40, model: str | None = None) -> str:
+        """Send a job of `count` new documents; recorded as accepted once it returned."""
+        from ingest_tasks.sources import discover
+
+        folder = self.folder / name
+        folder.mkdir(parents=True)
+        for n in range(count):
+            (folder / f"{name}-{n:04d}.md").write_text(text(f"{name} {n}", words))
+        refs, _ = discover([folder])
+        self.ledger.tried(len(refs))
+        job_id = self.client.submit_batch([folder], model=model)
+        for ref in refs:
+            self.ledger.accept(ref)
+        self.jobs.append(job_id)
+        return job_id
+
+    def stream(self, doc_id: str, words: int = 60, model: str | None = None,
+               patience: float = 120.0) -> bool:
+        """Stream one document, trying again (same version) until the call returns."""
+        from ingest_tasks.sources import DocRef
+
+        body = text(doc_id, words)
+        version, deadline = time.time_ns(), time.monotonic() + patience
+        self.ledger.tried()
+        while True:
+            try:
+                self.client.submit_content(doc_id, body, "note.md", version=version, model=model)
+            except Exception as exc:  # noqa: BLE001 - the producer retries whatever failed
+                self.notes["producer_errors"] = self.notes.get("producer_errors", 0) + 1
+                self.notes["last_producer_error"] = f"{type(exc).__name__}: {exc}"[:120]
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.5)  # a producer's own backoff between tries
+                continue
+            self.ledger.accept(DocRef.inline(doc_id, body.encode(), "note.md", version))
+            return True
+
+    def done(self, job_id: str) -> int:
+        """Documents of the job done so far."""
+        return self.client.job_status(job_id)["done"]
+
+
+def children(pid: int) -> list[int]:
+    """The pids of a process's children."""
+    import psutil
+
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def alive(pid: int) -> bool:
+    """True if the process exists and is no zombie."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@scenario(embedding_model="all-MiniLM-L6-v2", group_max_docs="16", bulk_prefetch="1",
+          **QUICK_REDELIVERY)
+def bulk_main_killed(rig: Rig) -> None:
+    """SIGKILL the bulk worker's main process mid-job, then start the pool again."""
+    from ingest_tasks.stack import wait_until
+
+    job_id = rig.job("killed", 320)  # 20 groups
+    wait_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
+    main = rig.stack.pid("bulk")
+    orphans = children(main)
+    os.kill(main, signal.SIGKILL)
+    rig.notes["done_at_kill"] = rig.done(job_id)
+    wait_until(lambda: rig.stack.pid("bulk") is None, 30, "the killed main process gone")
+    try:  # pool children notice their parent is gone and exit
+        wait_until(lambda: not any(map(alive, orphans)), 15, "the orphaned children")
+        rig.notes["orphans_killed"] = 0
+    except TimeoutError:  # as a supervisor stopping the unit's cgroup would
+        left = [pid for pid in orphans if alive(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        rig.notes["orphans_killed"] = len(left)
+    rig.stack.up(["bulk"], report=lambda line: None)
+
+
+@scenario(embedding_model="all-MiniLM-L6-v2")
+def stream_child_killed(rig: Rig) -> None:
+    """SIGKILL the stream pool's child while it runs a task, three times."""
+    from ingest_tasks.stack import wait_until
+
+    sender = threading.Thread(target=lambda: [rig.stream(f"long-{n:03d}", words=3000)
+                                              for n in range(12)])
+    sender.start()
+    for _ in range(3):
+        pid, _task = rig.stack.busy_child("stream")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda pid=pid: not alive(pid), 10, "the killed child gone")
+        wait_until(lambda: bool(children(rig.stack.pid("stream"))), 30, "a new pool child")
+        before = rig.ledger.audit(rig.client.resources)["committed"]
+        wait_until(lambda before=before: rig.ledger.audit(rig.client.resources)["committed"]
+                   > before + 1, 120, "two more documents committed")
+    sender.join()
+    rig.notes["killed_mid_task"] = 3
+
+
+# A commit lock taken when Redis went down outlives the restart (60 s TTL, kept by the AOF):
+# the task's retry waits it out, so the time limits stay above 60 s.
+@scenario(embedding_model="wordllama", visibility_timeout="120", task_time_limit="90",
+          task_soft_time_limit="80", document_time_limit="60", unacked_restore_interval="1",
+          unacked_restore_throttle="1")
+def redis_restart(rig: Rig) -> None:
+    """Restart the private Redis while a producer streams 10 documents a second."""
+    stop = threading.Event()
+
+    def produce() -> None:
+        n, started = 0, time.monotonic()
+        while not stop.is_set():
+            rig.stream(f"note-{n:04d}")
+            n += 1
+            time.sleep(max(0.0, started + n / 10 - time.monotonic()))
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    time.sleep(6)  # the fault comes mid-stream: 6 s of traffic before it, 10 s after
+    quiet = {"report": lambda line: None}
+    started = time.monotonic()
+    rig.stack.down(["redis"], **quiet)  # SIGTERM: Redis writes its AOF and exits
+    rig.stack.up(["redis"], **quiet)  # the same port and folder: the AOF is loaded
+    rig.notes["redis_down_seconds"] = round(time.monotonic() - started, 2)
+    time.sleep(10)
+    stop.set()
+    producer.join()
+
+
+@scenario(embedding_model="all-MiniLM-L6-v2", group_max_docs="16")
+def chroma_outage(rig: Rig) -> None:
+    """Stop the Chroma server for 30 s mid-job, streaming documents meanwhile."""
+    from ingest_tasks.stack import wait_until
+
+    job_id = rig.job("outage", 320)
+    wait_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
+    quiet = {"report": lambda line: None}
+    rig.stack.down(["chroma"], **quiet)
+    stopped = time.monotonic()
+    rig.notes["done_at_stop"] = rig.done(job_id)
+    for n in range(10):
+        rig.stream(f"during-outage-{n}")
+    time.sleep(max(0.0, stopped + 30 - time.monotonic()))  # the outage lasts 30 s
+    rig.notes["done_at_restart"] = rig.done(job_id)
+    rig.stack.up(["chroma"], **quiet)
+    rig.notes["outage_seconds"] = round(time.monotonic() - stopped, 1)
+
+
+@scenario(embedding_model="wordllama", group_max_docs="8", embedding_api_batch="8")
+def embedding_bursts(rig: Rig) -> None:
+    """A job and a stream through an embedding service answering bursts of 429 and 500."""
+    import httpx
+
+    from ingest_tasks.embed_server import serving
+    from ingest_tasks.stack import wait_until
+
+    model, port = "api:wordllama", int(rig.client.settings.embedding_api_url.rsplit(":", 1)[1])
+    health = []
+    with serving(rig.stack.log_dir, "--rate", "3", "--fail-first", "10", port=port) as url:
+        job_id = rig.job("service", 160, model=model)  # 20 groups, a request each
+        for n in range(10):
+            rig.stream(f"service-stream-{n}", model=model)
+        wait_until(lambda: rig.done(job_id) >= 40, 300, "a fifth of the job")
+        health.append(httpx.get(f"{url}/health").json())
+    with serving(rig.stack.log_dir, "--rate", "3", "--fail-first", "10", port=port) as url:
+        for n in range(10, 20):
+            rig.stream(f"service-stream-{n}", model=model)
+        rig.client.wait_job(job_id, timeout=600)
+        wait_until(lambda: rig.ledger.audit(rig.client.resources)["lost"] == 0, 300,
+                   "every document committed")
+        health.append(httpx.get(f"{url}/health").json())
+    rig.notes.update(throttled_429=sum(h["throttled"] for h in health),
+                     failed_500=sum(h["failed"] for h in health),
+                     requests=sum(h["requests"] for h in health))
+
+
+def settle(rig: Rig, seconds: float) -> None:
+    """Wait until every job has finished and every accepted document is committed."""
+    from ingest_tasks.stack import wait_until
+
+    def finished() -> bool:
+        states = [rig.client.job_status(job_id) for job_id in rig.jobs]
+        return (all(state["status"] != "running" for state in states)
+                and rig.ledger.audit(rig.client.resources)["lost"] == 0)
+
+    try:
+        wait_until(finished, seconds, "every document committed", interval=1.0)
+    except TimeoutError:
+        rig.notes["settled"] = False
+    for job_id in rig.jobs:
+        state = rig.client.job_status(job_id)
+        rig.ledger.summaries.append(state.get("summary") or {"documents": []})
+        rig.notes.setdefault("job_status", []).append(state["status"])
+
+
+def run_one(name: str, settle_seconds: float, logs: Path) -> dict:
+    """One scenario on a private stack of its own; its counts and notes."""
+    from benchkit import isolate, private_stack
+    from ground_truth import Ledger
+
+    from ingest_tasks.stack import free_port
+
+    work, own = SCENARIOS[name]
+    settings = {"embedding_api_url": f"http://127.0.0.1:{free_port()}", **own}
+    state = isolate(f"redis://127.0.0.1:{free_port()}/0", **settings)
+    from ingest_tasks.client import IngestClient
+
+    started = time.monotonic()
+    with private_stack(state, parts=["redis", "chroma", "stream", "bulk"]) as stack:
+        client = IngestClient()
+        rig = Rig(stack, client, Ledger(client.settings, client.settings.embedding_model),
+                  state / "docs")
+        model = "api:wordllama" if name == "embedding_bursts" else None
+        rig.ledger.model = model or client.settings.embedding_model
+        try:
+            work(rig)
+            settle(rig, settle_seconds)
+            counts = rig.ledger.audit(client.resources)
+        finally:  # the stack's logs outlive its state folder
+            shutil.copytree(state / "logs", logs / name, dirs_exist_ok=True)
+    examples = counts.pop("examples")
+    if examples:
+        rig.notes["lost_or_duplicated"] = examples
+    return {"scenario": name, **counts, "seconds": round(time.monotonic() - started, 1),
+            "notes": rig.notes}
+
+
+def line(result: dict) -> str:
+    """The one line a scenario prints."""
+    keys = ("submitted", "committed", "duplicated", "lost")
+    return (f"{result['scenario']:<20} " + " ".join(f"{k}={result.get(k, '?')}" for k in keys)
+            + f" seconds={result.get('seconds', '?')} {json.dumps(result.get('notes', {}))}")
+
+
+def main() -> int:
+    """Run the scenarios, each in a process of its own; one line each; 1 if any failed."""
+    args = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    args.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+                      help="run only this one (repeatable); default: all")
+    args.add_argument("--settle", type=float, default=300.0,
+                      help="seconds to wait for every document after the fault")
+    args.add_argument("--logs", type=Path, default=Path(tempfile.gettempdir()) / "ingest-faults",
+                      help="where each scenario's stack logs are kept")
+    args.add_argument("--run", help=argparse.SUPPRESS)  # inside the scenario's own process
+    opts = args.parse_args()
+    if opts.run:
+        print(json.dumps(run_one(opts.run, opts.settle, opts.logs)))
+        return 0
+    failed = False
+    for name in opts.scenario or list(SCENARIOS):
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, __file__, "--run", name, "--settle",
+                               str(opts.settle), "--logs", str(opts.logs)],
+                              stdout=subprocess.PIPE, text=True, check=False)
+        try:
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            result = {"scenario": name, "seconds": round(time.monotonic() - started, 1),
+                      "notes": {"error": f"exited {proc.returncode}, see stderr"}}
+        print(line(result), flush=True)
+        failed |= proc.returncode != 0 or result.get("lost") != 0 or result.get("duplicated") != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

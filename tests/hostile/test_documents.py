@@ -1,0 +1,145 @@
+"""Hostile documents against the parsers: each ends fast, as text or a specific error."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from ingest_tasks.deadline import deadline
+from ingest_tasks.errors import CorruptDocument, EncodingError, TimeLimit, TooLarge, ZipBomb
+from ingest_tasks.parse import Options, parse
+from ingest_tasks.pipeline import document_text, prepare
+from ingest_tasks.settings import Settings
+from ingest_tasks.sources import DocRef
+from tests.hostile import files
+from tests.hostile.files import MAIN, MiB
+
+
+def parsed(data: bytes, name: str, seconds: float = 2.0, **options) -> str:
+    """parse(), which must end within `seconds`."""
+    started = time.perf_counter()
+    try:
+        return parse(data, name, **options)
+    finally:
+        assert time.perf_counter() - started < seconds, f"{name} took too long"
+
+
+# --- zip bombs ---
+
+
+def test_a_docx_declaring_more_than_the_limit_unzipped_is_refused_before_unzipping():
+    data = files.docx_bomb(140)
+    assert len(data) < 200_000  # a small file...
+    with pytest.raises(ZipBomb, match=r"^parts declare 147,\d+,\d+ bytes unzipped, over the "
+                                      r"limit of 134,217,728 \(INGEST_MAX_UNZIPPED_BYTES\)$"):
+        parsed(data, "bomb.docx", seconds=0.5)  # ...never unzipped
+
+
+def test_a_docx_part_past_the_ratio_limit_is_refused():
+    with pytest.raises(ZipBomb, match=r"^word/document\.xml expands 999:1 \(20,992 to 20,973,\d+ "
+                                      r"bytes\), past 100:1 \(INGEST_MAX_ZIP_RATIO\)$"):
+        parsed(files.docx_bomb(20), "ratio.docx", seconds=0.5)
+
+
+def test_a_docx_part_that_lies_about_its_size_is_stopped_while_inflating():
+    data = files.declaring(files.docx_bomb(140), MAIN, 10_000)  # declares 10 KB, holds 140 MiB
+    with pytest.raises(ZipBomb, match=r"^word/document\.xml inflates past the 10,000 bytes it "
+                                      r"declares$"):
+        parsed(data, "liar.docx", seconds=0.5)
+
+
+def test_limits_are_options():
+    with pytest.raises(ZipBomb, match="over the limit of 8,388,608"):
+        parsed(files.docx_bomb(20), "a.docx", max_unzipped_bytes=8 * MiB, max_zip_ratio=2000)
+    assert parsed(files.docx_bomb(2), "a.docx", max_zip_ratio=2000).startswith("aaaa")
+
+
+def test_parse_options_default_to_the_settings_defaults():
+    fields = Settings.model_fields
+    for name in ("legacy_encoding", "max_unzipped_bytes", "max_zip_ratio"):
+        assert getattr(Options(), name) == fields[name].default, name
+
+
+def test_a_docx_nested_10000_deep_is_corrupt():
+    with pytest.raises(CorruptDocument, match=r"^cannot read the \.docx \(XMLSyntaxError: "
+                                              r"Excessive depth in document: 256"):
+        parsed(files.docx_deep(10_000), "deep.docx")
+
+
+def test_a_docx_of_a_billion_laughs_is_corrupt():
+    with pytest.raises(CorruptDocument, match="entity amplification factor exceeded"):
+        parsed(files.docx_laughs(), "laughs.docx")
+
+
+# --- HTML ---
+
+
+def test_html_nested_10000_deep_is_read_without_recursion():
+    # Not refused: html.parser nests every unclosed <p> and <li>, so a depth limit would
+    # refuse long valid pages; the tree is built and walked without recursion, in linear time.
+    assert parsed(files.html_deep(10_000), "deep.html") == "Deep inside the page."
+
+
+@pytest.mark.parametrize("construct", [b"<a ", b'<a b="', b"<!--<b>", b"<![CDATA[<b>", b"<script>",
+                                       b"<style>", b"<?x<b>", b"</a <b>"])
+def test_html_with_thousands_of_unclosed_constructs_parses_in_linear_time(construct):
+    # 48 KB of `<a ` took html.parser 36 s, growing with the square: each end looked for anew
+    text = parsed(files.html_unclosed(construct, 256 * 1024), "open.html", seconds=3)
+    assert text.startswith("A short page.")
+
+
+@pytest.mark.parametrize("data, name, what", [
+    (files.random_bytes(64 * 1024), "notes.txt", "binary data of no known format, not text"),
+    (files.random_bytes(64 * 1024), "readme.md", "binary data of no known format, not text"),
+    (files.random_bytes(64 * 1024), "page.html", "binary data of no known format, not HTML"),
+    (files.ELF, "run.md", "an ELF executable, not text"),
+    (files.PNG, "page.html", "a PNG image, not HTML"),
+])
+def test_binary_data_under_a_text_name_is_corrupt(data, name, what):
+    with pytest.raises(CorruptDocument, match=f"^bytes are {re.escape(what)}$"):
+        parsed(data, name)
+
+
+@pytest.mark.parametrize("data, where", list(zip(files.INVALID_UTF8, ["0xe9 at offset 12",
+                                                                  "0xed at offset 27",
+                                                                  "0xc0 at offset 28"])))
+@pytest.mark.parametrize("name", ["notes.md", "notes.txt", "page.html"])
+def test_invalid_utf8_is_an_encoding_error(data, where, name):
+    with pytest.raises(EncodingError, match=rf"^not valid UTF-8 \(byte {where}\) and no BOM or "
+                                            "charset declared"):
+        parsed(data, name)
+
+
+# --- the worker's limits on a document's text and time ---
+
+
+def settings_for(tmp_path, **values) -> Settings:
+    """Settings whose one source root is tmp_path."""
+    return Settings(source_roots=str(tmp_path), **values)
+
+
+def test_text_past_the_limit_is_too_large(tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text("ledger entry " * 1000)
+    with pytest.raises(TooLarge, match=r"^12,999 characters of text, over the limit of 12,000 "
+                                       r"\(INGEST_MAX_TEXT_CHARS\)$"):
+        document_text(DocRef("long.txt", str(path)), settings_for(tmp_path, max_text_chars=12_000))
+
+
+def test_a_document_past_its_time_limit_is_stopped(tmp_path):
+    path = tmp_path / "dense.html"
+    path.write_bytes(files.html_dense(3 * MiB))  # several seconds of html.parser
+    settings = settings_for(tmp_path, document_time_limit=0.3)
+    started = time.perf_counter()
+    with pytest.raises(TimeLimit, match=r"^reading, parsing and chunking took longer than 0\.3 s "
+                                        r"\(INGEST_DOCUMENT_TIME_LIMIT\)$"):
+        prepare(DocRef("dense.html", str(path)), None, settings)
+    assert time.perf_counter() - started < 2
+
+
+def test_the_deadline_is_disarmed_after_its_block():
+    with deadline(0.2, "nothing"):
+        pass
+    time.sleep(0.3)  # no alarm left behind

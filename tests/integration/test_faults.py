@@ -1,0 +1,31 @@
+"""Faults on the real stack, the fast one: a stream pool child killed while it runs a task.
+
+The rest of the fault suite (the bulk worker's main process killed, Redis restarted, the
+Chroma server stopped for 30 s, an embedding service answering bursts of 429 and 500)
+takes minutes, each on a stack of its own: `scripts/faults.py`. The bulk kill and a
+Chroma restart also run here, in test_batch_jobs.py.
+"""
+
+import os
+import signal
+
+from ingest_tasks import registry
+
+WORDS = "Ocelots prowl the humid understory of the cloud forest at dusk. "
+
+
+def test_a_stream_child_killed_mid_task_loses_and_duplicates_nothing(client, stack):
+    texts = {f"killed-child/{n}": f"# Ocelot {n}\n\n" + WORDS * 400 for n in range(3)}
+    results = [client.submit_content(doc_id, text, "note.md") for doc_id, text in texts.items()]
+    pid, task_id = stack.busy_child("stream")
+    os.kill(pid, signal.SIGKILL)  # late acks: the pool requeues the task at once
+
+    done = {r["doc_id"]: r for r in (result.get(timeout=120) for result in results)}
+    col = client.resources.collection()
+    for doc_id in texts:
+        assert done[doc_id]["status"] in ("committed", "unchanged")
+        entry = registry.get(client.resources.redis, col.name, doc_id)
+        metas = col.get(where={"doc_id": doc_id}, include=["metadatas"])["metadatas"]
+        assert entry.chunks == len(metas) > 1  # as many chunks as committed, none twice
+        assert {meta["version"] for meta in metas} == {entry.version}
+    assert task_id in {result.id for result in results}
