@@ -1,4 +1,5 @@
-"""The whole shared corpus through `ingest batch` on the real stack."""
+"""The corpus (the whole shared one, else the bundled subset) through `ingest batch` on the
+real stack."""
 
 import json
 import os
@@ -33,8 +34,8 @@ def test_every_file_gets_one_record(corpus_job):
     summary, docs = corpus_job
     files = {row["file"] for row in manifest()}
     assert set(docs) == files
-    assert summary["total"] == len(files) == 120
-    assert summary["committed"] + summary["failed"] == 120
+    assert summary["total"] == len(files)
+    assert summary["committed"] + summary["failed"] == len(files)
 
 
 # Marked valid, but a docx whose body holds no text at all: reported, not committed.
@@ -87,6 +88,6 @@ def test_job_summary_outlives_the_submitter(corpus_job):
 def test_self_retrieval_on_a_sample(corpus_job, client):
     _, docs = corpus_job
     committed = sorted(d for d, doc in docs.items() if doc["status"] == "committed")
-    sample = random.Random(11).sample(committed, 40)
+    sample = random.Random(11).sample(committed, min(40, len(committed)))
     score = self_retrieval(client, {doc_id: CORPUS_DIR / doc_id for doc_id in sample})
     assert score.rate >= 0.95, score.misses

@@ -22,7 +22,7 @@ from ingest_tasks.errors import (
     UnsupportedFormat,
 )
 from ingest_tasks.parse import parse
-from tests.corpus import CORPUS_DIR, manifest
+from tests.corpus import CORPUS_DIR, manifest, whole_corpus
 
 # Every malformed and empty corpus file, and the valid ones that hold no text: error and reason.
 FAILS = {
@@ -120,6 +120,7 @@ def test_corpus_file(row, parsed):
         assert isinstance(result, str) and result.strip(), result
 
 
+@whole_corpus
 def test_whole_corpus_parses_in_seconds(parsed):
     seconds = {name: took for name, (_, took) in parsed.items()}
     # about 3 s on an idle 2-core machine, 6 s on a busy one
