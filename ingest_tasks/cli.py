@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 
 from rich.console import Console
@@ -22,7 +23,13 @@ from .settings import get_settings
 from .stack import PARTS
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow
+OK, ERROR, USAGE, SOME_FAILED = 0, 1, 2, 3
+EXIT_CODES = """exit codes:
+  0  done: every document committed (or unchanged, superseded, deleted)
+  1  error: a service down, a bad setting, a path the workers may not read
+  2  usage: the command line is wrong
+  3  some documents failed (the rest went through): see the failures listed"""
 
 
 def _client():
@@ -33,10 +40,16 @@ def _client():
 
 def cmd_up(args) -> int:
     """Start Redis (if none answers), the Chroma server, both pools and Flower."""
+    from .roots import remember
     from .stack import Stack
 
-    Stack(get_settings()).up(args.parts, report=err.print)
-    return 0
+    settings = get_settings()
+    for root in remember(settings.state_dir, args.source_roots):
+        err.print(f"source root added: {root}")
+    Stack(settings).up(args.parts, report=err.print)
+    err.print("workers read files under: " + (", ".join(map(str, settings.roots)) or
+              "no folder (only content sent inline); add one with --source-root DIR"))
+    return OK
 
 
 def cmd_down(args) -> int:
@@ -44,7 +57,7 @@ def cmd_down(args) -> int:
     from .stack import Stack
 
     Stack(get_settings()).down(args.parts, report=err.print)
-    return 0
+    return OK
 
 
 def cmd_batch(args) -> int:
@@ -55,7 +68,9 @@ def cmd_batch(args) -> int:
     client = _client()
     if not args.resume and not args.paths:
         err.print("[red]error:[/red] give PATH... or --resume JOB")
-        return 2
+        return USAGE
+    if args.paths:
+        client.check_sources(args.paths)
     for path in [] if args.resume else discover(args.paths)[1]:
         err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
     job_id = args.resume or args.job or new_job_id()
@@ -113,10 +128,10 @@ def _show_job(state: dict, as_json: bool) -> int:
     summary = state.get("summary")
     if summary is None:
         err.print(f"[red]job {state['job_id']} ended with {state['status']}: {state.get('error')}")
-        return 1
+        return ERROR
     if as_json:
         print(json.dumps(summary))
-        return 0
+        return _outcome(summary)
     failures = [d for d in summary["documents"] if d["status"] == "failed"]
     if failures:
         table = Table("document", "reason", title="Failures")
@@ -127,7 +142,12 @@ def _show_job(state: dict, as_json: bool) -> int:
     for field in ("total", *STATUSES, "chunks", "tokens", "wall_seconds", "docs_per_second"):
         totals.add_row(field.replace("_", " "), str(summary[field]))
     out.print(totals)
-    return 0
+    return _outcome(summary)
+
+
+def _outcome(summary: dict) -> int:
+    """The exit code of a finished job: SOME_FAILED if any document failed."""
+    return SOME_FAILED if summary["failed"] else OK
 
 
 def cmd_status(args) -> int:
@@ -138,7 +158,7 @@ def cmd_status(args) -> int:
     state = client.job_status(args.job)
     if state is None:
         err.print(f"[red]unknown job {args.job}")
-        return 1
+        return ERROR
     if args.watch and state["status"] == "running":
         state = _follow(client, args.job)
     if state.get("summary"):
@@ -146,7 +166,7 @@ def cmd_status(args) -> int:
     print(json.dumps(state) if args.json else
           f"job {args.job}: {state['status']}, {state['done']} of {state['total']} done, "
           f"{state['failed']} failed" + (f" ({state['error']})" if state.get("error") else ""))
-    return 0 if state["status"] != "error" else 1
+    return OK if state["status"] != "error" else ERROR
 
 
 def _show_index(client, as_json: bool) -> int:
@@ -167,7 +187,7 @@ def _show_index(client, as_json: bool) -> int:
         state["build"]["owed"] = changes.owed(redis, build.target.collection)
     if as_json:
         print(json.dumps(state))
-        return 0
+        return OK
     line = f"live: {live.collection} ({live.model})"
     if fields.get("swapped_at"):
         line += (f", swapped in {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(float(fields['swapped_at'])))}"
@@ -181,7 +201,7 @@ def _show_index(client, as_json: bool) -> int:
         out.print(f"build {build.build}: {build.status}, {build.source.collection} -> "
                   f"{build.target.collection} ({build.target.model}){progress}, "
                   f"{state['build']['owed']} changes owed")
-    return 0
+    return OK
 
 
 def cmd_reembed(args) -> int:
@@ -190,7 +210,7 @@ def cmd_reembed(args) -> int:
 
     if not args.resume and not args.model:
         err.print("[red]error:[/red] give --model NAME, or --resume")
-        return 2
+        return USAGE
     client = _client()
     with _job_bar("copy") as update:
         build = reembed.resume(client.resources, update) if args.resume else client.reembed(args.model, update)
@@ -198,12 +218,12 @@ def cmd_reembed(args) -> int:
         state = client.wait_job(build.job_id, on_progress=update) if build.job_id else None
     if state is not None and state.get("summary") is None:
         err.print(f"[red]build job {build.job_id} ended with {state['status']}: {state.get('error')}")
-        return 1
+        return ERROR
     copied = state["summary"] if state else None
     if args.no_swap:
         _show_build(copied, None, args.json)
         err.print("build copied; `ingest swap` checks it and makes it live")
-        return 0
+        return OK
     return _swap(lambda: client.swap(report=err.print), copied, args.json)
 
 
@@ -226,9 +246,9 @@ def _swap(run: Callable, copied: dict | None, as_json: bool) -> int:
         if as_json:
             print(json.dumps({"refused": str(exc), "check": exc.report.to_dict() if exc.report else None}))
         err.print(f"[red]swap refused:[/red] {exc}")
-        return 1
+        return ERROR
     _show_build(copied, result.to_dict(), as_json)
-    return 0
+    return OK
 
 
 def _show_build(copied: dict | None, swapped: dict | None, as_json: bool) -> None:
@@ -254,13 +274,13 @@ def cmd_jobs(args) -> int:
     states = _client().recent_jobs(args.limit)
     if args.json:
         print(json.dumps(states))
-        return 0
+        return OK
     table = Table("job", "status", "done", "total", "failed", "docs/s", "sources", title="Jobs")
     for s in states:
         table.add_row(s["job_id"], s["status"], str(s["done"]), str(s["total"]), str(s["failed"]),
                       str(s["docs_per_second"]), ", ".join(s["sources"]))
     out.print(table)
-    return 0
+    return OK
 
 
 def cmd_submit(args) -> int:
@@ -272,7 +292,7 @@ def cmd_submit(args) -> int:
         state = _follow(client, handle.id)
         if args.json and state.get("summary"):
             print(json.dumps({"lane": handle.lane, **state["summary"]}))
-            return 0
+            return _outcome(state["summary"])
         return _show_job(state, args.json)
     return _show_results(handle.lane, handle.wait(timeout=args.timeout), args.json)
 
@@ -289,7 +309,7 @@ def _show_results(lane: str, results: list[dict], as_json: bool) -> int:
     for result in [] if as_json else results:
         detail = result["reason"] or f"{result['chunks']} chunks"
         out.print(f"{result['doc_id']}: {result['status']} ({detail})")
-    return 1 if any(result["status"] == FAILED for result in results) else 0
+    return SOME_FAILED if any(result["status"] == FAILED for result in results) else OK
 
 
 def cmd_latency(args) -> int:
@@ -301,7 +321,7 @@ def cmd_latency(args) -> int:
             for lane in args.lanes or (STREAM_QUEUE, BULK_QUEUE)]
     if args.json:
         print(json.dumps(rows))
-        return 0
+        return OK
     table = Table("lane", "samples", "p50 s", "p95 s", "p99 s", *(f"{p} %" for p in PARTS),
                   title=f"Latency, last {args.window:.0f} s" if args.window else "Latency")
     for row in rows:
@@ -309,7 +329,7 @@ def cmd_latency(args) -> int:
         shares = [f"{100 * row['share'][p]:.0f}" if row["samples"] else "-" for p in PARTS]
         table.add_row(row["lane"], str(row["samples"]), *cells, *shares)
     out.print(table)
-    return 0
+    return OK
 
 
 def cmd_search(args) -> int:
@@ -317,13 +337,13 @@ def cmd_search(args) -> int:
     hits = _client().search(args.text, k=args.k)
     if args.json:
         print(json.dumps([hit.to_dict() for hit in hits]))
-        return 0
+        return OK
     table = Table("score", "document", "chunk", "text", title=f"Search: {args.text}")
     for hit in hits:
         snippet = " ".join(hit.text.split())[:120]
         table.add_row(f"{hit.score:.3f}", hit.doc_id, str(hit.chunk_index), snippet)
     out.print(table)
-    return 0
+    return OK
 
 
 def cmd_metrics(args) -> int:
@@ -332,78 +352,83 @@ def cmd_metrics(args) -> int:
 
     err.print(f"serving metrics at http://0.0.0.0:{args.port}/metrics")
     serve(get_settings(), args.port)
-    return 0
+    return OK
+
+
+JSON = "print JSON for scripts instead of tables"
+TIMEOUT = "seconds to wait for the outcome (default: 300)"
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line's grammar."""
-    top = argparse.ArgumentParser(prog="ingest", description=__doc__)
-    sub = top.add_subparsers(dest="command", required=True)
-    for name, run in (("up", cmd_up), ("down", cmd_down)):
-        p = sub.add_parser(name, help=run.__doc__)
+    top = argparse.ArgumentParser(prog="ingest", description=__doc__, epilog=EXIT_CODES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"%(prog)s {version('ingest-tasks')}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, run in (("down", cmd_down), ("up", cmd_up)):  # `up` last: it takes more
+        p = _command(sub, name, run)
         p.add_argument("parts", nargs="*", metavar="PART",
                        help=f"only these of {', '.join(PARTS)} (default: all)")
-        p.set_defaults(run=run)
-    p = sub.add_parser("batch", help=cmd_batch.__doc__)
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--source-root", dest="source_roots", action="append", type=Path, default=[],
+                   metavar="DIR", help="a folder the workers may read documents from (repeat "
+                   "for more); remembered in the state folder, beside INGEST_SOURCE_ROOTS")
+    p = _command(sub, "batch", cmd_batch)
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files and folders")
     p.add_argument("--job", help="job id (default: a new one); an earlier id runs it again")
     p.add_argument("--model", help="embedding model of this job (default: the configured one)")
     p.add_argument("--resume", metavar="JOB", help="run JOB again over its sources, "
                    "skipping what it already committed")
     p.add_argument("--json", action="store_true", help="print the job summary as JSON")
-    p.set_defaults(run=cmd_batch)
-    p = sub.add_parser("status", help=cmd_status.__doc__)
+    p = _command(sub, "status", cmd_status)
     p.add_argument("job", nargs="?", help="a batch job (default: the index: alias and build)")
     p.add_argument("--watch", action="store_true", help="follow a running job to its end")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_status)
-    p = sub.add_parser("jobs", help=cmd_jobs.__doc__)
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_jobs)
-    p = sub.add_parser("submit", help=cmd_submit.__doc__)
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "jobs", cmd_jobs)
+    p.add_argument("--limit", type=int, default=20, help="how many jobs (default: 20)")
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "submit", cmd_submit)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files and folders")
     p.add_argument("--id", help="document id of a single file (default: its name)")
     p.add_argument("--version", type=int,
                    help="document version (default: the file's modification time, ns)")
     p.add_argument("--model", help="embedding model (default: the configured one)")
-    p.add_argument("--timeout", type=float, default=300)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_submit)
-    p = sub.add_parser("delete", help=cmd_delete.__doc__)
-    p.add_argument("doc_id")
+    p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "delete", cmd_delete)
+    p.add_argument("doc_id", help="the document's id")
     p.add_argument("--version", type=int, help="tombstone version (default: the clock, now)")
     p.add_argument("--model", help="embedding model (default: the configured one)")
-    p.add_argument("--timeout", type=float, default=300)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_delete)
-    p = sub.add_parser("latency", help=cmd_latency.__doc__)
+    p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "latency", cmd_latency)
     p.add_argument("--lane", dest="lanes", action="append", choices=(STREAM_QUEUE, BULK_QUEUE),
                    help="one lane (default: both)")
     p.add_argument("--window", type=float, default=3600, help="seconds back (0: all kept)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_latency)
-    p = sub.add_parser("search", help=cmd_search.__doc__)
-    p.add_argument("text")
-    p.add_argument("-k", type=int, default=5, help="how many hits")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_search)
-    p = sub.add_parser("reembed", help=cmd_reembed.__doc__)
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "search", cmd_search)
+    p.add_argument("text", help="what to look for")
+    p.add_argument("-k", type=int, default=5, help="how many hits (default: 5)")
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "reembed", cmd_reembed)
     p.add_argument("--model", help="the new embedding model")
     p.add_argument("--resume", action="store_true", help="run the current build's copy again, "
                    "skipping what it already copied")
     p.add_argument("--no-swap", action="store_true", help="copy only; `ingest swap` later")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_reembed)
+    p.add_argument("--json", action="store_true", help=JSON)
     for name, run in (("swap", cmd_swap), ("rollback", cmd_rollback)):
-        p = sub.add_parser(name, help=run.__doc__)
-        p.add_argument("--json", action="store_true")
-        p.set_defaults(run=run)
-    p = sub.add_parser("metrics", help=cmd_metrics.__doc__)
-    p.add_argument("--port", type=int, default=9808)
-    p.set_defaults(run=cmd_metrics)
+        _command(sub, name, run).add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "metrics", cmd_metrics)
+    p.add_argument("--port", type=int, default=9808, help="port to serve on (default: 9808)")
     add_cost_parser(sub)
     return top
+
+
+def _command(sub, name: str, run: Callable) -> argparse.ArgumentParser:
+    """A subcommand running `run`, its docstring as help, the exit codes below."""
+    p = sub.add_parser(name, help=run.__doc__, description=run.__doc__, epilog=EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(run=run)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,12 +438,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from .errors import IngestError
 
-    args = parser().parse_args(argv)
+    args = parser().parse_args(argv)  # exits USAGE on a wrong command line
     try:
         return args.run(args)
+    except KeyError as exc:  # an unknown job
+        err.print(f"[red]error:[/red] {exc.args[0]}")
     except (IngestError, TimeoutError, RuntimeError, ValueError, RedisError, OperationalError) as exc:
         err.print(f"[red]error:[/red] {exc}")
-        return 1
+    return ERROR
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from .docids import check_doc_id
 from .errors import SourceError, TooLarge
 from .handles import JobHandle, StreamHandle
 from .resources import Resources
+from .roots import check_submitted
 from .settings import Settings, get_settings
 from .sources import DocRef, discover, file_ref, read_file
 
@@ -43,8 +44,11 @@ class IngestClient:
             refs = _documents(paths)
         s = self.settings
         if len(refs) > s.stream_max_docs or sum(r.size for r in refs) > s.stream_max_bytes:
+            self.check_sources(list(paths))
             return JobHandle(self, batch.start_job(refs, self.resources, model=model,
                                                    sources=_absolute(paths)))
+        # the rest travel inline: the workers need not read them
+        self.check_sources([ref.source for ref in refs if ref.size > s.inline_max_bytes])
         return StreamHandle([self.stream(ref, model) for ref in refs])
 
     def submit_content(self, doc_id: str, data: bytes | str, name: str,
@@ -91,11 +95,17 @@ class IngestClient:
         committed at the same version are skipped, so the run resumes where it stopped.
         `model` embeds into that model's collection instead of the configured one.
         Returns once every group is sent: while the bulk queue is past its high-water
-        mark, it waits, telling `on_progress` the job's state.
+        mark, it waits, telling `on_progress` the job's state. A source outside the
+        workers' source roots raises SourceOutsideRoots before anything is sent.
         """
+        self.check_sources(sources)
         return batch.start_job(refs=_documents(sources), resources=self.resources,
                                job_id=job_id, model=model, sources=_absolute(sources),
                                on_progress=on_progress)
+
+    def check_sources(self, paths: list[str | Path]) -> None:
+        """SourceOutsideRoots, saying what to run, if the workers may not read a path."""
+        check_submitted([Path(path) for path in paths], self.settings.roots)
 
     def resume(self, job_id: str, on_progress: Callable[[dict], None] | None = None) -> str:
         """Run a job again over the sources it was given; returns its id."""

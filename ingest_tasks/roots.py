@@ -3,8 +3,13 @@
 Paths arrive in task messages, and whatever can write to the broker can write one: a
 message proves nothing about who sent it, so "what the submitter may read" cannot be
 checked. A worker reads a file only if its path, with symlinks and `..` resolved, lies
-under one of INGEST_SOURCE_ROOTS; and it checks again the file it opened, in case a
+under one of the source roots; and it checks again the file it opened, in case a
 folder on the way was swapped for a symlink in between. No roots: no file is read.
+
+The roots are INGEST_SOURCE_ROOTS and those `ingest up --source-root` remembered in the
+state folder for the stack it starts. A submitter checks its paths against the same
+roots before it sends anything (`check_submitted`), so a job the workers would refuse
+document by document fails at once instead.
 """
 
 from __future__ import annotations
@@ -15,6 +20,46 @@ from pathlib import Path
 from .errors import SourceError, SourceOutsideRoots
 
 _FD_LINKS = Path("/proc/self/fd")  # Linux: where an open file really is
+REMEMBERED = "source-roots"  # in the state folder: one root a line
+
+
+def remembered(state_dir: Path) -> list[Path]:
+    """The roots `ingest up --source-root` remembered in this state folder."""
+    try:
+        lines = (state_dir / REMEMBERED).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [Path(line) for line in lines if line.strip()]
+
+
+def remember(state_dir: Path, folders: list[Path]) -> list[Path]:
+    """Add folders to the remembered roots; returns those not there before."""
+    known = remembered(state_dir)
+    added = []
+    for folder in folders:
+        real = folder.expanduser().resolve()
+        if not real.is_dir():
+            raise SourceError(f"--source-root {folder}: not a folder")
+        if real not in known and real not in added:
+            added.append(real)
+    if added:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        text = "".join(f"{root}\n" for root in known + added)
+        (state_dir / REMEMBERED).write_text(text, encoding="utf-8")
+    return added
+
+
+def check_submitted(paths: list[Path], roots: list[Path]) -> None:
+    """SourceOutsideRoots, saying what to run, for the first path the workers may not read."""
+    for path in paths:
+        real = path.expanduser().resolve()
+        if not any(real.is_relative_to(root.resolve()) for root in roots):
+            folder = real if real.is_dir() else real.parent
+            listing = ", ".join(map(str, roots)) or "none"
+            raise SourceOutsideRoots(
+                f"{path} is outside the workers' source roots ({listing}): run "
+                f"`ingest up --source-root {folder}` (or add it to INGEST_SOURCE_ROOTS)"
+            )
 
 
 def confine(path: Path, roots: list[Path]) -> Path:

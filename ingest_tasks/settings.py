@@ -1,16 +1,35 @@
-"""One typed settings object, read from INGEST_* environment variables."""
+"""One typed settings object, read from INGEST_* environment variables and an env file.
+
+The file is the one INGEST_ENV_FILE names, else config/ingest.env of the current folder
+if there is one; a variable set in the environment wins over the file.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .embed import embedder_class
+from .roots import remembered
+
+
+DEFAULT_ENV_FILE = Path("config") / "ingest.env"
+
+
+def env_file() -> Path | None:
+    """The env file settings are read from: INGEST_ENV_FILE, else config/ingest.env if present."""
+    named = os.environ.get("INGEST_ENV_FILE")
+    if named:
+        if not Path(named).is_file():
+            raise ValueError(f"INGEST_ENV_FILE names {named}, which is not a file")
+        return Path(named)
+    return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.is_file() else None
 
 
 def _default_state_dir() -> Path:
@@ -21,7 +40,13 @@ class Settings(BaseSettings):
     """Everything configurable; defaults run the whole stack on one machine."""
 
     # hide_input_in_errors: an error must not echo a password of a URL or an API key
-    model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True, hide_input_in_errors=True)
+    # extra="ignore": an env file may hold other programs' variables too
+    model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True, hide_input_in_errors=True,
+                                      extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("_env_file", env_file())
+        super().__init__(**values)
 
     # Services. Redis URLs may carry a password (redis://:PASSWORD@host:6379/0) and TLS
     # (rediss://...?ssl_cert_reqs=required&ssl_ca_certs=/path/ca.pem, see _check_tls).
@@ -162,9 +187,11 @@ class Settings(BaseSettings):
 
     @property
     def roots(self) -> list[Path]:
-        """The folders workers may read documents from (`~` expanded), in the order given."""
+        """The folders workers may read documents from (`~` expanded): INGEST_SOURCE_ROOTS,
+        then those `ingest up --source-root` remembered in the state folder."""
         parts = self.source_roots.split(os.pathsep)
-        return [Path(part.strip()).expanduser() for part in parts if part.strip()]
+        given = [Path(part.strip()).expanduser() for part in parts if part.strip()]
+        return list(dict.fromkeys([*given, *remembered(self.state_dir)]))
 
     @model_validator(mode="after")
     def _check_tls(self) -> Settings:

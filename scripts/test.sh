@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# Install, make sure Redis answers, and run the whole test suite (the tests start the
-# Chroma server, both worker pools and Flower themselves, and stop them at the end).
+# Install and run the whole test suite. The tests start a Redis server of their own on a
+# free port, the Chroma server, both worker pools and Flower, and stop them at the end.
 # Run whole (no arguments), the lanes' integration tests then run again with RabbitMQ
 # as the broker: the second broker of the matrix (INGEST_TEST_AMQP_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-.venv/bin/ingest up redis
 .venv/bin/python -m pytest "$@"
 [ $# -eq 0 ] || exit 0
 amqp="${INGEST_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672//}"

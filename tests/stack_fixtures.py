@@ -1,45 +1,59 @@
 """The real stack for integration and hostile-input tests: Redis, a Chroma server, both
-pools and Flower, brought up once per session (tests/conftest.py registers these fixtures
-for every folder, so the session has one stack however many folders use it)."""
+pools and Flower (tests/conftest.py registers these fixtures for every folder).
+
+Redis, the Chroma server and Flower come up once per session. Each test module gets a
+collection prefix of its own, and the pools start again with it, so one module's
+documents never outrank another's in a search.
+"""
+
+import os
 
 import pytest
 
-from ingest_tasks.settings import get_settings
+from ingest_tasks.settings import Settings, get_settings
 from ingest_tasks.stack import Stack
 
-
-@pytest.fixture(scope="session")
-def settings():
-    """The settings every process of the test stack shares."""
-    return get_settings()
+POOLS = ["stream", "bulk"]
 
 
 @pytest.fixture(scope="session")
-def stack(settings):
-    """Bring the whole stack up once (as `ingest up` does) and down at the end."""
+def stack():
+    """Bring Redis, the Chroma server and Flower up once (as `ingest up` does), down at the end."""
     import redis
 
     from ingest_tasks.celery import app
 
-    redis.Redis.from_url(settings.redis_url).flushdb()  # the broker too, if it is this Redis
+    settings = get_settings()
+    redis.Redis.from_url(settings.redis_url).flushdb()  # the suite's own server, or db
     app.control.purge()  # a broker of its own (RabbitMQ) keeps messages across runs
     stack = Stack(settings)
-    stack.up(report=lambda line: None)
+    stack.up(["redis", "chroma", "flower"], report=lambda line: None)
     yield stack
     stack.down(report=lambda line: None)
 
 
-@pytest.fixture(scope="session")
-def client(stack, settings):
-    """The Python API, talking to the test stack."""
+@pytest.fixture(scope="module")
+def settings(stack, request) -> Settings:
+    """The settings of this module: its own collection prefix, served by pools started for it."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    os.environ["INGEST_COLLECTION_PREFIX"] = f"test-{module.replace('_', '-')}"
+    get_settings.cache_clear()  # the CLI run by a test and the pools read the environment
+    stack.down(POOLS, report=lambda line: None)
+    stack.up(POOLS, report=lambda line: None)
+    return get_settings()
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    """The Python API, talking to the test stack with this module's prefix."""
     from ingest_tasks.client import IngestClient
 
     return IngestClient(settings)
 
 
-@pytest.fixture(scope="session")
-def pool_pids(stack):
-    """The pids of every worker process, main and children, when the stack came up."""
+@pytest.fixture(scope="module")
+def pool_pids(settings):
+    """The pids of every worker process, main and children, when the module's pools came up."""
     return worker_pids()
 
 

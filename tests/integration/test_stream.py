@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from ingest_tasks.retrieval import top_documents
+from ingest_tasks.stack import wait_until
 from tests.corpus import CORPUS_DIR
 
 WORDS = "Ocelots prowl the humid understory of the cloud forest at dusk. "
@@ -48,8 +49,12 @@ def test_flower_lists_both_pools_behind_basic_auth(stack, settings):
     url = f"http://127.0.0.1:{settings.flower_port}/api/workers"
     assert httpx.get(url, timeout=10).status_code == 401
     user, password = settings.flower_basic_auth.split(":", 1)
-    nodes = httpx.get(url, auth=(user, password), params={"refresh": 1}, timeout=30).json()
-    assert {node.split("@")[0] for node in nodes} >= {"stream", "bulk"}
+
+    def pools() -> set[str]:  # a worker that answers Flower's refresh late is missing that time
+        nodes = httpx.get(url, auth=(user, password), params={"refresh": 1}, timeout=30).json()
+        return {node.split("@")[0] for node in nodes}
+
+    wait_until(lambda: pools() >= {"stream", "bulk"}, 60, "Flower listing both pools")
 
 
 def test_a_small_change_streams_and_a_large_upload_becomes_a_job(client, settings, tmp_path):

@@ -90,8 +90,9 @@ def test_a_task_goes_through_a_worker_and_flower_and_metrics_see_it(url, tmp_pat
         auth = tuple(settings.flower_basic_auth.split(":", 1))
         queues = httpx.get(f"{flower}/api/queues/length", auth=auth, timeout=10)
         assert {"name": "stream", "messages": 0} in queues.raise_for_status().json()["active_queues"]
-        workers = httpx.get(f"{flower}/api/workers", auth=auth, params={"refresh": 1}, timeout=30)
-        assert NODE in workers.raise_for_status().json()
+        # Flower's refresh asks the workers with a short timeout: an answer late by a moment
+        # is an empty {} that time, so wait for the node to be listed
+        wait_until(lambda: NODE in _flower_workers(flower, auth), 60, f"Flower listing {NODE}")
 
     collector = Collector(app, Resources(settings).redis, redis.Redis.from_url(settings.broker))
     metrics = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -194,6 +195,12 @@ def _pool_and_flower(settings: Settings, folder: Path):
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+
+
+def _flower_workers(url: str, auth: tuple[str, ...]) -> dict:
+    """The workers Flower lists after asking them afresh."""
+    workers = httpx.get(f"{url}/api/workers", auth=auth, params={"refresh": 1}, timeout=30)
+    return workers.raise_for_status().json()
 
 
 def _answers(url: str) -> bool:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ingest_tasks.errors import SourceError
+from ingest_tasks.errors import SourceError, SourceOutsideRoots
+from ingest_tasks.roots import check_submitted, remember
 from ingest_tasks.settings import Settings
 from ingest_tasks.sources import discover, read_file
 
@@ -18,6 +19,50 @@ def test_settings_read_the_ingest_prefix(monkeypatch):
     assert settings.chunk_tokens == 120
     assert settings.broker == "amqp://guest@localhost//"
     assert settings.backend == settings.redis_url
+
+
+def test_settings_read_an_env_file_and_the_environment_wins(monkeypatch, tmp_path):
+    env = tmp_path / "ingest.env"
+    env.write_text("# a comment\nINGEST_CHUNK_TOKENS=120  # inline\nINGEST_EMBED_BATCH=8\n"
+                   "OTHER_PROGRAM=1\n")
+    monkeypatch.setenv("INGEST_ENV_FILE", str(env))
+    monkeypatch.setenv("INGEST_EMBED_BATCH", "2")
+    settings = Settings()
+    assert (settings.chunk_tokens, settings.embed_batch) == (120, 2)
+
+
+def test_config_ingest_env_of_the_current_folder_is_read(monkeypatch, tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "ingest.env").write_text("INGEST_CHUNK_TOKENS=90\n")
+    monkeypatch.delenv("INGEST_ENV_FILE", raising=False)
+    monkeypatch.delenv("INGEST_CHUNK_TOKENS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().chunk_tokens == 90
+
+
+def test_a_missing_env_file_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("INGEST_ENV_FILE", str(tmp_path / "nope.env"))
+    with pytest.raises(ValueError, match="nope.env, which is not a file"):
+        Settings()
+
+
+def test_roots_remembered_by_ingest_up_join_the_settings(tmp_path):
+    docs, state = tmp_path / "docs", tmp_path / "state"
+    docs.mkdir()
+    settings = Settings(source_roots="/srv/a", state_dir=state)
+    assert settings.roots == [Path("/srv/a")]
+    assert remember(state, [docs, docs]) == [docs]
+    assert remember(state, [docs]) == []
+    assert settings.roots == [Path("/srv/a"), docs]  # read afresh: running workers see it
+    with pytest.raises(SourceError, match="not a folder"):
+        remember(state, [tmp_path / "missing"])
+
+
+def test_a_path_outside_the_roots_is_refused_with_what_to_run(tmp_path):
+    (tmp_path / "in").mkdir()
+    check_submitted([tmp_path / "in"], [tmp_path])
+    with pytest.raises(SourceOutsideRoots, match=r"\(none\): run `ingest up --source-root "):
+        check_submitted([tmp_path / "in" / "a.md"], [])
 
 
 def test_time_limits_must_stay_below_the_visibility_timeout():
