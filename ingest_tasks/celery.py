@@ -74,7 +74,7 @@ def _tls_options(url: str) -> dict | bool:
 
 @after_setup_logger.connect
 def _root_log_format(logger, **_) -> None:
-    """Celery has set up the worker's root logger: its lines (and multiprocessing's) in our format."""
+    """Celery has set up the worker's root logger: its lines, and multiprocessing's, in ours."""
     mp_logger = get_multiprocessing_logger()
     worklog.use_format([logger, *([mp_logger] if mp_logger else [])], get_settings().log_format)
 

@@ -29,12 +29,11 @@ def outcomes(results: list[ProcessingResult], lane: str, job_id: str | None, tas
              submitted: float, started: float) -> None:
     """Log one line per document result of a task started at `started`: failures at WARNING."""
     seconds = round(time.time() - started, 3)
-    queued = round(max(started - submitted, 0.0), 3) if submitted else None
+    queued = {"queued": round(max(started - submitted, 0.0), 3)} if submitted else {}
     for result in results:
         fields = {"doc_id": result.doc_id, "job_id": job_id or None, "lane": lane,
-                  "outcome": result.status, "reason": result.reason or None,
-                  "chunks": result.chunks, "seconds": seconds, "queued": queued,
-                  "task_id": task_id}
+                  "outcome": result.status, **({"reason": result.reason} if result.reason else {}),
+                  "chunks": result.chunks, "seconds": seconds, **queued, "task_id": task_id}
         level = logging.WARNING if result.status == FAILED else logging.INFO
         _log(outcome_log, level, fields)
 
@@ -50,8 +49,7 @@ def retry(task: Task, error: Exception, countdown: float) -> None:
 
 
 def _log(logger: logging.Logger, level: int, fields: dict) -> None:
-    """One line: the fields given a value, as the message and as the record's `fields`."""
-    fields = {name: value for name, value in fields.items() if value is not None or name == "job_id"}
+    """One line: the fields as its message and as the record's `fields`."""
     logger.log(level, key_values(fields), extra={"fields": fields})
 
 
@@ -64,9 +62,9 @@ def _value(value) -> str:
     if value is None:
         return "-"
     text = str(value)
-    if not text or text == "-" or any(c.isspace() or c in '"=\\' or not c.isprintable() for c in text):
-        return json.dumps(text)
-    return text
+    plain = text and text != "-" and all(c.isprintable() and not c.isspace() and c not in '"=\\'
+                                         for c in text)
+    return text if plain else json.dumps(text)
 
 
 class PlainFormatter(logging.Formatter):
