@@ -1,13 +1,19 @@
-"""The Celery app: JSON only, two queues, late acks, time limits below the visibility timeout."""
+"""The Celery app: JSON only, two queues, late acks, time limits below the visibility timeout.
+
+Its worker's log is written in INGEST_LOG_FORMAT (see worklog).
+"""
 
 from __future__ import annotations
 
 import math
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.utils.log import get_multiprocessing_logger
 from kombu import Exchange, Queue
 from kombu.utils.url import parse_url
 
+from . import worklog
 from .constants import BULK_QUEUE, STREAM_QUEUE
 from .settings import Settings, get_settings
 
@@ -64,6 +70,19 @@ def _tls_options(url: str) -> dict | bool:
     """The ssl_* options of a rediss:// URL's query, for readers of broker_use_ssl (Flower)
     rather than of the URL; False for other URLs."""
     return parse_url(url).get("ssl", {}) if url.startswith("rediss://") else False
+
+
+@after_setup_logger.connect
+def _root_log_format(logger, **_) -> None:
+    """Celery has set up the worker's root logger: its lines, and multiprocessing's, in ours."""
+    mp_logger = get_multiprocessing_logger()
+    worklog.use_format([logger, *([mp_logger] if mp_logger else [])], get_settings().log_format)
+
+
+@after_setup_task_logger.connect
+def _task_log_format(logger, **_) -> None:
+    """Celery has set up its task logger: its lines in our format."""
+    worklog.use_format([logger], get_settings().log_format)
 
 
 app = create_app(get_settings())

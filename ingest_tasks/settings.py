@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 from pydantic import Field, model_validator
@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     # Chroma Cloud: $2.50 per GiB written (trychroma.com/pricing), no fee per request
     price_store_write_gib: float = Field(2.5, ge=0)
     price_store_write_request: float = Field(0.0, ge=0)  # for a store that bills each request
+
+    # Worker logs: one line per document outcome and per retry; json: every line of the
+    # worker (Celery's too) is one JSON object
+    log_format: Literal["plain", "json"] = "plain"
 
     # Local stack
     state_dir: Path = Field(default_factory=_default_state_dir)

@@ -10,7 +10,7 @@ from celery.signals import worker_process_init
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import copying, jobs, latency, metrics, pipeline, reembed, yielding
+from . import copying, jobs, latency, metrics, pipeline, reembed, worklog, yielding
 from .celery import app
 from .constants import BULK_QUEUE, STREAM_QUEUE
 from .errors import RedisUnavailable, TimeLimit, TransientError
@@ -79,7 +79,9 @@ def _retrying(task, work, give_up):
         error = exc
     if task.request.retries >= task.max_retries:
         return give_up(error)
-    raise task.retry(exc=error, countdown=backoff(task.request.retries))
+    countdown = backoff(task.request.retries)
+    worklog.retry(task, error, countdown)
+    raise task.retry(exc=error, countdown=countdown)
 
 
 @app.task(name="ingest.stream.ingest", bind=True, max_retries=_MAX_RETRIES,
@@ -92,19 +94,20 @@ def ingest_document(self, ref: dict, model: str | None = None) -> dict:
         lambda: pipeline.ingest_documents([doc], resources(), model),
         lambda exc: [ProcessingResult.failure(doc.doc_id, doc.source, exc.reason)],
     )
-    _observe(STREAM_QUEUE, model, results, doc.submitted, started)
+    _observe(self, STREAM_QUEUE, None, model, results, doc.submitted, started)
     return results[0].to_dict()
 
 
 @app.task(name="ingest.stream.delete", bind=True, max_retries=_MAX_RETRIES)
 def delete_document(self, doc_id: str, version: int, model: str | None = None) -> dict:
     """Stream lane: remove one document from the index, leaving a tombstone at `version`."""
+    started = time.time()
     result = _retrying(
         self,
         lambda: pipeline.delete_document(doc_id, version, resources(), model),
         lambda exc: ProcessingResult.failure(doc_id, "", exc.reason),
     )
-    _observe(STREAM_QUEUE, model, [result], 0.0, 0.0)
+    _observe(self, STREAM_QUEUE, None, model, [result], 0.0, started)
     return result.to_dict()
 
 
@@ -121,13 +124,14 @@ def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
     if jobs.record(resources().redis, job_id, run, group, results, yielded):  # once per group
-        _observe(BULK_QUEUE, model, results, docs[0].submitted, started)
+        _observe(self, BULK_QUEUE, job_id, model, results, docs[0].submitted, started)
     return dict(Counter(result.status for result in results))
 
 
-def _observe(lane: str, model: str | None, results: list[ProcessingResult], submitted: float,
-             started: float) -> None:
-    """Record a task's latency samples and add its outcomes to the metrics."""
+def _observe(task, lane: str, job_id: str | None, model: str | None,
+             results: list[ProcessingResult], submitted: float, started: float) -> None:
+    """Log a task's outcomes, record its latency samples and add its outcomes to the metrics."""
+    worklog.outcomes(results, lane, job_id, task.request.id, submitted, started)
     redis = resources().redis
     totals = latency.record(redis, lane, results, submitted, started)
     metrics.count(redis, lane, model or resources().target().model, results, totals)
@@ -149,8 +153,9 @@ def copy_group(self, job_id: str, run: int, group: int, refs: list[dict], build:
             lambda: copying.copy_documents(doc_ids, plan.source, plan.target, resources()),
             lambda exc: [ProcessingResult.failure(doc_id, "", exc.reason) for doc_id in doc_ids],
         )
-    if jobs.record(resources().redis, job_id, run, group, results, yielded) and plan is not None:
-        _observe(BULK_QUEUE, plan.target.model, results, 0.0, started)
+    if jobs.record(resources().redis, job_id, run, group, results, yielded):
+        _observe(self, BULK_QUEUE, job_id, plan.target.model if plan else None, results, 0.0,
+                 started)
     return dict(Counter(result.status for result in results))
 
 

@@ -23,22 +23,25 @@ class Pool:
     concurrency: int
     prefetch: int
     nice: int
+    quiet: bool = False  # no startup banner: with INGEST_LOG_FORMAT=json, every line is JSON
 
 
 def pools(settings: Settings) -> dict[str, Pool]:
     """The two pools, sized by the settings."""
+    quiet = settings.log_format == "json"
     return {
         "stream": Pool("stream", STREAM_QUEUE, settings.stream_concurrency,
-                       settings.stream_prefetch, 0),
+                       settings.stream_prefetch, 0, quiet),
         "bulk": Pool("bulk", BULK_QUEUE, settings.bulk_concurrency,
-                     settings.bulk_prefetch, settings.bulk_nice),
+                     settings.bulk_prefetch, settings.bulk_nice, quiet),
     }
 
 
 def celery_argv(pool: Pool, extra: tuple[str, ...] = ()) -> list[str]:
     """The `celery worker` command line for a pool."""
     return [
-        sys.executable, "-m", "celery", "-A", "ingest_tasks", "worker",
+        sys.executable, "-m", "celery", "-A", "ingest_tasks", *(["--quiet"] if pool.quiet else []),
+        "worker",
         "-Q", pool.queue, "-c", str(pool.concurrency),
         "--prefetch-multiplier", str(pool.prefetch),
         "-n", f"{pool.name}@%h", "-E", "--without-gossip", "--without-mingle",

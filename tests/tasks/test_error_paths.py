@@ -49,12 +49,25 @@ def document(tmp_path):
 
 
 def test_store_outage_is_retried_then_becomes_a_failure_record(
-        worker, no_store, retries, document, monkeypatch):
+        worker, no_store, retries, document, monkeypatch, caplog):
     monkeypatch.setattr(tasks.ingest_document, "max_retries", 1)
     result = IngestClient().submit(document).wait(timeout=120)[0]
     assert retries == ["ingest.stream.ingest"]
     assert result["status"] == "failed"
     assert result["reason"].startswith("store-unavailable: "), result["reason"]
+
+    [retry] = [r for r in caplog.records if r.name == "ingest.retry"]  # the log says why
+    assert retry.levelname == "WARNING"
+    assert retry.fields == {"task": "ingest.stream.ingest", "task_id": retry.fields["task_id"],
+                            "attempt": 1, "max_attempts": 2, "countdown": 1,
+                            "error": "StoreUnavailable", "reason": result["reason"]}
+    assert retry.getMessage().startswith("task=ingest.stream.ingest task_id=")
+    [outcome] = [r for r in caplog.records if r.name == "ingest.outcome"]  # once, after the retry
+    assert outcome.levelname == "WARNING"
+    assert outcome.fields["task_id"] == retry.fields["task_id"]
+    assert {k: outcome.fields[k] for k in ("doc_id", "job_id", "lane", "outcome", "reason")} == {
+        "doc_id": "note.md", "job_id": None, "lane": "stream", "outcome": "failed",
+        "reason": result["reason"]}
 
 
 def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(
