@@ -188,7 +188,8 @@ def test_reembed_then_rollback_under_queries_and_stream_writes(client, live_word
 
     swapped, writes, reads, empty = while_loaded(client, texts, expected, ["reembed", "--model", NEW])
 
-    assert swapped["live"].startswith("test-all-MiniLM-L6-v2-") and swapped["model"] == NEW
+    prefix = client.settings.collection_prefix
+    assert swapped["live"].startswith(f"{prefix}-all-MiniLM-L6-v2-") and swapped["model"] == NEW
     assert swapped["check"]["ok"] and swapped["check"]["retrieval_rate"] >= 0.8
     assert swapped["documents"] == len(texts) and swapped["failed"] == 0
     assert writes.errors == [] and writes.done >= 10
