@@ -28,7 +28,8 @@ def prepare(ref: DocRef, embedder, settings) -> Prepared:
         chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap)
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in {len(text)} characters of text")
-    return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started)
+    return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started,
+                    parsed.encoding)
 
 
 def document_text(ref: DocRef, settings) -> Parsed:
