@@ -29,6 +29,7 @@ class Prepared:
     chunks: list[Chunk]
     digest: str
     seconds: float
+    encoding: str = ""  # the codec its bytes were decoded with; '' for .docx and PDF
 
     def entry(self) -> Entry:
         """The registry entry this document has once committed."""
@@ -116,6 +117,8 @@ def _outranked(entry: Entry | None, ref: DocRef) -> bool:
 
 def chunk_records(doc: Prepared, vectors, model: str):
     """The Chroma records of a document's chunks with their vectors."""
+    # Chroma holds no None: a document read from no bytes of text (.docx, PDF) has no key
+    encoding = {"encoding": doc.encoding} if doc.encoding else {}
     for chunk, vector in zip(doc.chunks, vectors):
         yield ChunkRecord(
             id=chunk_id(doc.ref.doc_id, chunk.index),
@@ -128,6 +131,7 @@ def chunk_records(doc: Prepared, vectors, model: str):
                 "chunk_index": chunk.index,
                 "model": model,
                 "content_hash": doc.digest,
+                **encoding,
             },
         )
 

@@ -91,5 +91,7 @@ def _prepared(doc_id: str, entry: Entry, rows: list[tuple[str, dict]], embedder,
             chunks.append(Chunk(len(chunks), piece.text, piece.ids))
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in the chunks of {doc_id}")
-    ref = DocRef(doc_id, rows[0][1]["source"], entry.version, entry.size)
-    return Prepared(ref, chunks, entry.content_hash, time.perf_counter() - started)
+    meta = rows[0][1]
+    ref = DocRef(doc_id, meta["source"], entry.version, entry.size)
+    return Prepared(ref, chunks, entry.content_hash, time.perf_counter() - started,
+                    meta.get("encoding", ""))

@@ -13,7 +13,7 @@ from .commit import delete_document as _delete
 from .deadline import deadline
 from .docids import check_doc_id
 from .errors import EmptyDocument, InvalidDocId, PermanentError, TooLarge
-from .parse import parse
+from .parse import Parsed, parse
 from .results import UNCHANGED, ProcessingResult
 from .sources import DocRef, content_hash, read_source
 
@@ -22,24 +22,27 @@ def prepare(ref: DocRef, embedder, settings) -> Prepared:
     """Read, parse and chunk one document in its time limit; PermanentError for bad input."""
     started = time.perf_counter()
     with deadline(settings.document_time_limit, "reading, parsing and chunking"):
-        text = document_text(ref, settings)
+        parsed = document_text(ref, settings)
+        text = parsed.text
         ids, spans = embedder.tokenize(text)
         chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap)
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in {len(text)} characters of text")
-    return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started)
+    return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started,
+                    parsed.encoding)
 
 
-def document_text(ref: DocRef, settings) -> str:
-    """A document's text, within the limits on its source, its archive and its text."""
+def document_text(ref: DocRef, settings) -> Parsed:
+    """A document parsed, within the limits on its source, its archive and its text."""
     data = read_source(ref, settings)
-    text = parse(data, Path(ref.source).name, legacy_encoding=settings.legacy_encoding,
-                 max_unzipped_bytes=settings.max_unzipped_bytes,
-                 max_zip_ratio=settings.max_zip_ratio)
-    if len(text) > settings.max_text_chars:
-        raise TooLarge(f"{len(text):,} characters of text, over the limit of "
+    parsed = parse(data, Path(ref.source).name, legacy_encoding=settings.legacy_encoding,
+                   encoding_min_confidence=settings.encoding_min_confidence,
+                   max_unzipped_bytes=settings.max_unzipped_bytes,
+                   max_zip_ratio=settings.max_zip_ratio)
+    if len(parsed.text) > settings.max_text_chars:
+        raise TooLarge(f"{len(parsed.text):,} characters of text, over the limit of "
                        f"{settings.max_text_chars:,} (INGEST_MAX_TEXT_CHARS)")
-    return text
+    return parsed
 
 
 def ingest_documents(refs: list[DocRef], resources, model: str | None = None,

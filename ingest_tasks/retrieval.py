@@ -50,7 +50,7 @@ def self_retrieval(client, sources: dict[str, Path], k: int = 3, min_words: int 
     """Search each document's middle sentence; a miss is a document not among the top k found."""
     misses = []
     for doc_id, path in sources.items():
-        text = parse(path.read_bytes(), path.name, legacy_encoding=legacy_encoding)
+        text = parse(path.read_bytes(), path.name, legacy_encoding=legacy_encoding).text
         hits = client.search(middle_sentence(text, min_words), k=_CHUNKS_PER_QUERY)
         if doc_id not in top_documents(hits, k):
             misses.append(doc_id)

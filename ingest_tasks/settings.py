@@ -87,7 +87,11 @@ class Settings(BaseSettings):
     # seconds to read, parse and chunk one document (0: none); below the task's soft limit,
     # so a bulk group's other documents go on
     document_time_limit: float = Field(300.0, ge=0)
-    legacy_encoding: str = ""  # e.g. cp1252: accept undeclared non-UTF-8 text in it
+    # Undeclared non-UTF-8 text is decoded as charset-normalizer detects it when its confidence
+    # (language coherence x (1 - mess)) is at least this, else in the legacy encoding (e.g.
+    # cp1252), else refused; HTML falls back to the legacy encoding, else windows-1252
+    encoding_min_confidence: float = Field(0.1, ge=0, le=1)
+    legacy_encoding: str = ""
 
     # Sources: the folders workers may read documents from by path, os.pathsep-separated.
     # Empty: none (only content sent inline); paths come in messages, which prove no sender.

@@ -33,7 +33,7 @@ def pages(corpus: Path, count: int, folder: Path) -> list[Path]:
     made: list[Path] = []
     for path in sorted(corpus.glob("*.txt")) + sorted(corpus.glob("*.md")):
         try:
-            words = parse(path.read_bytes(), path.name).split()
+            words = parse(path.read_bytes(), path.name).text.split()
         except PermanentError:
             continue
         for start in range(0, len(words) - PAGE_WORDS + 1, PAGE_WORDS):

@@ -1,9 +1,10 @@
 """Bytes of a document to its text: sniff what the bytes are, then parse by file extension.
 
-parse(data, name, **options) -> str, or a ParseError subclass:
+parse(data, name, **options) -> Parsed (.text, .encoding), or a ParseError subclass:
 UnsupportedFormat (no parser for the extension), CorruptDocument (truncated, damaged,
 or not what its name says), EncryptedDocument, EncodingError, EmptyDocument, ZipBomb.
-The options (legacy_encoding, max_unzipped_bytes, max_zip_ratio) are those of Options.
+The options (legacy_encoding, encoding_min_confidence, max_unzipped_bytes, max_zip_ratio)
+are those of Options.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from ..errors import CorruptDocument, EmptyDocument, ParseError, UnsupportedForm
 from .docx import parse_docx
 from .html import parse_html
 from .options import Options
+from .parsed import Parsed
 from .pdf import parse_pdf
 from .sniff import Kind, sniff
 from .text import parse_text
 
-__all__ = ["FORMATS", "Options", "parse"]
+__all__ = ["FORMATS", "Options", "Parsed", "parse"]
 
-Parser = Callable[[bytes, Options], str]
+Parser = Callable[[bytes, Options], Parsed]
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,8 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def parse(data: bytes, name: str, **options) -> str:
-    """The text of a document, or a ParseError subclass saying why there is none."""
+def parse(data: bytes, name: str, **options) -> Parsed:
+    """The text of a document and its encoding, or a ParseError subclass saying why not."""
     opts = Options(**options)
     if not data:
         raise EmptyDocument("zero-byte file")
@@ -58,14 +60,14 @@ def parse(data: bytes, name: str, **options) -> str:
     if kind.name not in fmt.kinds:
         raise CorruptDocument(f"bytes are {kind.what}, not {fmt.name}")
     try:
-        text = fmt.parser(data, opts)
+        parsed = fmt.parser(data, opts)
     except (ParseError, SoftTimeLimitExceeded):  # the task's time limit is no parser failure
         raise
     except Exception as exc:  # the contract: text or a ParseError, never a raw exception
         raise CorruptDocument(f"{fmt.name} parser failed: {type(exc).__name__}: {exc}") from exc
-    if not text.strip():
+    if not parsed.text.strip():
         raise EmptyDocument(f"no text after parsing as {fmt.name}")
-    return text
+    return parsed
 
 
 def _format_for(name: str, kind: Kind) -> Format:

@@ -14,6 +14,7 @@ from docx.oxml.parser import parse_xml
 from ..errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
 from .normalize import join_blocks
 from .options import Options
+from .parsed import Parsed
 from .sniff import OLE_MAGIC
 from .unzip import check_archive
 from .wordml import STRICT, TRANSITIONAL, WordText, namespace_of
@@ -29,7 +30,7 @@ _OTHER_ZIPS = (
 _EXTRA_PARTS = ("header", "footer", "footnotes", "endnotes")
 
 
-def parse_docx(data: bytes, options: Options) -> str:
+def parse_docx(data: bytes, options: Options) -> Parsed:
     """Headers, body paragraphs and tables in order, text boxes, footers, foot- and endnotes."""
     if data.startswith(OLE_MAGIC):
         raise _ole_error(data)
@@ -42,7 +43,7 @@ def parse_docx(data: bytes, options: Options) -> str:
         raise CorruptDocument(f"cannot read the .docx ({_error_name(exc)}: {exc})") from exc
     if not text:
         raise EmptyDocument("no text in body, tables, text boxes, headers, footers or notes")
-    return text
+    return Parsed(text)
 
 
 def _error_name(exc: Exception) -> str:

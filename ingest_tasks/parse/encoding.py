@@ -1,4 +1,11 @@
-"""Bytes to text: a BOM, else a declared charset, else strict UTF-8, else a legacy encoding."""
+"""Bytes to text, and the codec that decoded them.
+
+HTML follows the WHATWG encoding-sniffing algorithm: a BOM, then the charset its <meta>
+tag or XML declaration declares, then UTF-8, then the fallback (the legacy encoding,
+else windows-1252, as browsers do). Text and Markdown: a BOM, then UTF-16/32 recognised
+by its NUL pattern, then UTF-8, then charset-normalizer's guess if confident enough,
+then the legacy encoding; else an EncodingError. Text full of NULs or controls is refused.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,12 @@ import codecs
 import logging
 import re
 
+from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
+
 from ..errors import EncodingError
-from .sniff import bom_encoding, wide_unicode
+from .options import Options
+from .sniff import WIDE_LABELS, bom_encoding, wide_unicode
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +38,15 @@ _WHATWG_LABELS = {
     "mac-roman": "macintosh mac x-mac-roman csmacintosh",
 }
 _WHATWG = {label: codec for codec, labels in _WHATWG_LABELS.items() for label in labels.split()}
+# The legacy encodings of the WHATWG Encoding Standard, those a web page may be in: detection
+# picks among them (charset-normalizer would also pick rarities such as mac-latin2 or cp1125)
+_DETECTABLE = [
+    "cp866", "iso8859_2", "iso8859_3", "iso8859_4", "iso8859_5", "iso8859_6", "iso8859_7",
+    "iso8859_8", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16", "koi8_r",
+    "koi8_u", "mac_roman", "mac_cyrillic", "cp874", "cp1250", "cp1251", "cp1252", "cp1253",
+    "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "gb18030", "big5hkscs", "euc_jp",
+    "iso2022_jp", "cp932", "cp949",
+]
 _ESCAPE_CODECS = {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "utf-7"}
 _WIDE_CODECS = {"utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-32-le", "utf-32-be"}
 _META = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([a-z0-9_.:-]+)", re.IGNORECASE)
@@ -34,11 +54,20 @@ _XML_DECL = re.compile(rb"^\s*<\?xml\b[^>]*?encoding\s*=\s*[\"']([a-z0-9_.:-]+)"
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 LEGACY_HINT = "set INGEST_LEGACY_ENCODING (e.g. cp1252) to accept legacy text"
+WEB_FALLBACK = "cp1252"  # WHATWG: the default of most locales for an undeclared legacy page
+MAX_MESS = 0.2  # charset-normalizer's limit on the mess in what it detects, ours in legacy text
 
 
-def decode(data: bytes, *, declared: str = "", legacy_encoding: str = "") -> str:
-    """Decode text: BOM, then declared charset, then strict UTF-8, then the legacy encoding."""
-    return _checked(_decode(data, declared, legacy_encoding), data)
+def decode_html(data: bytes, options: Options) -> tuple[str, str]:
+    """HTML markup and its codec: BOM, declared charset, UTF-8, then the legacy fallback."""
+    text, codec = _html(data, options.legacy_encoding or WEB_FALLBACK)
+    return _checked(text, codec, data), codec
+
+
+def decode_text(data: bytes, options: Options) -> tuple[str, str]:
+    """Text and its codec: BOM, NUL pattern, UTF-8, a confident guess, the legacy encoding."""
+    text, codec = _text(data, options)
+    return _checked(text, codec, data), codec
 
 
 def html_charset(data: bytes) -> str:
@@ -65,41 +94,100 @@ def codec_for_label(label: str) -> str | None:
     return None if name in _ESCAPE_CODECS else name
 
 
-def _decode(data: bytes, declared: str, legacy: str) -> str:
-    """The decoding rules in order; the first that applies decides."""
+def _html(data: bytes, fallback: str) -> tuple[str, str]:
+    """The WHATWG rules in order; the first that applies decides."""
     bom = bom_encoding(data)
     if bom:
         return _by_bom(data, *bom)
+    declared = html_charset(data)
     codec = codec_for_label(declared) if declared else None
     if declared and codec is None:
         log.info("ignoring unknown declared charset %r", declared)
     if codec:
         return _by_declared(data, declared, codec)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
-        if legacy:
-            return _by_legacy(data, legacy, exc)
-        raise EncodingError(
-            f"not valid UTF-8 ({_where(exc)}) and no BOM or charset declared; {LEGACY_HINT}"
-        ) from None
+        return _by_legacy(data, fallback, exc)
 
 
-def _by_bom(data: bytes, bom: bytes, codec: str, label: str) -> str:
+def _text(data: bytes, options: Options) -> tuple[str, str]:
+    """The rules for text in order; the first that applies decides."""
+    bom = bom_encoding(data)
+    if bom:
+        return _by_bom(data, *bom)
+    wide = wide_unicode(data)
+    if wide:  # before UTF-8: ASCII in UTF-16 is valid UTF-8 too, NULs and all
+        return _by_nuls(data, wide)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    codec, confidence = _detected(data)
+    if confidence >= options.encoding_min_confidence:
+        return _by_detected(data, codec, confidence)
+    if options.legacy_encoding:
+        return _by_legacy(data, options.legacy_encoding, utf8_error)
+    guess = f" (best guess {codec} at {confidence:.2f})" if codec else ""
+    raise EncodingError(
+        f"not valid UTF-8 ({_where(utf8_error)}) and no encoding detected with confidence "
+        f">= {options.encoding_min_confidence:.2f}{guess}; {LEGACY_HINT}"
+    )
+
+
+def _detected(data: bytes) -> tuple[str, float]:
+    """charset-normalizer's codec for the bytes and our confidence in it, 0 to 1 ('', 0 if none).
+
+    The confidence is its coherence (how well the text reads as some language) times one
+    minus its chaos (the share of mess): short text, and text no language fits, score low.
+    Of codecs that score alike, windows-1252 is the commonest: cp1250 comes first otherwise.
+    """
+    matches = from_bytes(data, cp_isolation=_DETECTABLE)
+    best = matches.best()
+    if best is None:
+        return "", 0.0
+    alike = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    western = any(WEB_FALLBACK in m.could_be_from_charset for m in alike)
+    codec = WEB_FALLBACK if western else codecs.lookup(best.encoding).name
+    return codec, best.coherence * (1 - best.chaos)
+
+
+def _by_bom(data: bytes, bom: bytes, codec: str, label: str) -> tuple[str, str]:
     """Decode after the BOM, in the encoding it names."""
     skip = len(bom)
     try:
-        return data[skip:].decode(codec)
+        return data[skip:].decode(codec), codec
     except UnicodeDecodeError as exc:
         raise EncodingError(
             f"{label} BOM, but the bytes are not {label}: {_where(exc, skip)}"
         ) from None
 
 
-def _by_declared(data: bytes, declared: str, codec: str) -> str:
+def _by_nuls(data: bytes, codec: str) -> tuple[str, str]:
+    """Decode BOM-less UTF-16/32, told by the NUL bytes of its ASCII characters."""
+    try:
+        return data.decode(codec), codec
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"looks like {WIDE_LABELS[codec]} without a BOM, but {_where(exc)} does not decode"
+        ) from None
+
+
+def _by_detected(data: bytes, codec: str, confidence: float) -> tuple[str, str]:
+    """Decode in the codec charset-normalizer found (it checked a sample of the bytes)."""
+    try:
+        return _strict(data, codec), codec
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"not valid UTF-8, and {codec} (detected, confidence {confidence:.2f}) fails at "
+            f"{_where(exc)}; {LEGACY_HINT}"
+        ) from None
+
+
+def _by_declared(data: bytes, declared: str, codec: str) -> tuple[str, str]:
     """Decode in the declared charset; if it fails, only valid UTF-8 may stand in (logged)."""
     try:
-        return _strict(data, codec)
+        return _strict(data, codec), codec
     except UnicodeDecodeError as exc:
         error = exc
     try:
@@ -114,13 +202,14 @@ def _by_declared(data: bytes, declared: str, codec: str) -> str:
         declared,
         _where(error),
     )
-    return text
+    return text, "utf-8"
 
 
-def _by_legacy(data: bytes, legacy: str, utf8_error: UnicodeDecodeError) -> str:
-    """Decode undeclared non-UTF-8 bytes in the configured legacy encoding."""
+def _by_legacy(data: bytes, legacy: str, utf8_error: UnicodeDecodeError) -> tuple[str, str]:
+    """Decode undeclared non-UTF-8 bytes in the legacy encoding."""
     try:
-        return _strict(data, codecs.lookup(legacy).name)
+        codec = codecs.lookup(legacy).name
+        return _strict(data, codec), codec
     except LookupError:
         raise EncodingError(
             f"legacy encoding {legacy!r} (INGEST_LEGACY_ENCODING) is unknown"
@@ -147,12 +236,12 @@ def _c1_passthrough(exc: UnicodeDecodeError) -> tuple[str, int]:
 codecs.register_error("c1-passthrough", _c1_passthrough)
 
 
-def _checked(text: str, data: bytes) -> str:
-    """Refuse decoded text full of NULs or control characters; drop a few stray NULs."""
+def _checked(text: str, codec: str, data: bytes) -> str:
+    """Refuse decoded text full of NULs, control characters or garbage; drop a few stray NULs."""
     nuls = text.count("\x00")
     if nuls * 100 > len(text):
         wide = wide_unicode(data)
-        hint = f"looks like {wide} without a BOM" if wide else "binary data, not text"
+        hint = f"looks like {WIDE_LABELS[wide]} without a BOM" if wide else "binary data, not text"
         raise EncodingError(f"NUL bytes in text: {hint}")
     if nuls:
         text = text.replace("\x00", "")
@@ -160,6 +249,12 @@ def _checked(text: str, data: bytes) -> str:
     if controls * 10 > len(text):
         raise EncodingError(
             f"{controls} of {len(text)} characters are control characters: not text"
+        )
+    # In a legacy codec (not UTF-*) nearly any bytes decode, binary too: is it text?
+    mess = 0.0 if codec.startswith("utf-") else mess_ratio(text, MAX_MESS)
+    if mess >= MAX_MESS:
+        raise EncodingError(
+            f"in {codec} the bytes read as garbage (mess ratio {mess:.2f} >= {MAX_MESS}): not text"
         )
     return text
 

@@ -9,9 +9,10 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
 from ..errors import EmptyDocument
-from .encoding import decode, html_charset
+from .encoding import decode_html
 from .normalize import join_blocks
 from .options import Options
+from .parsed import Parsed
 
 # fmt: off
 DROPPED = frozenset((
@@ -47,9 +48,9 @@ class _Mark(str):
 _BLOCK, _CELL, _LINE, _PRE_END = _Mark("\n\n"), _Mark("\t"), _Mark("\n"), _Mark("")
 
 
-def parse_html(data: bytes, options: Options) -> str:
+def parse_html(data: bytes, options: Options) -> Parsed:
     """The title and visible text of an HTML page, one block per paragraph-like element."""
-    markup = decode(data, declared=html_charset(data), legacy_encoding=options.legacy_encoding)
+    markup, codec = decode_html(data, options)
     markup = _cut_open_tail(_cut_raw(markup))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # XMLParsedAsHTML, MarkupResemblesLocator
@@ -61,7 +62,7 @@ def parse_html(data: bytes, options: Options) -> str:
     text = join_blocks([title, body])
     if not text:
         raise EmptyDocument(f"no visible text in {len(data)} bytes of HTML")
-    return text
+    return Parsed(text, codec)
 
 
 def _cut_raw(markup: str) -> str:

@@ -13,11 +13,12 @@ from pypdf.errors import DependencyError
 from ..errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
 from .normalize import tidy
 from .options import Options
+from .parsed import Parsed
 
 log = logging.getLogger(__name__)
 
 
-def parse_pdf(data: bytes, options: Options) -> str:
+def parse_pdf(data: bytes, options: Options) -> Parsed:
     """The text of every page, pages separated by blank lines."""
     with _quiet_pypdf():
         try:
@@ -28,7 +29,7 @@ def parse_pdf(data: bytes, options: Options) -> str:
             raise
         except Exception as exc:  # pypdf raises PdfReadError, PdfStreamError, ValueError...
             raise CorruptDocument(_damage(data, exc)) from exc
-        return _pages_text(pages)
+        return Parsed(_pages_text(pages))
 
 
 @contextmanager

@@ -35,7 +35,8 @@ _MAGIC = (
     (b"\x7fELF", "executable", "an ELF executable"),
     (b"SQLite format 3\x00", "database", "an SQLite database"),
 )
-_WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+WIDE_LABELS = {"utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "utf-32-le": "UTF-32LE",
+               "utf-32-be": "UTF-32BE"}
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\v\f\r\x1b") + b"\x7f"
 
 
@@ -72,10 +73,10 @@ def bom_encoding(data: bytes) -> tuple[bytes, str, str] | None:
 
 
 def wide_unicode(data: bytes) -> str:
-    """The UTF-16/32 flavour BOM-less bytes decode to as mostly ASCII text, or ''."""
+    """The UTF-16/32 codec BOM-less bytes decode in as mostly ASCII text, or ''."""
     sample = data[:SAMPLE]
     best, best_share = "", 0.5
-    for codec in _WIDE:
+    for codec in WIDE_LABELS:
         unit = 4 if "32" in codec else 2
         try:
             text = sample[: len(sample) - len(sample) % unit].decode(codec)
@@ -83,7 +84,7 @@ def wide_unicode(data: bytes) -> str:
             continue
         share = _ascii_share(text)
         if share > best_share:
-            best, best_share = codec.upper().replace("-LE", "LE").replace("-BE", "BE"), share
+            best, best_share = codec, share
     return best
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from ..errors import EmptyDocument
-from .encoding import decode
+from .encoding import decode_text
 from .normalize import tidy
 from .options import Options
+from .parsed import Parsed
 
 
-def parse_text(data: bytes, options: Options) -> str:
+def parse_text(data: bytes, options: Options) -> Parsed:
     """The text of a .txt/.md/.rst file, with line ends and blank lines tidied."""
-    text = tidy(decode(data, legacy_encoding=options.legacy_encoding))
+    text, codec = decode_text(data, options)
+    text = tidy(text)
     if not text:
         raise EmptyDocument(f"only whitespace ({len(data)} bytes)")
-    return text
+    return Parsed(text, codec)

@@ -65,7 +65,7 @@ def _measure(case: str, folder: Path) -> dict:
     path = folder / name
     before, started = _peak_mb(), time.perf_counter()
     try:
-        outcome = f"text of {len(document_text(DocRef(name, str(path)), settings)):,} characters"
+        outcome = f"text of {len(document_text(DocRef(name, str(path)), settings).text):,} characters"
     except PermanentError as exc:
         outcome = exc.reason
     return {"case": case, "bytes": path.stat().st_size,

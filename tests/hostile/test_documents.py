@@ -9,7 +9,7 @@ import pytest
 
 from ingest_tasks.deadline import deadline
 from ingest_tasks.errors import CorruptDocument, EncodingError, TimeLimit, TooLarge, ZipBomb
-from ingest_tasks.parse import Options, parse
+from ingest_tasks.parse import Options, Parsed, parse
 from ingest_tasks.pipeline import document_text, prepare
 from ingest_tasks.settings import Settings
 from ingest_tasks.sources import DocRef
@@ -18,10 +18,10 @@ from tests.hostile.files import MAIN, MiB
 
 
 def parsed(data: bytes, name: str, seconds: float = 2.0, **options) -> str:
-    """parse(), which must end within `seconds`."""
+    """parse()'s text, which must come within `seconds`."""
     started = time.perf_counter()
     try:
-        return parse(data, name, **options)
+        return parse(data, name, **options).text
     finally:
         assert time.perf_counter() - started < seconds, f"{name} took too long"
 
@@ -58,7 +58,8 @@ def test_limits_are_options():
 
 def test_parse_options_default_to_the_settings_defaults():
     fields = Settings.model_fields
-    for name in ("legacy_encoding", "max_unzipped_bytes", "max_zip_ratio"):
+    for name in ("legacy_encoding", "encoding_min_confidence", "max_unzipped_bytes",
+                 "max_zip_ratio"):
         assert getattr(Options(), name) == fields[name].default, name
 
 
@@ -105,11 +106,30 @@ def test_binary_data_under_a_text_name_is_corrupt(data, name, what):
 @pytest.mark.parametrize("data, where", list(zip(files.INVALID_UTF8, ["0xe9 at offset 12",
                                                                   "0xed at offset 27",
                                                                   "0xc0 at offset 28"])))
-@pytest.mark.parametrize("name", ["notes.md", "notes.txt", "page.html"])
-def test_invalid_utf8_is_an_encoding_error(data, where, name):
-    with pytest.raises(EncodingError, match=rf"^not valid UTF-8 \(byte {where}\) and no BOM or "
-                                            "charset declared"):
+@pytest.mark.parametrize("name", ["notes.md", "notes.txt"])
+def test_short_invalid_utf8_text_is_an_encoding_error(data, where, name):
+    # too few bytes for a confident detection, and no legacy encoding set
+    with pytest.raises(EncodingError, match=rf"^not valid UTF-8 \(byte {where}\) and no encoding "
+                                            r"detected with confidence >= 0\.10"):
         parsed(data, name)
+
+
+@pytest.mark.parametrize("data, text", list(zip(files.INVALID_UTF8, [
+    "# Notes Café au lait, undeclared Latin-1.", "# Notes A lone surrogate: í €",  # 0xa0: NBSP
+    "# Notes An overlong slash: À¯"])))
+def test_invalid_utf8_html_is_read_in_windows_1252_as_browsers_do(data, text):
+    assert parse(data, "page.html") == Parsed(text, "cp1252")
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "readme.md", "page.html"])
+@pytest.mark.parametrize("legacy", ["", "cp1252"])
+def test_random_high_bytes_are_not_text_in_any_encoding(name, legacy):
+    # no control bytes, so the sniffer calls them text; no decoding reads as text, though
+    data = bytes(byte | 0x80 for byte in files.random_bytes(64 * 1024))
+    refused = (r"^(not valid UTF-8 \(byte 0x\w\w at offset 0\) and no encoding detected with "
+               r"confidence|in cp1252 the bytes read as garbage \(mess ratio)")
+    with pytest.raises(EncodingError, match=refused):
+        parsed(data, name, legacy_encoding=legacy)
 
 
 # --- the worker's limits on a document's text and time ---

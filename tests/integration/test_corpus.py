@@ -40,6 +40,13 @@ def test_every_file_gets_one_record(corpus_job):
 
 # Marked valid, but a docx whose body holds no text at all: reported, not committed.
 TRULY_EMPTY = {"pydocx__sty-having-no-styles-part.docx"}
+# The encoding chunks record: the codec of a text file, no key for a PDF.
+ENCODINGS = {
+    "unstructured__fake-html-cp1252.html": "cp1252",  # undeclared: WHATWG's fallback
+    "unstructured__fake-text-utf-16-le.txt": "utf-16-le",  # no BOM: its NULs tell
+    "tika__testTXTNonASCIIUTF8.txt": "utf-8",
+    "pypdf__crazyones.pdf": "",
+}
 
 
 def test_valid_files_are_committed(corpus_job):
@@ -57,13 +64,32 @@ def test_valid_files_are_committed(corpus_job):
 
 def test_malformed_and_empty_files_fail_with_a_specific_reason(corpus_job):
     _, docs = corpus_job
-    # BOM and declared label agree (WHATWG "unicode" is UTF-16LE): honoured, see the parser.
-    decodable = {"tika__testHTML_charset_utf16le.html"}
     for row in manifest():
         doc = docs[row["file"]]
-        if row["expected_kind"] != "valid" and row["file"] not in decodable:
+        if row["expected_kind"] in ("malformed", "empty"):
             assert doc["status"] == "failed", row["file"]
             assert SPECIFIC.match(doc["reason"]), (row["file"], doc["reason"])
+
+
+def test_recoverable_files_are_committed_or_fail_with_an_encoding_reason(corpus_job, capsys):
+    _, docs = corpus_job
+    recoverable = [docs[row["file"]] for row in manifest() if row["expected_kind"] == "recoverable"]
+    committed = sorted(doc["doc_id"] for doc in recoverable if doc["status"] == "committed")
+    with capsys.disabled():
+        print(f"\n{len(recoverable)} recoverable corpus files, {len(committed)} committed "
+              f"{committed}, {len(recoverable) - len(committed)} failed with a specific reason")
+    for doc in recoverable:
+        if doc["status"] != "committed":
+            assert doc["status"] == "failed" and doc["reason"].startswith("encoding: "), doc
+            assert SPECIFIC.match(doc["reason"]), doc
+
+
+def test_chunks_name_the_encoding_of_their_text(corpus_job, client):
+    col = client.resources.collection(client.resources.target(None))
+    found = col.get(where={"doc_id": {"$in": list(ENCODINGS)}}, include=["metadatas"])
+    named = {(meta["doc_id"], meta.get("encoding", "")) for meta in found["metadatas"]
+             if meta["source"].startswith(str(CORPUS_DIR.resolve()))}
+    assert named == set(ENCODINGS.items())
 
 
 def test_store_holds_exactly_the_reported_chunks(corpus_job, client):

@@ -42,7 +42,7 @@ def paragraphs(count: int) -> list[str]:
         if row["expected_kind"] != "valid" or not row["file"].endswith((".md", ".txt", ".html")):
             continue
         path = CORPUS_DIR / row["file"]
-        for block in parse(path.read_bytes(), path.name).split("\n\n"):
+        for block in parse(path.read_bytes(), path.name).text.split("\n\n"):
             words = block.split()
             if 40 <= len(words) and " ".join(words[:120]) not in found:
                 found.append(" ".join(words[:120]))

@@ -21,7 +21,7 @@ from ingest_tasks.errors import (
     ParseError,
     UnsupportedFormat,
 )
-from ingest_tasks.parse import parse
+from ingest_tasks.parse import Parsed, parse
 from tests.corpus import CORPUS_DIR, manifest, whole_corpus
 
 # Every malformed and empty corpus file, and the valid ones that hold no text: error and reason.
@@ -38,29 +38,12 @@ FAILS = {
     "mammoth__empty.docx": (EmptyDocument, r"^no text in body, tables, text boxes"),
     # valid per the manifest, but its body is one empty paragraph and it has no other parts
     "pydocx__sty-having-no-styles-part.docx": (EmptyDocument, r"^no text in body"),
-    "unstructured__fake-html-cp1252.html": (
-        EncodingError,
-        r"^not valid UTF-8 \(byte 0xf6 at offset 148\) and no BOM or charset declared; set",
-    ),
-    "tika__testArabicMisleadingCharset.html": (
-        EncodingError,
-        r"^declared charset UTF-8 does not decode: invalid byte 0xdd at offset 127$",
-    ),
     "unicode-gutenberg__alice_cover.jpg.html": (
         CorruptDocument,
         r"^bytes are a JPEG image, not HTML$",
     ),
     "MADE__zero-bytes.html": (EmptyDocument, r"^zero-byte file$"),
-    "tika__testTXT_win-1252.txt": (EncodingError, r"^not valid UTF-8 \(byte 0x93 at offset 76\)"),
     "tika__file10_permahang.txt": (EmptyDocument, r"^zero-byte file$"),
-    "unstructured__fake-text-utf-16-le.txt": (
-        EncodingError,
-        r"^NUL bytes in text: looks like UTF-16LE without a BOM$",
-    ),
-    "unstructured__umlauts-non-utf8.md": (
-        EncodingError,
-        r"^not valid UTF-8 \(byte 0xf6 at offset 4\)",
-    ),
     "unstructured__fake-text-all-whitespace.txt": (EmptyDocument, r"^only whitespace \(3 bytes\)$"),
     "pypdf__crazyones-encrypted-256.pdf": (
         EncryptedDocument,
@@ -73,18 +56,48 @@ FAILS = {
 }
 # Files whose whole text we know, among them two that python-docx alone reads wrong.
 TEXTS = {
-    # malformed per the manifest: a UTF-16LE BOM, and "unicode" is a WHATWG label of UTF-16LE
+    # a UTF-16LE BOM, and "unicode" is a WHATWG label of UTF-16LE
     "tika__testHTML_charset_utf16le.html": "Title\n\nThis is a sample text",
+    # UTF-16LE without a BOM: its NULs say so
+    "unstructured__fake-text-utf-16-le.txt": "This is a test document to use for unit tests.\n\n"
+    "    Doylestown, PA 18901\n\n    Important points:\n\n       - Hamburgers are delicious\n"
+    "       - Dogs are the best\n       - I love fuzzy blankets",
     "mammoth__text-box.docx": "Datum plane",  # only inside a text box (w:txbxContent)
     "mammoth__strict-format.docx": "Test",  # ISO Strict namespaces: python-docx raises KeyError
     "mammoth__utf8-bom.docx": "This XML has a byte order mark.",
     "readability__005-unescape-html-entities.html": "Test",
 }
+# Recoverable per the manifest: a good parser reads the text, a specific EncodingError will do.
+# Each: a passage of the text, and the reason of the error.
+RECOVERABLE = {
+    "tika__testArabicMisleadingCharset.html": (
+        "رجل حكيم يعرف كل شيء عن الحياة",  # windows-1256 under a UTF-8 declaration
+        r"^declared charset UTF-8 does not decode: invalid byte 0xdd at offset 127$",
+    ),
+    "tika__testTXT_win-1252.txt": (
+        "the trigger for CharsetRecog_sbcs to think this is a “windows” encoding",
+        r"^not valid UTF-8 \(byte 0x93 at offset 76\) and no encoding detected with confidence",
+    ),
+    "unstructured__umlauts-non-utf8.md": (  # 24 bytes of latin-1: too few to tell
+        "## können\n\nkönnen\n\näöüß",
+        r"^not valid UTF-8 \(byte 0xf6 at offset 4\) and no encoding detected with confidence "
+        r">= 0\.10 \(best guess \S+ at 0\.0\d\); set INGEST_LEGACY_ENCODING",
+    ),
+}
+# The codec each file is decoded with, as chunk metadata records it; none for .docx and PDF.
+ENCODINGS = {
+    "unstructured__fake-html-cp1252.html": "cp1252",  # no charset declared: WHATWG's fallback
+    "unstructured__fake-text-utf-16-le.txt": "utf-16-le",
+    "tika__testHTML_charset_utf16le.html": "utf-16-le",
+    "tika__testTXTNonASCIIUTF8.txt": "utf-8",
+    "pypdf__crazyones.pdf": "",
+    "mammoth__text-box.docx": "",
+}
 ROWS = manifest()
 
 
 def corpus_text(name: str, **options) -> str:
-    return parse((CORPUS_DIR / name).read_bytes(), name, **options)
+    return parse((CORPUS_DIR / name).read_bytes(), name, **options).text
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +116,9 @@ def parsed() -> dict[str, tuple[object, float]]:
 
 
 def test_expectations_name_corpus_files():
-    assert (set(FAILS) | set(TEXTS)) <= {row["file"] for row in ROWS}
+    named = set(FAILS) | set(TEXTS) | set(RECOVERABLE) | set(ENCODINGS)
+    assert named <= {row["file"] for row in ROWS}
+    assert set(RECOVERABLE) == {r["file"] for r in ROWS if r["expected_kind"] == "recoverable"}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row["file"])
@@ -113,11 +128,32 @@ def test_corpus_file(row, parsed):
         error, reason = FAILS[name]
         assert type(result) is error, result
         assert re.search(reason, str(result)), str(result)
+    elif name in RECOVERABLE:
+        passage, reason = RECOVERABLE[name]
+        if isinstance(result, Parsed):
+            assert passage in result.text, result
+        else:
+            assert type(result) is EncodingError and re.search(reason, str(result)), result
     elif name in TEXTS:
-        assert result == TEXTS[name]
+        assert isinstance(result, Parsed) and result.text == TEXTS[name], result
     else:
         assert row["expected_kind"] == "valid", f"add an expectation for {name}"
-        assert isinstance(result, str) and result.strip(), result
+        assert isinstance(result, Parsed) and result.text.strip(), result
+
+
+def test_recoverable_files_are_counted(parsed, capsys):
+    outcomes = {name: parsed[name][0] for name in RECOVERABLE}
+    recovered = sorted(name for name, result in outcomes.items() if isinstance(result, Parsed))
+    refused = sorted(name for name, result in outcomes.items() if type(result) is EncodingError)
+    with capsys.disabled():
+        print(f"\n{len(outcomes)} recoverable corpus files: {len(recovered)} recovered "
+              f"{recovered}, {len(refused)} refused with a specific reason {refused}")
+    assert len(recovered) + len(refused) == len(outcomes)
+
+
+@pytest.mark.parametrize("name, codec", ENCODINGS.items())
+def test_the_encoding_used_is_named(name, codec, parsed):
+    assert parsed[name][0].encoding == codec
 
 
 @whole_corpus
@@ -136,7 +172,14 @@ def test_every_error_names_the_problem(parsed):
             assert len(str(result)) >= 12, (name, result)
 
 
-# --- legacy encodings ---
+# --- undeclared legacy encodings ---
+
+GERMAN = ("Die schöne Frau hat einen Kaffee mit Kuchen gegessen. Sie sagte: „Das war köstlich!“ "
+          "und lächelte dabei. Der Preis betrug 15,50 €. Grüße aus München.\n")
+FRENCH = ("L'été était très chaud cette année. J'ai acheté un café au lait pour 3,50 €. "
+          "C'était délicieux ! L'homme a dit : « C'est parfait ! »\n")
+RUSSIAN = "Съешь же ещё этих мягких французских булок, да выпей чаю. Москва — столица России.\n"
+GREEK = "Η γρήγορη καφέ αλεπού πηδάει πάνω από το τεμπέλικο σκυλί. Καλημέρα σας, φίλοι μου.\n"
 
 
 @pytest.mark.parametrize(
@@ -152,6 +195,67 @@ def test_every_error_names_the_problem(parsed):
 )
 def test_legacy_encoding_accepts_undeclared_legacy_text(name, expected):
     assert expected in corpus_text(name, legacy_encoding="cp1252")
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "latin-1"])
+def test_undeclared_legacy_html_falls_back_to_windows_1252_as_browsers_do(codec):
+    data = f"<html><body><h1>Preise</h1><p>{GERMAN.replace('€', 'EUR')}</p></body></html>"
+    parsed = parse(data.encode(codec, "replace"), "page.html")
+    assert parsed.text.startswith("Preise\n\nDie schöne Frau") and "Grüße" in parsed.text
+    assert parsed.encoding == "cp1252"
+
+
+def test_undeclared_html_falls_back_to_the_legacy_encoding_when_set():
+    data = f"<p>{RUSSIAN}</p>".encode("cp1251")
+    parsed = parse(data, "page.html", legacy_encoding="cp1251")
+    assert (parsed.text, parsed.encoding) == (RUSSIAN.strip(), "cp1251")
+
+
+def test_html_fallback_passes_unassigned_windows_1252_bytes_as_c1_controls():
+    order = b" Un caf\xe9 cr\xe8me et un th\xe9 au lait, s'il vous pla\xeet."
+    parsed = parse(b"<p>" + order * 3 + b"\x81" + order * 3 + b"</p>", "a.html")
+    assert parsed.text.count("café crème") == 6 and "plaît.\x81 Un" in parsed.text
+
+
+@pytest.mark.parametrize(
+    "text, codec",
+    [(GERMAN * 2, "cp1252"), (FRENCH * 2, "cp1252"), (RUSSIAN * 2, "cp1251"),
+     (GREEK * 2, "cp1253")],
+)
+def test_undeclared_legacy_text_is_detected(text, codec):
+    parsed = parse(text.encode(codec), "notes.md")
+    assert (parsed.text, parsed.encoding) == (text.strip(), codec)
+
+
+def test_a_detection_comes_before_the_legacy_encoding():
+    parsed = parse((RUSSIAN * 2).encode("cp1251"), "a.txt", legacy_encoding="cp1252")
+    assert parsed.encoding == "cp1251"
+
+
+def test_text_too_short_to_detect_needs_the_legacy_encoding():
+    with pytest.raises(EncodingError, match=r"^not valid UTF-8 \(byte 0xfc at offset 2\) and no "
+                                            r"encoding detected with confidence >= 0\.10 .*; set "
+                                            r"INGEST_LEGACY_ENCODING \(e\.g\. cp1252\)"):
+        parse("Grüße".encode("latin-1"), "a.txt")
+    assert parse("Grüße".encode("latin-1"), "a.txt", legacy_encoding="latin-1").text == "Grüße"
+
+
+def test_the_detection_threshold_is_an_option():
+    data = (GERMAN * 2).encode("cp1252")
+    with pytest.raises(EncodingError, match=r">= 0\.99 \(best guess cp1252 at 0\.\d\d\)"):
+        parse(data, "a.txt", encoding_min_confidence=0.99)
+    assert parse(data, "a.txt", encoding_min_confidence=0.2).encoding == "cp1252"
+
+
+def test_undeclared_high_bytes_are_not_text():
+    data = bytes(byte | 0x80 for byte in random.Random(3).randbytes(4096))  # no controls
+    with pytest.raises(EncodingError, match=r"^not valid UTF-8 \(byte 0x\w\w at offset 0\) and "
+                                            r"no encoding detected"):
+        parse(data, "a.txt")
+    with pytest.raises(EncodingError, match=r"^in cp1252 the bytes read as garbage \(mess ratio"):
+        parse(data, "a.html")
+    with pytest.raises(EncodingError, match=r"^1048 of 4096 characters are control characters"):
+        parse(data, "a.txt", legacy_encoding="latin-1")  # 0x80-0x9F are C1 controls in latin-1
 
 
 def test_legacy_encoding_does_not_override_a_declared_charset():
@@ -240,12 +344,12 @@ def test_text_with_a_bom(codec):
     data = SAMPLE.encode(codec)
     if codec.endswith("-be"):
         data = {"utf-16-be": codecs.BOM_UTF16_BE, "utf-32-be": codecs.BOM_UTF32_BE}[codec] + data
-    assert parse(data, "a.txt") == "Grüße, naïve café\n\nSecond paragraph €"
+    assert parse(data, "a.txt").text == "Grüße, naïve café\n\nSecond paragraph €"
 
 
 def test_html_with_a_utf16be_bom():
     data = codecs.BOM_UTF16_BE + "<p>Ça va</p><p>Oui</p>".encode("utf-16-be")
-    assert parse(data, "page.htm") == "Ça va\n\nOui"
+    assert parse(data, "page.htm").text == "Ça va\n\nOui"
 
 
 def test_bom_that_lies_is_an_encoding_error():
@@ -255,14 +359,27 @@ def test_bom_that_lies_is_an_encoding_error():
         parse(codecs.BOM_UTF8 + b"caf\xe9", "a.txt")
 
 
-def test_utf16_without_bom_big_endian():
-    with pytest.raises(EncodingError, match="looks like UTF-16BE without a BOM"):
-        parse("plain words in UTF-16BE\n".encode("utf-16-be"), "a.md")
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_text_without_a_bom_in_utf16_or_32(codec):
+    parsed = parse("plain words, and a few more: Grüße €\n".encode(codec), "a.md")
+    assert (parsed.text, parsed.encoding) == ("plain words, and a few more: Grüße €", codec)
+
+
+def test_utf16_without_a_bom_that_does_not_decode():
+    data = ("plain words " * 1000 + "\udc00 end").encode("utf-16-le", "surrogatepass")
+    with pytest.raises(EncodingError, match=r"^looks like UTF-16LE without a BOM, but byte 0x00 at "
+                                            r"offset 24000 does not decode$"):
+        parse(data, "a.txt")
+
+
+def test_html_in_utf16_without_a_bom_is_refused_as_browsers_would_not_read_it():
+    with pytest.raises(EncodingError, match="^NUL bytes in text: looks like UTF-16BE without a"):
+        parse("<p>plain words</p>".encode("utf-16-be"), "a.html")
 
 
 def test_declared_meta_charset_is_used():
     data = '<meta charset="iso-8859-15"><p>Prix 5 €</p>'.encode("iso-8859-15")
-    assert parse(data, "a.html") == "Prix 5 €"
+    assert parse(data, "a.html").text == "Prix 5 €"
 
 
 def test_http_equiv_charset_in_xhtml():
@@ -271,11 +388,11 @@ def test_http_equiv_charset_in_xhtml():
         'content="text/html; charset=windows-1252"/><title>T</title></head><body><p>caf\xe9 \x80'
         "</p></body></html>"
     ).encode("latin-1")
-    assert parse(data, "a.xhtml") == "T\n\ncafé €"
+    assert parse(data, "a.xhtml").text == "T\n\ncafé €"
 
 
 def test_unknown_declared_charset_is_ignored():
-    assert parse('<meta charset="x-nonsense"><p>Grüß</p>'.encode(), "a.html") == "Grüß"
+    assert parse('<meta charset="x-nonsense"><p>Grüß</p>'.encode(), "a.html").text == "Grüß"
 
 
 def test_nul_garbage_is_an_encoding_error():
@@ -322,11 +439,11 @@ def test_unknown_extension(name):
 
 
 def test_extension_is_case_insensitive():
-    assert parse(b"# Title\n\nBody", "NOTES.MD") == "# Title\n\nBody"
+    assert parse(b"# Title\n\nBody", "NOTES.MD").text == "# Title\n\nBody"
 
 
 def test_text_whitespace_is_tidied():
-    assert parse(b"  a  \r\n\r\n\r\n\r\nb\t\n\n\n", "a.txt") == "a\n\nb"
+    assert parse(b"  a  \r\n\r\n\r\n\r\nb\t\n\n\n", "a.txt").text == "a\n\nb"
 
 
 # --- synthetic: HTML structure ---
@@ -338,12 +455,12 @@ def test_html_blocks_lines_and_cells():  # <pre> keeps its line breaks
         "<h1>Head</h1><p>one\n   two<br>three</p><table><tr><td>a</td><td> b </td></tr></table>"
         "<pre>x  y\n  z</pre><script>var a = 1;</script><!-- hidden --></body></html>"
     )
-    assert parse(html.encode(), "a.html") == "Doc\n\nHead\n\none two\nthree\n\na\tb\n\nx y\nz"
+    assert parse(html.encode(), "a.html").text == "Doc\n\nHead\n\none two\nthree\n\na\tb\n\nx y\nz"
 
 
 def test_html_deep_nesting_does_not_recurse():
     html = "<div>" * 5000 + "deep" + "</div>" * 5000
-    assert parse(html.encode(), "a.html") == "deep"
+    assert parse(html.encode(), "a.html").text == "deep"
 
 
 def test_html_without_visible_text():
@@ -366,7 +483,7 @@ def test_docx_merged_cells_appear_once():
     table.cell(0, 0).merge(table.cell(0, 1)).text = "wide"
     table.cell(0, 2).merge(table.cell(1, 2)).text = "tall"
     table.cell(1, 0).text = "x"
-    assert parse(docx_bytes(document), "t.docx") == "wide\ttall\nx"
+    assert parse(docx_bytes(document), "t.docx").text == "wide\ttall\nx"
 
 
 def test_docx_header_repeated_by_sections_is_read_once():
@@ -375,7 +492,7 @@ def test_docx_header_repeated_by_sections_is_read_once():
     document.add_paragraph("Body one")
     document.add_section()
     document.add_paragraph("Body two")
-    assert parse(docx_bytes(document), "t.docx") == "Company header\n\nBody one\n\nBody two"
+    assert parse(docx_bytes(document), "t.docx").text == "Company header\n\nBody one\n\nBody two"
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -414,7 +531,7 @@ def test_macro_enabled_content_type_is_read():
         b"openxmlformats-officedocument.wordprocessingml.document.main+xml",
         b"ms-word.document.macroEnabled.main+xml",
     )
-    assert parse(zip_bytes(files), "a.docx") == "Macro body"
+    assert parse(zip_bytes(files), "a.docx").text == "Macro body"
 
 
 @pytest.mark.parametrize(
@@ -454,7 +571,7 @@ def encrypted_crazyones(user_password: str, algorithm: str) -> bytes:
 
 
 def test_pdf_encrypted_with_an_empty_user_password_opens():
-    assert "crazy ones" in parse(encrypted_crazyones("", "AES-128"), "a.pdf")
+    assert "crazy ones" in parse(encrypted_crazyones("", "AES-128"), "a.pdf").text
 
 
 def test_pdf_encryption_algorithm_is_named():
