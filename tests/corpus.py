@@ -2,7 +2,7 @@
 
 Two folders, one manifest format (file, source_repository, path_in_repository,
 commit_sha, licence, size_bytes, expected_kind, note):
-- tests/data/corpus: 47 files copied from the shared corpus, with their source and
+- tests/data/corpus: 57 files copied from the shared corpus, with their source and
   licence in its MANIFEST.tsv; always there, so the suite passes from a clone alone.
 - the whole shared corpus (120 files): INGEST_CORPUS, or shared/corpus beside the
   project. Tests marked `whole_corpus` need it and skip, saying why, when it is absent.

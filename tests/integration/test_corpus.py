@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from ingest_tasks.cli import SOME_FAILED
 from ingest_tasks.retrieval import self_retrieval
 from tests.corpus import CORPUS_DIR, manifest
 from tests.integration.conftest import chunks_in_store, worker_pids
@@ -25,7 +26,7 @@ def corpus_job(stack, pool_pids):
         [sys.executable, "-m", "ingest_tasks.cli", "batch", str(CORPUS_DIR), "--json"],
         capture_output=True, text=True, timeout=900, env=os.environ, check=False,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == SOME_FAILED, run.stderr[-3000:]  # the corpus holds bad files
     summary = json.loads(run.stdout)
     return summary, {doc["doc_id"]: doc for doc in summary["documents"]}
 
