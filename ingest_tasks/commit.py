@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import alias, changes, locks, registry
 from .chunk import Chunk, chunk_id
 from .constants import WRITER_KEY
-from .errors import StoreUnavailable
+from .errors import LeaseLost
 from .registry import Entry
 from .results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
 from .sources import DocRef
@@ -41,7 +41,9 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
 
     A bulk write waits for its turn at the collection (see `_writer_turn`). Writing, it is
     counted in the collection's gate (alias.writing), and what it wrote is marked in the
-    change log of the collections this one feeds (changes.record).
+    change log of the collections this one feeds (changes.record). Turns, places in the gate
+    and commit locks are leases (see locks): a holder that dies frees them within a lease,
+    at once for waiters on its machine, and any wait ends in Busy, a retry.
     """
     same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
@@ -54,7 +56,7 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
         row += len(doc.chunks)
     redis, col = resources.redis, resources.collection(target)
     with _writer_turn(resources, col.name, bulk), _gate(resources, target, bulk), \
-            registry.locked(redis, col.name, [d.ref.doc_id for d in docs]):
+            _locked(resources, col.name, [d.ref.doc_id for d in docs]) as lease:
         now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
         # Text that was unchanged before the lock may have changed since: embed it after.
         changed = [d for d in same if not _same_text(now[d.ref.doc_id], d)]
@@ -63,8 +65,9 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
         started = time.perf_counter()
         records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
         longer = {d.ref.doc_id: len(d.chunks) for d in written if _shrinks(now[d.ref.doc_id], d)}
+        _still_held(lease)
         resources.store.write(col, records, longer)
-        registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners})
+        registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners}, lease)
         changes.record(redis, col.name, [doc.ref.doc_id for doc in winners])
         store_s = time.perf_counter() - started
     total = max(sum(len(d.chunks) for d in written), 1)
@@ -86,15 +89,27 @@ def _writer_turn(resources, collection: str, bulk: bool):
     slots = resources.settings.bulk_writers if bulk else 0
     if not slots:
         return nullcontext()
-    return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots, ttl=120.0,
-                      wait=300.0, busy=StoreUnavailable)
+    return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots,
+                      lease=resources.settings.lock_lease_seconds, wait=300.0)
+
+
+def _locked(resources, collection: str, doc_ids: list[str]):
+    """The commit locks of these documents, under a lease of INGEST_LOCK_LEASE_SECONDS."""
+    return registry.locked(resources.redis, collection, doc_ids,
+                           lease=resources.settings.lock_lease_seconds)
+
+
+def _still_held(lease) -> None:
+    """LeaseLost before a store write whose locks lapsed (the registry fences it anyway)."""
+    if lease.lost:
+        raise LeaseLost("the commit locks lapsed before the store write")
 
 
 def _gate(resources, target, bulk: bool):
     """Count as a writer of the target while a swap may pause it (see alias.writing)."""
     settings = resources.settings
     return alias.writing(resources.redis, target, settings.collection_prefix, bulk,
-                         wait=2 * settings.swap_pause_timeout)
+                         wait=2 * settings.swap_pause_timeout, lease=settings.lock_lease_seconds)
 
 
 def _same_text(entry: Entry | None, doc: Prepared) -> bool:
@@ -156,11 +171,12 @@ def superseded(ref: DocRef, held: Entry) -> ProcessingResult:
 def delete_document(doc_id: str, version: int, target, resources) -> ProcessingResult:
     """Remove a document's chunks and leave a tombstone at `version`, unless a newer write holds."""
     redis, col = resources.redis, resources.collection(target)
-    with _gate(resources, target, False), registry.locked(redis, col.name, [doc_id]):
+    with _gate(resources, target, False), _locked(resources, col.name, [doc_id]) as lease:
         held = registry.get(redis, col.name, doc_id)
         if held is not None and held.version > version:
             return superseded(DocRef(doc_id, "", version), held)
+        _still_held(lease)
         resources.store.delete_document(col, doc_id)
-        registry.put(redis, col.name, {doc_id: Entry(version, DELETED)})
+        registry.put(redis, col.name, {doc_id: Entry(version, DELETED)}, lease)
         changes.record(redis, col.name, [doc_id])
     return ProcessingResult(doc_id=doc_id, source="", status=DELETED)

@@ -1,8 +1,9 @@
 """The document registry in Redis: what each collection holds, at which version.
 
-Every commit and delete goes through it. Under a short per-document lock, a writer
-reads the entry, decides (newer wins, a tombstone outranks older writes, unchanged
-content is not embedded again), writes Chroma, then records the new entry.
+Every commit and delete goes through it. Under per-document commit locks (leases that
+die with their holder, see locks), a writer reads the entry, decides (newer wins, a
+tombstone outranks older writes, unchanged content is not embedded again), writes Chroma,
+then records the new entry, in one script that first checks its locks are still its own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from . import locks
 from .constants import DOC_KEY, LOCK_KEY
+from .errors import LeaseLost
 
 COMMITTED, DELETED = "committed", "deleted"
 
@@ -92,22 +94,38 @@ def drop(redis, collection: str, batch: int = 1000) -> None:
         redis.unlink(*keys[start : start + batch])
 
 
-def put(redis, collection: str, entries: dict[str, Entry]) -> None:
-    """Record documents' new entries, in one round trip."""
-    now = time.time()
-    with redis.pipeline(transaction=False) as pipe:
-        for doc_id, entry in entries.items():
-            pipe.hset(_key(collection, doc_id), mapping={
-                "version": entry.version, "state": entry.state, "content_hash": entry.content_hash,
-                "chunks": entry.chunks, "size": entry.size, "updated": now,
-            })
-        pipe.execute()
+# KEYS: n lock keys, then the documents' keys; ARGV: n, the locks' value, the time, then
+# version, state, content hash, chunks, size of each document. 0 if a lock is not ours.
+_PUT = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  if redis.call('get', KEYS[i]) ~= ARGV[2] then return 0 end
+end
+for i = n + 1, #KEYS do
+  local at = 4 + (i - n - 1) * 5
+  redis.call('hset', KEYS[i], 'version', ARGV[at], 'state', ARGV[at + 1], 'content_hash',
+             ARGV[at + 2], 'chunks', ARGV[at + 3], 'size', ARGV[at + 4], 'updated', ARGV[3])
+end
+return 1
+"""
+
+
+def put(redis, collection: str, entries: dict[str, Entry], fence: locks.Lease | None = None) -> None:
+    """Record documents' new entries in one step; with `fence`, only while its locks are
+    still held by it (LeaseLost if not: a holder whose lease lapsed writes nothing)."""
+    held = fence.keys if fence else []
+    args: list = [len(held), fence.value if fence else "", time.time()]
+    for entry in entries.values():
+        args += [entry.version, entry.state, entry.content_hash, entry.chunks, entry.size]
+    keys = held + [_key(collection, doc_id) for doc_id in entries]
+    if not redis.register_script(_PUT)(keys=keys, args=args):
+        raise LeaseLost(f"the commit locks of {len(held)} documents lapsed before the commit")
 
 
 @contextmanager
-def locked(redis, collection: str, doc_ids: list[str], ttl: float = 60.0,
-           wait: float = 120.0) -> Iterator[None]:
-    """Hold the commit locks of these documents for the block."""
+def locked(redis, collection: str, doc_ids: list[str], lease: float = 10.0,
+           wait: float = 120.0) -> Iterator[locks.Lease]:
+    """Hold the commit locks of these documents for the block; yields the lease to fence with."""
     keys = [f"{LOCK_KEY}{collection}:{doc_id}" for doc_id in sorted(set(doc_ids))]
-    with locks.held(redis, keys, ttl, wait):
-        yield
+    with locks.held(redis, keys, lease, wait) as held:
+        yield held

@@ -70,12 +70,14 @@ class Stack:
         self.log_dir = settings.state_dir / "logs"
 
     def pid(self, name: str) -> int | None:
-        """The pid of a process we started that is still alive."""
+        """The pid of a process we started that is still alive (a zombie is not: a part
+        killed and not yet reaped is started again at once)."""
+        path = self.run_dir / f"{name}.pid"
         try:
-            pid = int((self.run_dir / f"{name}.pid").read_text())
+            pid, written = int(path.read_text()), path.stat().st_mtime
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if _alive(pid, written) else None
 
     def _start(self, name: str, argv: list[str], env: dict | None = None) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -248,14 +250,20 @@ def _check_parts(parts: list[str] | None) -> None:
         raise ValueError(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)}")
 
 
-def _alive(pid: int) -> bool:
-    """True if the process runs; reaps it if it is our child and has ended."""
+def _alive(pid: int, since: float = 0.0) -> bool:
+    """True if the process runs: not ended, not a zombie (killed, not yet reaped), and not
+    a later process that was given the same pid (started after `since`, a pid file's time).
+    Reaps it if it is our child and has ended."""
+    import psutil
+
     try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:
-        try:
-            os.kill(pid, 0)
-            return True
-        except OSError:
+        if os.waitpid(pid, os.WNOHANG)[0]:
             return False
+    except ChildProcessError:
+        pass
+    try:
+        process = psutil.Process(pid)
+        return (process.status() != psutil.STATUS_ZOMBIE
+                and not (since and process.create_time() > since + 1.0))
+    except psutil.NoSuchProcess:
+        return False

@@ -48,7 +48,8 @@ from pathlib import Path
 SCENARIOS: dict[str, tuple] = {}  # name -> (its function, the INGEST_* settings of its stack)
 QUICK_REDELIVERY = {"visibility_timeout": "10", "task_time_limit": "8",
                     "task_soft_time_limit": "6", "unacked_restore_interval": "1",
-                    "unacked_restore_throttle": "1", "document_time_limit": "0"}
+                    "unacked_restore_throttle": "1", "document_time_limit": "0",
+                    "lock_lease_seconds": "2"}
 WORDS = ["harbour", "lantern", "glacier", "orchard", "meridian", "cobalt", "falcon", "quarry",
          "willow", "ember", "lattice", "tundra", "saffron", "beacon", "canyon", "thistle"]
 

@@ -191,7 +191,8 @@ def fast_redelivery_bulk_pool(stack):
     quick = {"INGEST_VISIBILITY_TIMEOUT": "10", "INGEST_TASK_TIME_LIMIT": "8",
              "INGEST_TASK_SOFT_TIME_LIMIT": "6", "INGEST_UNACKED_RESTORE_INTERVAL": "1",
              "INGEST_UNACKED_RESTORE_THROTTLE": "1", "INGEST_BULK_PREFETCH": "1",
-             "INGEST_DOCUMENT_TIME_LIMIT": "5"}  # below the soft limit, as settings require
+             "INGEST_DOCUMENT_TIME_LIMIT": "5",  # below the soft limit, as settings require
+             "INGEST_LOCK_LEASE_SECONDS": "2"}  # below 0.75 x the soft limit, as they require
     quiet = {"report": lambda line: None}
     stack.down(["bulk"], **quiet)
     stack.up(["bulk"], env=quick, **quiet)
