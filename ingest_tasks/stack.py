@@ -133,13 +133,23 @@ class Stack:
         wait_until(lambda: _port_open(s.chroma_host, s.chroma_port), 60, "Chroma server")
         return f"started (pid {pid}) at {s.chroma_url}"
 
-    def _worker(self, name: str, env: dict[str, str] | None = None) -> str:
+    def _worker(self, name: str, env: dict[str, str] | None = None, starts: int = 3) -> str:
+        """Start the pool unless it runs; wait until it answers, starting it again should
+        it be found dead meanwhile (a SIGKILLed one takes a moment to end), `starts` times."""
         from .celery import app
 
-        if not self.pid(name):
-            self._start(name, [sys.executable, "-m", "workers", name], env)
-        node = f"{name}@{socket.gethostname()}"
-        wait_until(lambda: bool(app.control.ping([node], timeout=0.5)), 120, f"{name} pool")
+        node, started = f"{name}@{socket.gethostname()}", [0]
+
+        def answering() -> bool:
+            if not self.pid(name):
+                if started[0] == starts:
+                    raise RuntimeError(f"{name} pool died {starts} times while starting: "
+                                       f"see {self.log_dir / name}.log")
+                self._start(name, [sys.executable, "-m", "workers", name], env)
+                started[0] += 1
+            return bool(app.control.ping([node], timeout=0.5))
+
+        wait_until(answering, 120, f"{name} pool")
         return f"{node} answering (pid {self.pid(name)})"
 
     def busy_child(self, name: str, timeout: float = 120) -> tuple[int, str]:
