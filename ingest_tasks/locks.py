@@ -290,6 +290,7 @@ class _Heart:
 
     def _beat(self) -> None:
         while True:
+            self.wake.clear()  # before reading what is held: a lease added now wakes the next wait
             with self.lock:
                 held, unreleased = list(self.held), list(self.unreleased.items())
             for lease in held:
@@ -299,7 +300,6 @@ class _Heart:
                     pass
             for lease, lapses in unreleased:
                 self._release(lease, lapses)
-            self.wake.clear()
             self.wake.wait(min((lease.seconds / 3 for lease in held), default=1.0))
 
     def _release(self, lease: Lease, lapses: float) -> None:
