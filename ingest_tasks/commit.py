@@ -58,14 +58,19 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
     with _writer_turn(resources, col.name, bulk), _gate(resources, target, bulk), \
             _locked(resources, col.name, [d.ref.doc_id for d in docs]) as lease:
         now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
-        # Text that was unchanged before the lock may have changed since: embed it after.
-        changed = [d for d in same if not _same_text(now[d.ref.doc_id], d)]
+        cut_off = registry.unrecorded(redis, col.name, [d.ref.doc_id for d in docs])
+        # Text that was unchanged before the lock may have changed since, or a write cut off
+        # before it was recorded may have left other text in the store: embed it after.
+        changed = [d for d in same if not _same_text(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
         winners = [d for d in docs if d not in changed and not _outranked(now[d.ref.doc_id], d.ref)]
         written = [d for d in winners if d in fresh]
         started = time.perf_counter()
         records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
-        longer = {d.ref.doc_id: len(d.chunks) for d in written if _shrinks(now[d.ref.doc_id], d)}
+        longer = {d.ref.doc_id: len(d.chunks) for d in written
+                  if _shrinks(now[d.ref.doc_id], d, cut_off[d.ref.doc_id])}
         _still_held(lease)
+        registry.writing(redis, col.name, {d.ref.doc_id: max(len(d.chunks), cut_off[d.ref.doc_id])
+                                           for d in written})
         resources.store.write(col, records, longer)
         registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners}, lease)
         changes.record(redis, col.name, [doc.ref.doc_id for doc in winners])
@@ -116,13 +121,15 @@ def _same_text(entry: Entry | None, doc: Prepared) -> bool:
     return entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
 
 
-def _shrinks(entry: Entry | None, doc: Prepared) -> bool:
-    """True if the collection holds more chunks of this document than its new version has.
+def _shrinks(entry: Entry | None, doc: Prepared, cut_off: int = 0) -> bool:
+    """True if the collection may hold more chunks of this document than its new version has.
 
     Only then are there leftovers to prune: skipping the prune query otherwise is what
-    makes a first load fast. (The registry is the record of what the collection holds.)
+    makes a first load fast. (The registry is the record of what the collection holds,
+    with the writes cut off before they were recorded: `cut_off` chunks, see registry.writing.)
     """
-    return entry is not None and entry.state == COMMITTED and entry.chunks > len(doc.chunks)
+    held = entry.chunks if entry is not None and entry.state == COMMITTED else 0
+    return max(held, cut_off) > len(doc.chunks)
 
 
 def _outranked(entry: Entry | None, ref: DocRef) -> bool:

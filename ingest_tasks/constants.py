@@ -9,6 +9,7 @@ JOB_SUMMARY_KEY = KEY_PREFIX + "job-summary:"  # job-summary:{id} JSON summary
 JOB_INDEX_KEY = KEY_PREFIX + "jobs"  # sorted set of job ids by creation time
 JOB_DOCS_KEY = KEY_PREFIX + "job-docs:"  # job-docs:{id} hash doc id -> its last ProcessingResult JSON
 DOC_KEY = KEY_PREFIX + "doc:"  # doc:{collection}:{doc_id} hash: version, state, content hash
+UNRECORDED_KEY = KEY_PREFIX + "unrecorded:"  # unrecorded:{collection} hash doc_id -> chunks written, not recorded
 LOCK_KEY = KEY_PREFIX + "lock:"  # lock:{collection}:{doc_id} commit lock, a lease (locks.py)
 WRITER_KEY = KEY_PREFIX + "writer:"  # writer:{collection}:{slot} turn of a bulk writer, a lease
 VERSION_CLOCK_KEY = KEY_PREFIX + "version-clock"  # last version the submit-time clock gave

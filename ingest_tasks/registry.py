@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import locks
-from .constants import DOC_KEY, LOCK_KEY
+from .constants import DOC_KEY, LOCK_KEY, UNRECORDED_KEY
 from .errors import LeaseLost
 
 COMMITTED, DELETED = "committed", "deleted"
@@ -94,20 +94,36 @@ def drop(redis, collection: str, batch: int = 1000) -> None:
         redis.unlink(*keys[start : start + batch])
 
 
-# KEYS: n lock keys, then the documents' keys; ARGV: n, the locks' value, the time, then
-# version, state, content hash, chunks, size of each document. 0 if a lock is not ours.
+# KEYS: n lock keys, the documents' keys, the collection's unrecorded writes; ARGV: n, the
+# locks' value, the time, then doc id, version, state, content hash, chunks, size of each
+# document. 0 if a lock is not ours.
 _PUT = """
 local n = tonumber(ARGV[1])
 for i = 1, n do
   if redis.call('get', KEYS[i]) ~= ARGV[2] then return 0 end
 end
-for i = n + 1, #KEYS do
-  local at = 4 + (i - n - 1) * 5
-  redis.call('hset', KEYS[i], 'version', ARGV[at], 'state', ARGV[at + 1], 'content_hash',
-             ARGV[at + 2], 'chunks', ARGV[at + 3], 'size', ARGV[at + 4], 'updated', ARGV[3])
+for i = n + 1, #KEYS - 1 do
+  local at = 4 + (i - n - 1) * 6
+  redis.call('hset', KEYS[i], 'version', ARGV[at + 1], 'state', ARGV[at + 2], 'content_hash',
+             ARGV[at + 3], 'chunks', ARGV[at + 4], 'size', ARGV[at + 5], 'updated', ARGV[3])
+  redis.call('hdel', KEYS[#KEYS], ARGV[at])
 end
 return 1
 """
+
+
+def unrecorded(redis, collection: str, doc_ids: list[str]) -> dict[str, int]:
+    """Chunks written to the store for these documents by writes never recorded here (a
+    writer cut off between its store write and its registry write); 0 for none."""
+    counts = redis.hmget(UNRECORDED_KEY + collection, doc_ids) if doc_ids else []
+    return {doc_id: int(count or 0) for doc_id, count in zip(doc_ids, counts)}
+
+
+def writing(redis, collection: str, chunks: dict[str, int]) -> None:
+    """Note, before a store write, how many chunks it writes per document (at least as many
+    as noted before): until `put` records them, a later write knows what to prune."""
+    if chunks:
+        redis.hset(UNRECORDED_KEY + collection, mapping=chunks)
 
 
 def put(redis, collection: str, entries: dict[str, Entry], fence: locks.Lease | None = None) -> None:
@@ -115,9 +131,9 @@ def put(redis, collection: str, entries: dict[str, Entry], fence: locks.Lease | 
     still held by it (LeaseLost if not: a holder whose lease lapsed writes nothing)."""
     held = fence.keys if fence else []
     args: list = [len(held), fence.value if fence else "", time.time()]
-    for entry in entries.values():
-        args += [entry.version, entry.state, entry.content_hash, entry.chunks, entry.size]
-    keys = held + [_key(collection, doc_id) for doc_id in entries]
+    for doc_id, entry in entries.items():
+        args += [doc_id, entry.version, entry.state, entry.content_hash, entry.chunks, entry.size]
+    keys = held + [_key(collection, doc_id) for doc_id in entries] + [UNRECORDED_KEY + collection]
     if not redis.register_script(_PUT)(keys=keys, args=args):
         raise LeaseLost(f"the commit locks of {len(held)} documents lapsed before the commit")
 
