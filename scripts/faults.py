@@ -287,7 +287,7 @@ def kill_pool(rig: Rig, child: bool = False) -> dict:
     again at once; what was killed and how long `ingest up` took."""
     main = rig.stack.pid("bulk")
     if child:
-        pid, _task = rig.stack.busy_child("bulk")
+        pid, _task = rig.stack.busy_child("bulk", timeout=10)
         os.kill(pid, signal.SIGKILL)
     else:
         os.killpg(main, signal.SIGKILL)
@@ -407,14 +407,19 @@ def random_kills(rig: Rig) -> None:
     print(f"random_kills: seed {seed}", file=sys.stderr, flush=True)
     chance, rounds = random.Random(seed), []
     rig.notes["seed"] = seed
+    from ingest_tasks.stack import wait_until
+
     for n in range(10):
         job_id = rig.job(f"random-{n}", 64)
-        time.sleep(chance.uniform(0.0, 8.0))  # the random moment of the kill, not a wait
-        child = chance.random() < 0.3
+        # the random moment: once a random share of the job is done, and a moment more
+        done, later, child = chance.randrange(0, 57), chance.uniform(0.0, 0.5), chance.random() < 0.3
+        wait_until(lambda job_id=job_id, done=done: rig.done(job_id) >= done, 300,
+                   f"{done} documents done", interval=0.01)
+        time.sleep(later)  # not a wait for anything: part of the random moment
         try:
-            kill = kill_pool(rig, child=child)
-        except TimeoutError:  # no task running any more for a child to be killed in
-            kill = {"killed": "nothing: the job had ended"}
+            kill = {**kill_pool(rig, child=child), "done_at_kill": rig.done(job_id)}
+        except TimeoutError:  # the job ended before a child could be caught in a task
+            kill = {**kill_pool(rig), "done_at_kill": rig.done(job_id)}
         rig.client.wait_job(job_id, timeout=600)
         audit = rig.ledger.audit(rig.client.resources)
         rounds.append({**kill, "lost": audit["lost"], "duplicated": audit["duplicated"],

@@ -297,7 +297,9 @@ def test_random_kills_of_the_bulk_pool_each_end_exactly_once(
     for round_ in range(3):
         folder = write_docs(tmp_path / f"random-{round_}", 64)  # 8 groups
         job_id = client.submit_batch([folder])
-        time.sleep(chance.uniform(0.0, 6.0))  # the random moment of the kill, not a wait
+        done, later = chance.randrange(0, 57), chance.uniform(0.0, 0.5)  # the random moment
+        wait_until(lambda: client.job_status(job_id)["done"] >= done, 300, f"{done} done", 0.01)
+        time.sleep(later)  # not a wait for anything: part of the random moment
         os.killpg(stack.pid("bulk"), signal.SIGKILL)
         fast_redelivery_bulk_pool()
         summary = client.wait_job(job_id, timeout=300)["summary"]
