@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
+from . import locks
 from .constants import ALIAS_KEY, GATE_KEY, HISTORY_KEY, WRITERS_KEY
-from .errors import StoreUnavailable, TransientError
+from .errors import TransientError
 
 _POLL = 0.005
 
@@ -87,6 +87,7 @@ def previous(redis, prefix: str) -> list[Target]:
 
 # A writer enters the gate of a collection unless it is closed to it (0), or the collection
 # was resolved through the alias and the alias names another one now (-1).
+# ARGV: member (kind:owner tag), expiry ms, kind, the live collection resolved ("" if none)
 _ENTER = """
 local gate = redis.call('get', KEYS[1])
 if gate == 'all' or (gate == 'bulk' and ARGV[3] == 'bulk') then return 0 end
@@ -94,38 +95,35 @@ if ARGV[4] ~= '' then
   local current = redis.call('hget', KEYS[3], 'collection')
   if current and current ~= ARGV[4] then return -1 end
 end
-redis.call('zadd', KEYS[2], ARGV[2], ARGV[3] .. ':' .. ARGV[1])
+redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
 return 1
 """
 
 
 @contextmanager
 def writing(redis, target: Target, prefix: str, bulk: bool, wait: float,
-            ttl: float = 120.0) -> Iterator[None]:
+            lease: float = 10.0) -> Iterator[None]:
     """Be counted as writing `target` for the block.
 
-    Waits while a swap holds its gate closed (StoreUnavailable after `wait`: the task is
-    retried); raises LiveMoved if the alias moved away from a live target.
+    Waits while a swap holds its gate closed (Busy after `wait` or the task's waiting
+    budget: the task is retried); raises LiveMoved if the alias moved away from a live
+    target. The place is a lease (see locks): a writer that dies leaves it within one.
     """
     kind = "bulk" if bulk else "stream"
-    member = uuid.uuid4().hex
+    member = f"{kind}:{locks.new_owner().tag()}"
     enter = redis.register_script(_ENTER)
     keys = [GATE_KEY + target.collection, WRITERS_KEY + target.collection, ALIAS_KEY + prefix]
-    deadline = time.monotonic() + wait
-    while True:
-        expires = int((time.time() + ttl) * 1000)
+
+    def attempt() -> bool | None:
+        expires = int((time.time() + lease) * 1000)
         entered = enter(keys=keys, args=[member, expires, kind, target.collection if target.live else ""])
-        if entered == 1:
-            break
         if entered == -1:
             raise LiveMoved(f"{target.collection} is no longer live")
-        if time.monotonic() > deadline:
-            raise StoreUnavailable(f"writes to {target.collection} paused for over {wait:.0f} s")
-        time.sleep(_POLL)
-    try:
+        return True if entered == 1 else None
+
+    locks.wait_for(attempt, wait, f"writes to {target.collection} paused")
+    with locks.renewed(locks.Lease(redis, [keys[1]], member, lease, sorted=True)):
         yield
-    finally:
-        redis.zrem(keys[1], f"{kind}:{member}")
 
 
 @dataclass
@@ -165,7 +163,7 @@ def paused(redis, collection: str, timeout: float) -> Iterator[Pause]:
 def _drain(redis, writers: str, kind: str, deadline: float) -> None:
     """Wait until no writer of this kind ("": any) holds an unexpired place in `writers`."""
     while True:
-        redis.zremrangebyscore(writers, "-inf", int(time.time() * 1000))
+        locks.prune(redis, writers)  # writers whose lease lapsed, or who died here
         if not any(member.startswith(kind) for member in redis.zrange(writers, 0, -1)):
             return
         if time.monotonic() > deadline:

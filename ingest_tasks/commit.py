@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import alias, changes, locks, registry
 from .chunk import Chunk, chunk_id
 from .constants import WRITER_KEY
-from .errors import StoreUnavailable
+from .errors import LeaseLost
 from .registry import Entry
 from .results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
 from .sources import DocRef
@@ -42,7 +42,9 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
 
     A bulk write waits for its turn at the collection (see `_writer_turn`). Writing, it is
     counted in the collection's gate (alias.writing), and what it wrote is marked in the
-    change log of the collections this one feeds (changes.record).
+    change log of the collections this one feeds (changes.record). Turns, places in the gate
+    and commit locks are leases (see locks): a holder that dies frees them within a lease,
+    at once for waiters on its machine, and any wait ends in Busy, a retry.
     """
     same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
@@ -55,17 +57,23 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
         row += len(doc.chunks)
     redis, col = resources.redis, resources.collection(target)
     with _writer_turn(resources, col.name, bulk), _gate(resources, target, bulk), \
-            registry.locked(redis, col.name, [d.ref.doc_id for d in docs]):
+            _locked(resources, col.name, [d.ref.doc_id for d in docs]) as lease:
         now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
-        # Text that was unchanged before the lock may have changed since: embed it after.
-        changed = [d for d in same if not _same_text(now[d.ref.doc_id], d)]
+        cut_off = registry.unrecorded(redis, col.name, [d.ref.doc_id for d in docs])
+        # Text that was unchanged before the lock may have changed since, or a write cut off
+        # before it was recorded may have left other text in the store: embed it after.
+        changed = [d for d in same if not _same_text(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
         winners = [d for d in docs if d not in changed and not _outranked(now[d.ref.doc_id], d.ref)]
         written = [d for d in winners if d in fresh]
         started = time.perf_counter()
         records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
-        longer = {d.ref.doc_id: len(d.chunks) for d in written if _shrinks(now[d.ref.doc_id], d)}
+        longer = {d.ref.doc_id: len(d.chunks) for d in written
+                  if _shrinks(now[d.ref.doc_id], d, cut_off[d.ref.doc_id])}
+        _still_held(lease)
+        registry.writing(redis, col.name, {d.ref.doc_id: max(len(d.chunks), cut_off[d.ref.doc_id])
+                                           for d in written})
         resources.store.write(col, records, longer)
-        registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners})
+        registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners}, lease)
         changes.record(redis, col.name, [doc.ref.doc_id for doc in winners])
         store_s = time.perf_counter() - started
     total = max(sum(len(d.chunks) for d in written), 1)
@@ -87,28 +95,42 @@ def _writer_turn(resources, collection: str, bulk: bool):
     slots = resources.settings.bulk_writers if bulk else 0
     if not slots:
         return nullcontext()
-    return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots, ttl=120.0,
-                      wait=300.0, busy=StoreUnavailable)
+    return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots,
+                      lease=resources.settings.lock_lease_seconds, wait=300.0)
+
+
+def _locked(resources, collection: str, doc_ids: list[str]):
+    """The commit locks of these documents, under a lease of INGEST_LOCK_LEASE_SECONDS."""
+    return registry.locked(resources.redis, collection, doc_ids,
+                           lease=resources.settings.lock_lease_seconds)
+
+
+def _still_held(lease) -> None:
+    """LeaseLost before a store write whose locks lapsed (the registry fences it anyway)."""
+    if lease.lost:
+        raise LeaseLost("the commit locks lapsed before the store write")
 
 
 def _gate(resources, target, bulk: bool):
     """Count as a writer of the target while a swap may pause it (see alias.writing)."""
     settings = resources.settings
     return alias.writing(resources.redis, target, settings.collection_prefix, bulk,
-                         wait=2 * settings.swap_pause_timeout)
+                         wait=2 * settings.swap_pause_timeout, lease=settings.lock_lease_seconds)
 
 
 def _same_text(entry: Entry | None, doc: Prepared) -> bool:
     return entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
 
 
-def _shrinks(entry: Entry | None, doc: Prepared) -> bool:
-    """True if the collection holds more chunks of this document than its new version has.
+def _shrinks(entry: Entry | None, doc: Prepared, cut_off: int = 0) -> bool:
+    """True if the collection may hold more chunks of this document than its new version has.
 
     Only then are there leftovers to prune: skipping the prune query otherwise is what
-    makes a first load fast. (The registry is the record of what the collection holds.)
+    makes a first load fast. (The registry is the record of what the collection holds,
+    with the writes cut off before they were recorded: `cut_off` chunks, see registry.writing.)
     """
-    return entry is not None and entry.state == COMMITTED and entry.chunks > len(doc.chunks)
+    held = entry.chunks if entry is not None and entry.state == COMMITTED else 0
+    return max(held, cut_off) > len(doc.chunks)
 
 
 def _outranked(entry: Entry | None, ref: DocRef) -> bool:
@@ -160,11 +182,12 @@ def superseded(ref: DocRef, held: Entry) -> ProcessingResult:
 def delete_document(doc_id: str, version: int, target, resources) -> ProcessingResult:
     """Remove a document's chunks and leave a tombstone at `version`, unless a newer write holds."""
     redis, col = resources.redis, resources.collection(target)
-    with _gate(resources, target, False), registry.locked(redis, col.name, [doc_id]):
+    with _gate(resources, target, False), _locked(resources, col.name, [doc_id]) as lease:
         held = registry.get(redis, col.name, doc_id)
         if held is not None and held.version > version:
             return superseded(DocRef(doc_id, "", version), held)
+        _still_held(lease)
         resources.store.delete_document(col, doc_id)
-        registry.put(redis, col.name, {doc_id: Entry(version, DELETED)})
+        registry.put(redis, col.name, {doc_id: Entry(version, DELETED)}, lease)
         changes.record(redis, col.name, [doc_id])
     return ProcessingResult(doc_id=doc_id, source="", status=DELETED)

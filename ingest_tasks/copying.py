@@ -29,7 +29,8 @@ def copy_documents(doc_ids: list[str], source, target, resources,
     A document the target already holds at the source's version is skipped unread.
     """
     redis, store = resources.redis, resources.store
-    with registry.locked(redis, source.collection, doc_ids):
+    with registry.locked(redis, source.collection, doc_ids,
+                         lease=resources.settings.lock_lease_seconds):
         held = registry.get_many(redis, source.collection, doc_ids)
         marks = changes.read(redis, target.collection, doc_ids)
         there = registry.get_many(redis, target.collection, doc_ids)

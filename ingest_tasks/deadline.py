@@ -16,6 +16,12 @@ from contextlib import contextmanager
 from .errors import TimeLimit
 
 
+def during_document_work(exc: BaseException) -> bool:
+    """True if `exc` (a task's soft time limit, say) came while a document was read, parsed
+    or chunked in a `deadline` block: only that work fails a document for time."""
+    return getattr(exc, "during_document_work", False)
+
+
 class _Expired(BaseException):
     """Raised by the alarm: no Exception, so that no parser's broad `except` swallows it."""
 
@@ -24,7 +30,11 @@ class _Expired(BaseException):
 def deadline(seconds: float, what: str) -> Iterator[None]:
     """Raise TimeLimit in the block once `seconds` have passed (0: no limit)."""
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
+        try:
+            yield
+        except Exception as exc:
+            exc.during_document_work = True
+            raise
         return
     armed = [True]
 
@@ -36,6 +46,9 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except Exception as exc:  # the task's soft limit among them: it came during this work
+        exc.during_document_work = True
+        raise
     except _Expired:
         raise TimeLimit(
             f"{what} took longer than {seconds:g} s (INGEST_DOCUMENT_TIME_LIMIT)"

@@ -20,6 +20,8 @@ The hierarchy decides what happens to a document:
     └── TransientError          a service is down or busy: the task is retried
         ├── StoreUnavailable    the Chroma server did not answer
         ├── RedisUnavailable    Redis did not answer (a restart): the registry, locks, jobs
+        ├── Busy                a lock, a writer's slot or a paused gate not had in time
+        │   └── LeaseLost       a lease lapsed while held: another holder may have it now
         └── EmbeddingUnavailable  the embedding backend did not answer
 
 Every error carries a short ``code`` for counting failures by reason and a message
@@ -136,6 +138,21 @@ class RedisUnavailable(TransientError):
     """Redis (registry, locks, job state) did not answer: restarting, or unreachable."""
 
     code = "redis-unavailable"
+
+
+class Busy(TransientError):
+    """Waited its whole budget for a lock, a slot or a gate: the task tries again later.
+
+    Waiting is never a document's fault, so it never becomes a time-limit failure.
+    """
+
+    code = "busy"
+
+
+class LeaseLost(Busy):
+    """A lease lapsed while its holder still worked (stopped, or Redis unreachable)."""
+
+    code = "lease-lost"
 
 
 class EmbeddingUnavailable(TransientError):

@@ -2,9 +2,14 @@
 
 A job can be run again under the same id (to resume it); each run has a number, and
 whatever a task of an older run reports is ignored, so a re-run counts every document
-once. Per-document results go to a Redis list, not through the chords, so their own
-results stay a few counters per group however large the job. A job is sent as several
-chords (see backpressure); the callback of the last one to end builds the summary.
+once. Per-document results go to a Redis hash keyed by document id, not through the
+chords, so their own results stay a few counters per group however large the job. A
+document's outcome is its last across redeliveries and retries, except that a failure
+never replaces a success, nor `unchanged` a `committed` (the later attempt found what an
+earlier one wrote); the counters follow, so they always count each document once. A job
+is sent as several chords (see backpressure); the callback of the last one to end builds
+the summary, and an outcome recorded later (a redelivered copy ending after it) builds it
+again: the summary always agrees with the store.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ def create(redis, job_id: str, total: int, groups: int, chords: int, ttl: int,
     with redis.pipeline() as pipe:
         pipe.delete(key + ":groups", key + ":chords", JOB_DOCS_KEY + job_id,
                     JOB_SUMMARY_KEY + job_id)
-        pipe.hdel(key, "finished", "error")
+        pipe.hdel(key, "finished", "error", "started")
         pipe.hset(key, mapping={
             "job_id": job_id, "total": total, "groups": groups, "chords": chords,
             "created": time.time(), "status": RUNNING, "sources": json.dumps(sources),
-            "model": model, "yielded_seconds": 0, **dict.fromkeys(_COUNTERS + _SENDING, 0),
+            "model": model, "yielded_seconds": 0, "revision": 0,
+            **dict.fromkeys(_COUNTERS + _SENDING, 0),
         })
         for name in (key + ":groups", key + ":chords"):
             pipe.sadd(name, "")  # exists from the start, so it can expire
@@ -43,23 +49,55 @@ def create(redis, job_id: str, total: int, groups: int, chords: int, ttl: int,
     return run
 
 
+# KEYS: the job, its recorded groups, its documents; ARGV: run, "run:group", seconds yielded,
+# then doc id, status, chunks, result JSON of each. Returns {counted (1: the group's first
+# record, 0: again, -1: stale run), the job's status}.
+_RECORD = """
+if redis.call('hget', KEYS[1], 'run') ~= ARGV[1] then return {-1, ''} end
+local first = redis.call('sadd', KEYS[2], ARGV[2])
+if first == 1 then redis.call('hincrbyfloat', KEYS[1], 'yielded_seconds', ARGV[3]) end
+for i = 4, #ARGV, 4 do
+  local doc, status, chunks = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local old, keep = redis.call('hget', KEYS[3], doc), false
+  if old then
+    local was = cjson.decode(old)
+    keep = (status == 'failed' and was.status ~= 'failed')
+           or (status == 'unchanged' and was.status == 'committed')
+    if not keep then
+      redis.call('hincrby', KEYS[1], was.status, -1)
+      redis.call('hincrby', KEYS[1], 'chunks', -was.chunks)
+    end
+  end
+  if not keep then
+    redis.call('hset', KEYS[3], doc, ARGV[i + 3])
+    if redis.call('ttl', KEYS[3]) == -1 then redis.call('expire', KEYS[3], redis.call('ttl', KEYS[1])) end
+    redis.call('hincrby', KEYS[1], status, 1)
+    redis.call('hincrby', KEYS[1], 'chunks', chunks)
+    redis.call('hincrby', KEYS[1], 'revision', 1)
+  end
+end
+return {first, redis.call('hget', KEYS[1], 'status')}
+"""
+
+
 def record(redis, job_id: str, run: int, group: int, results: list[ProcessingResult],
            yielded: float = 0.0) -> bool:
-    """Count a group's results into its run, once even if redelivered; False if stale.
+    """Record a group's outcomes in its run; True the first time this group is recorded,
+    False for a redelivered copy (its outcomes still count, see above) or a stale run.
 
     `yielded` is how long the group waited for the stream lane (see yielding).
     """
     key = JOB_KEY + job_id
-    if _run(redis, job_id) != run or not redis.sadd(key + ":groups", f"{run}:{group}"):
+    args: list = [run, f"{run}:{group}", yielded]
+    for result in results:
+        args += [result.doc_id, result.status, result.chunks, json.dumps(result.to_dict())]
+    counted, status = redis.register_script(_RECORD)(
+        keys=[key, key + ":groups", JOB_DOCS_KEY + job_id], args=args)
+    if counted == -1:
         return False
-    with redis.pipeline() as pipe:
-        for status in STATUSES:
-            pipe.hincrby(key, status, sum(r.status == status for r in results))
-        pipe.hincrby(key, "chunks", sum(r.chunks for r in results))
-        pipe.hincrbyfloat(key, "yielded_seconds", yielded)
-        pipe.rpush(JOB_DOCS_KEY + job_id, *(json.dumps(r.to_dict()) for r in results))
-        pipe.execute()
-    return True
+    if status == FINISHED:  # recorded after the summary was built: build it again
+        _summarize(redis, job_id, run)
+    return counted == 1
 
 
 def sending(redis, job_id: str, run: int, sent: int, depth: int, waiting: bool) -> bool:
@@ -83,16 +121,35 @@ def finish(redis, job_id: str, run: int, started: float, ttl: int) -> dict | Non
     """Build and store the run's summary from its recorded results; None if stale."""
     if _run(redis, job_id) != run:
         return None
-    docs = redis.lrange(JOB_DOCS_KEY + job_id, 0, -1)
-    results = [ProcessingResult.from_dict(json.loads(doc)) for doc in docs]
-    summary = summarize(job_id, results, started, time.time())
-    summary["yielded_seconds"] = round(float(redis.hget(JOB_KEY + job_id, "yielded_seconds") or 0), 2)
+    key = JOB_KEY + job_id
     with redis.pipeline() as pipe:
-        pipe.set(JOB_SUMMARY_KEY + job_id, json.dumps(summary), ex=ttl)
-        pipe.hset(JOB_KEY + job_id, mapping={"status": FINISHED, "finished": summary["finished"]})
-        pipe.delete(JOB_KEY + job_id + ":groups", JOB_KEY + job_id + ":chords", JOB_DOCS_KEY + job_id)
+        pipe.hset(key, mapping={"status": FINISHED, "finished": time.time(), "started": started})
+        pipe.delete(key + ":chords")
+        for name in (key + ":groups", JOB_DOCS_KEY + job_id):
+            pipe.expire(name, ttl)  # copies redelivered later still record, and rebuild
         pipe.execute()
-    return summary
+    return _summarize(redis, job_id, run, ttl)
+
+
+def _summarize(redis, job_id: str, run: int, ttl: int | None = None) -> dict | None:
+    """Store the summary of the run's outcomes as recorded now, again until none came
+    meanwhile; None if the run is stale."""
+    key = JOB_KEY + job_id
+    while True:
+        with redis.pipeline() as pipe:
+            pipe.hmget(key, "run", "revision", "started", "finished", "yielded_seconds")
+            pipe.hvals(JOB_DOCS_KEY + job_id)
+            pipe.ttl(key)
+            (current, revision, started, finished, yielded), docs, left = pipe.execute()
+        if int(current or 0) != run:
+            return None
+        results = sorted((ProcessingResult.from_dict(json.loads(doc)) for doc in docs),
+                         key=lambda result: result.doc_id)
+        summary = summarize(job_id, results, float(started), float(finished))
+        summary["yielded_seconds"] = round(float(yielded or 0), 2)
+        redis.set(JOB_SUMMARY_KEY + job_id, json.dumps(summary), ex=ttl or max(left, 60))
+        if redis.hget(key, "revision") == revision:
+            return summary
 
 
 def fail(redis, job_id: str, run: int, reason: str) -> bool:

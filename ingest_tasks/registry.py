@@ -1,8 +1,9 @@
 """The document registry in Redis: what each collection holds, at which version.
 
-Every commit and delete goes through it. Under a short per-document lock, a writer
-reads the entry, decides (newer wins, a tombstone outranks older writes, unchanged
-content is not embedded again), writes Chroma, then records the new entry.
+Every commit and delete goes through it. Under per-document commit locks (leases that
+die with their holder, see locks), a writer reads the entry, decides (newer wins, a
+tombstone outranks older writes, unchanged content is not embedded again), writes Chroma,
+then records the new entry, in one script that first checks its locks are still its own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import locks
-from .constants import DOC_KEY, LOCK_KEY
+from .constants import DOC_KEY, LOCK_KEY, UNRECORDED_KEY
+from .errors import LeaseLost
 
 COMMITTED, DELETED = "committed", "deleted"
 
@@ -92,22 +94,54 @@ def drop(redis, collection: str, batch: int = 1000) -> None:
         redis.unlink(*keys[start : start + batch])
 
 
-def put(redis, collection: str, entries: dict[str, Entry]) -> None:
-    """Record documents' new entries, in one round trip."""
-    now = time.time()
-    with redis.pipeline(transaction=False) as pipe:
-        for doc_id, entry in entries.items():
-            pipe.hset(_key(collection, doc_id), mapping={
-                "version": entry.version, "state": entry.state, "content_hash": entry.content_hash,
-                "chunks": entry.chunks, "size": entry.size, "updated": now,
-            })
-        pipe.execute()
+# KEYS: n lock keys, the documents' keys, the collection's unrecorded writes; ARGV: n, the
+# locks' value, the time, then doc id, version, state, content hash, chunks, size of each
+# document. 0 if a lock is not ours.
+_PUT = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  if redis.call('get', KEYS[i]) ~= ARGV[2] then return 0 end
+end
+for i = n + 1, #KEYS - 1 do
+  local at = 4 + (i - n - 1) * 6
+  redis.call('hset', KEYS[i], 'version', ARGV[at + 1], 'state', ARGV[at + 2], 'content_hash',
+             ARGV[at + 3], 'chunks', ARGV[at + 4], 'size', ARGV[at + 5], 'updated', ARGV[3])
+  redis.call('hdel', KEYS[#KEYS], ARGV[at])
+end
+return 1
+"""
+
+
+def unrecorded(redis, collection: str, doc_ids: list[str]) -> dict[str, int]:
+    """Chunks written to the store for these documents by writes never recorded here (a
+    writer cut off between its store write and its registry write); 0 for none."""
+    counts = redis.hmget(UNRECORDED_KEY + collection, doc_ids) if doc_ids else []
+    return {doc_id: int(count or 0) for doc_id, count in zip(doc_ids, counts)}
+
+
+def writing(redis, collection: str, chunks: dict[str, int]) -> None:
+    """Note, before a store write, how many chunks it writes per document (at least as many
+    as noted before): until `put` records them, a later write knows what to prune."""
+    if chunks:
+        redis.hset(UNRECORDED_KEY + collection, mapping=chunks)
+
+
+def put(redis, collection: str, entries: dict[str, Entry], fence: locks.Lease | None = None) -> None:
+    """Record documents' new entries in one step; with `fence`, only while its locks are
+    still held by it (LeaseLost if not: a holder whose lease lapsed writes nothing)."""
+    held = fence.keys if fence else []
+    args: list = [len(held), fence.value if fence else "", time.time()]
+    for doc_id, entry in entries.items():
+        args += [doc_id, entry.version, entry.state, entry.content_hash, entry.chunks, entry.size]
+    keys = held + [_key(collection, doc_id) for doc_id in entries] + [UNRECORDED_KEY + collection]
+    if not redis.register_script(_PUT)(keys=keys, args=args):
+        raise LeaseLost(f"the commit locks of {len(held)} documents lapsed before the commit")
 
 
 @contextmanager
-def locked(redis, collection: str, doc_ids: list[str], ttl: float = 60.0,
-           wait: float = 120.0) -> Iterator[None]:
-    """Hold the commit locks of these documents for the block."""
+def locked(redis, collection: str, doc_ids: list[str], lease: float = 10.0,
+           wait: float = 120.0) -> Iterator[locks.Lease]:
+    """Hold the commit locks of these documents for the block; yields the lease to fence with."""
     keys = [f"{LOCK_KEY}{collection}:{doc_id}" for doc_id in sorted(set(doc_ids))]
-    with locks.held(redis, keys, ttl, wait):
-        yield
+    with locks.held(redis, keys, lease, wait) as held:
+        yield held

@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(3600, ge=1)
     task_time_limit: int = Field(1800, ge=1)
     task_soft_time_limit: int = Field(1500, ge=1)
+    # Commit locks, bulk writers' turns and places in a swap's gate are leases of this many
+    # seconds, renewed while their holder lives: a holder that dies frees them within one
+    # (at once for waiters on its machine). Below wait_share x the soft limit (validated).
+    lock_lease_seconds: float = Field(10.0, gt=0)
+    # A task waits for locks, turns and gates at most this share of its soft time limit
+    # (counted from its start), then is retried: waiting never fails a document for time
+    wait_share: float = Field(0.75, gt=0, lt=1)
     unacked_restore_interval: int = Field(10, ge=1)
     unacked_restore_throttle: int = Field(10, ge=1)  # scan every interval x throttle seconds
     # A transient failure (the Chroma server or the embedding service down) is retried with
@@ -181,6 +188,9 @@ class Settings(BaseSettings):
     def _check_limits(self) -> Settings:
         if not self.task_soft_time_limit < self.task_time_limit < self.visibility_timeout:
             raise ValueError("need task_soft_time_limit < task_time_limit < visibility_timeout")
+        if self.lock_lease_seconds >= self.wait_share * self.task_soft_time_limit:
+            raise ValueError("lock_lease_seconds must be below wait_share x task_soft_time_limit: "
+                             "a dead holder's lease must lapse while a waiting task still waits")
         if self.document_time_limit >= self.task_soft_time_limit:
             raise ValueError("document_time_limit must be below task_soft_time_limit")
         if self.chunk_overlap >= self.chunk_tokens:

@@ -70,12 +70,14 @@ class Stack:
         self.log_dir = settings.state_dir / "logs"
 
     def pid(self, name: str) -> int | None:
-        """The pid of a process we started that is still alive."""
+        """The pid of a process we started that is still alive (a zombie is not: a part
+        killed and not yet reaped is started again at once)."""
+        path = self.run_dir / f"{name}.pid"
         try:
-            pid = int((self.run_dir / f"{name}.pid").read_text())
+            pid, written = int(path.read_text()), path.stat().st_mtime
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if _alive(pid, written) else None
 
     def _start(self, name: str, argv: list[str], env: dict | None = None) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -131,13 +133,23 @@ class Stack:
         wait_until(lambda: _port_open(s.chroma_host, s.chroma_port), 60, "Chroma server")
         return f"started (pid {pid}) at {s.chroma_url}"
 
-    def _worker(self, name: str, env: dict[str, str] | None = None) -> str:
+    def _worker(self, name: str, env: dict[str, str] | None = None, starts: int = 3) -> str:
+        """Start the pool unless it runs; wait until it answers, starting it again should
+        it be found dead meanwhile (a SIGKILLed one takes a moment to end), `starts` times."""
         from .celery import app
 
-        if not self.pid(name):
-            self._start(name, [sys.executable, "-m", "workers", name], env)
-        node = f"{name}@{socket.gethostname()}"
-        wait_until(lambda: bool(app.control.ping([node], timeout=0.5)), 120, f"{name} pool")
+        node, started = f"{name}@{socket.gethostname()}", [0]
+
+        def answering() -> bool:
+            if not self.pid(name):
+                if started[0] == starts:
+                    raise RuntimeError(f"{name} pool died {starts} times while starting: "
+                                       f"see {self.log_dir / name}.log")
+                self._start(name, [sys.executable, "-m", "workers", name], env)
+                started[0] += 1
+            return bool(app.control.ping([node], timeout=0.5))
+
+        wait_until(answering, 120, f"{name} pool")
         return f"{node} answering (pid {self.pid(name)})"
 
     def busy_child(self, name: str, timeout: float = 120) -> tuple[int, str]:
@@ -248,14 +260,20 @@ def _check_parts(parts: list[str] | None) -> None:
         raise ValueError(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)}")
 
 
-def _alive(pid: int) -> bool:
-    """True if the process runs; reaps it if it is our child and has ended."""
+def _alive(pid: int, since: float = 0.0) -> bool:
+    """True if the process runs: not ended, not a zombie (killed, not yet reaped), and not
+    a later process that was given the same pid (started after `since`, a pid file's time).
+    Reaps it if it is our child and has ended."""
+    import psutil
+
     try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:
-        try:
-            os.kill(pid, 0)
-            return True
-        except OSError:
+        if os.waitpid(pid, os.WNOHANG)[0]:
             return False
+    except ChildProcessError:
+        pass
+    try:
+        process = psutil.Process(pid)
+        return (process.status() != psutil.STATUS_ZOMBIE
+                and not (since and process.create_time() > since + 1.0))
+    except psutil.NoSuchProcess:
+        return False

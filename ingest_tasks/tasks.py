@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init
+from celery.signals import task_prerun, worker_process_init, worker_ready
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import copying, jobs, latency, metrics, pipeline, reembed, worklog, yielding
+from . import copying, jobs, latency, locks, metrics, pipeline, reembed, worklog, yielding
 from .celery import app
-from .constants import BULK_QUEUE, STREAM_QUEUE
-from .errors import RedisUnavailable, TimeLimit, TransientError
+from .constants import BULK_QUEUE, LOCK_KEY, STREAM_QUEUE, WRITER_KEY, WRITERS_KEY
+from .deadline import during_document_work
+from .errors import Busy, RedisUnavailable, TimeLimit, TransientError
 from .resources import Resources
 from .results import ProcessingResult
 from .settings import get_settings
@@ -63,18 +65,25 @@ _MAX_RETRIES = retries_within(get_settings().retry_for_seconds)
 def _retrying(task, work, give_up):
     """Run `work`; on a transient error retry with backoff, and after the last try `give_up`.
 
-    Past the soft time limit it gives up at once: its documents become failure records,
-    and a bulk group's chord goes on. Redis not answering (a restart) is transient too:
-    failed and acknowledged, the task's documents would be lost (scripts/faults.py).
+    Its waits for locks, turns and gates end by INGEST_WAIT_SHARE of the soft time limit
+    (locks.budget) in Busy, a transient error. Past the soft time limit while a document
+    was read, parsed or chunked, it gives up at once: its documents become time-limit
+    failure records, and a bulk group's chord goes on. Past it anywhere else (embedding,
+    a store write) it is retried: that is no document's fault. Redis not answering (a
+    restart) is transient too: failed and acknowledged, the documents would be lost.
     """
+    soft = (task.request.timelimit or (None, None))[1] or task.app.conf.task_soft_time_limit
     try:
-        return work()
-    except SoftTimeLimitExceeded:
-        soft = (task.request.timelimit or (None, None))[1] or task.app.conf.task_soft_time_limit
-        return give_up(TimeLimit(f"the task ran past its soft time limit of {soft} s "
-                                 "(INGEST_TASK_SOFT_TIME_LIMIT)"))
+        with locks.budget(_started + get_settings().wait_share * soft if soft else math.inf):
+            return work()
+    except SoftTimeLimitExceeded as exc:
+        if during_document_work(exc):
+            return give_up(TimeLimit(f"the task ran past its soft time limit of {soft} s "
+                                     "(INGEST_TASK_SOFT_TIME_LIMIT)"))
+        error: TransientError = Busy(f"the task ran past its soft time limit of {soft} s "
+                                     "outside document work (a slow store or model): retried")
     except (RedisConnectionError, RedisTimeoutError) as exc:
-        error: TransientError = RedisUnavailable(f"Redis did not answer: {exc}")
+        error = RedisUnavailable(f"Redis did not answer: {exc}")
     except TransientError as exc:
         error = exc
     if task.request.retries >= task.max_retries:
@@ -82,6 +91,26 @@ def _retrying(task, work, give_up):
     countdown = backoff(task.request.retries)
     worklog.retry(task, error, countdown)
     raise task.retry(exc=error, countdown=countdown)
+
+
+_started = time.monotonic()
+
+
+@task_prerun.connect
+def _task_started(**_):
+    """Note when the task started: its soft time limit, and waiting budget, count from here."""
+    global _started
+    _started = time.monotonic()
+
+
+@worker_ready.connect
+def _release_dead_owners(**_):
+    """A worker starting gives back the leases of processes of this machine that died
+    (a killed pool's commit locks and writers' turns), so nobody waits for them to lapse."""
+    try:
+        locks.release_dead(resources().redis, [LOCK_KEY + "*", WRITER_KEY + "*", WRITERS_KEY + "*"])
+    except (RedisConnectionError, RedisTimeoutError):
+        pass  # they lapse by themselves within a lease
 
 
 @app.task(name="ingest.stream.ingest", bind=True, max_retries=_MAX_RETRIES,

@@ -52,13 +52,18 @@ class Ledger:
             if held is None or held.version < ref.version:
                 self.accepted[ref.doc_id] = Expected(ref.version, chunks)
 
-    def audit(self, resources) -> dict:
-        """submitted, committed, duplicated and lost, read from the registry and Chroma now."""
-        target = resources.target(self.model)
-        col = resources.collection(target)
+    def stored(self, resources) -> dict[str, Counter]:
+        """Chunks per version of every document in the model's collection, counted there."""
+        col = resources.collection(resources.target(self.model))
         found: dict[str, Counter] = {}
         for meta in resources.store.metadatas(col):
             found.setdefault(meta["doc_id"], Counter())[meta["version"]] += 1
+        return found
+
+    def audit(self, resources) -> dict:
+        """submitted, committed, duplicated and lost, read from the registry and Chroma now."""
+        col = resources.collection(resources.target(self.model))
+        found = self.stored(resources)
         with self._lock:
             accepted = dict(self.accepted)
         entries = registry.get_many(resources.redis, col.name, list(accepted)) if accepted else {}

@@ -1,9 +1,11 @@
 """Batch jobs on the real stack: re-runs, resume after a cut-off job, a worker killed mid-job."""
 
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlparse
@@ -15,7 +17,7 @@ import redis as redis_lib
 from ingest_tasks import jobs
 from ingest_tasks.backpressure import queue_depth
 from ingest_tasks.celery import app
-from ingest_tasks.constants import BULK_QUEUE
+from ingest_tasks.constants import BULK_QUEUE, WRITER_KEY
 from ingest_tasks.settings import get_settings
 from ingest_tasks.stack import free_port, wait_until
 from tests.integration.conftest import chunks_in_store
@@ -51,6 +53,13 @@ def assert_exactly_once(client, folder, summary, model=None):
     reported = {d["doc_id"]: d["chunks"] for d in summary["documents"]}
     assert len(summary["documents"]) == summary["total"] == len(reported)
     assert stored == reported
+
+
+def assert_summary_is_the_store(client, folder, summary, total: int):
+    """Every document committed once, none failed (for time or else), and the summary says so."""
+    assert (summary["committed"] + summary["unchanged"], summary["total"]) == (total, total)
+    assert (summary["failed"], summary["failures_by_reason"]) == (0, {})
+    assert_exactly_once(client, folder, summary)
 
 
 def test_a_rerun_skips_what_is_committed_and_redoes_what_changed(client, tmp_path):
@@ -191,7 +200,8 @@ def fast_redelivery_bulk_pool(stack):
     quick = {"INGEST_VISIBILITY_TIMEOUT": "10", "INGEST_TASK_TIME_LIMIT": "8",
              "INGEST_TASK_SOFT_TIME_LIMIT": "6", "INGEST_UNACKED_RESTORE_INTERVAL": "1",
              "INGEST_UNACKED_RESTORE_THROTTLE": "1", "INGEST_BULK_PREFETCH": "1",
-             "INGEST_DOCUMENT_TIME_LIMIT": "5"}  # below the soft limit, as settings require
+             "INGEST_DOCUMENT_TIME_LIMIT": "5",  # below the soft limit, as settings require
+             "INGEST_LOCK_LEASE_SECONDS": "2"}  # below 0.75 x the soft limit, as they require
     quiet = {"report": lambda line: None}
     stack.down(["bulk"], **quiet)
     stack.up(["bulk"], env=quick, **quiet)
@@ -226,3 +236,71 @@ def test_a_chroma_restart_mid_job_is_retried_through(client, stack, tmp_path):
     summary = client.wait_job(job_id, timeout=600)["summary"]
     assert summary["committed"] + summary["unchanged"] == summary["total"] == 160
     assert_exactly_once(client, folder, summary)
+
+
+# Issue 21's operator settings: the bulk pool's tasks must end well within 30 s
+ISSUE_21 = {"INGEST_VISIBILITY_TIMEOUT": "30", "INGEST_TASK_TIME_LIMIT": "25",
+            "INGEST_TASK_SOFT_TIME_LIMIT": "20", "INGEST_DOCUMENT_TIME_LIMIT": "15",
+            "INGEST_UNACKED_RESTORE_INTERVAL": "1", "INGEST_UNACKED_RESTORE_THROTTLE": "1"}
+
+
+@pytest.fixture
+def issue_21_bulk_pool(stack):
+    """The bulk pool on issue 21's settings; a function that starts it again; the usual after."""
+    quiet = {"report": lambda line: None}
+    stack.down(["bulk"], **quiet)
+    stack.up(["bulk"], env=ISSUE_21, **quiet)
+    yield lambda: stack.up(["bulk"], env=ISSUE_21, **quiet)
+    stack.down(["bulk"], **quiet)
+    stack.up(["bulk"], **quiet)
+
+
+def kill_inside_a_store_write(stack, redis, slot: str) -> str:
+    """SIGKILL the bulk pool (main process and children) while a group holds the writer's
+    turn, that is inside a store write; the holder's owner tag."""
+    wait_until(lambda: redis.exists(slot), 300, "a bulk store write", interval=0.001)
+    os.killpg(stack.pid("bulk"), signal.SIGKILL)
+    return redis.get(slot) or ""
+
+
+def test_a_pool_killed_inside_a_store_write_loses_nothing_and_its_summary_is_the_store(
+        settings, stack, issue_21_bulk_pool, tmp_path):
+    from ingest_tasks.client import IngestClient
+
+    client = IngestClient(settings.model_copy(update={"group_max_docs": 8}))
+    redis = client.resources.redis
+    folder = write_docs(tmp_path / "in-write", 300)  # 38 groups
+    job_id = client.submit_batch([folder])
+    wait_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "two groups")
+    slot = f"{WRITER_KEY}{client.resources.collection().name}:0"
+    holder = kill_inside_a_store_write(stack, redis, slot)
+    assert holder, "the kill came after the write"
+    killed, done = time.monotonic(), client.job_status(job_id)["done"]
+    issue_21_bulk_pool()  # at once: the killed main process is not taken for a running one
+    assert time.monotonic() - killed < 90
+    assert redis.get(slot) != holder  # the dead owner's turn was given back at the start
+    wait_until(lambda: client.job_status(job_id)["done"] > done, 60, "a group after the restart")
+
+    summary = client.wait_job(job_id, timeout=600)["summary"]
+    assert_summary_is_the_store(client, folder, summary, 300)
+
+
+def test_random_kills_of_the_bulk_pool_each_end_exactly_once(
+        settings, stack, fast_redelivery_bulk_pool, tmp_path):
+    """Three kills at random moments of three jobs (the fault suite's random_kills does ten)."""
+    from ingest_tasks.client import IngestClient
+
+    seed = int(os.environ.get("INGEST_TEST_SEED", random.randrange(1 << 30)))
+    print(f"random kills: seed {seed} (INGEST_TEST_SEED={seed} repeats them)")
+    chance = random.Random(seed)
+    client = IngestClient(settings.model_copy(update={"group_max_docs": 8}))
+    for round_ in range(3):
+        folder = write_docs(tmp_path / f"random-{round_}", 64)  # 8 groups
+        job_id = client.submit_batch([folder])
+        done, later = chance.randrange(0, 57), chance.uniform(0.0, 0.5)  # the random moment
+        wait_until(lambda: client.job_status(job_id)["done"] >= done, 300, f"{done} done", 0.01)
+        time.sleep(later)  # not a wait for anything: part of the random moment
+        os.killpg(stack.pid("bulk"), signal.SIGKILL)
+        fast_redelivery_bulk_pool()
+        summary = client.wait_job(job_id, timeout=300)["summary"]
+        assert_summary_is_the_store(client, folder, summary, 64), f"seed {seed}, round {round_}"

@@ -30,3 +30,32 @@ def test_a_stream_child_killed_mid_task_loses_and_duplicates_nothing(client, sta
         assert entry.chunks == len(metas) > 1  # as many chunks as committed, none twice
         assert {meta["version"] for meta in metas} == {entry.version}
     assert task_id in {result.id for result in results}
+
+
+def test_a_stream_child_killed_holding_a_commit_lock_holds_up_no_writer(client, stack):
+    """The killed holder's lock is taken over at once by the redelivered task: the document
+    commits well before the lock's lease (INGEST_LOCK_LEASE_SECONDS) would have lapsed."""
+    import time
+
+    from ingest_tasks import locks
+    from ingest_tasks.stack import wait_until
+
+    redis, col = client.resources.redis, client.resources.collection()
+    doc_id = "killed-holder/0"
+    lock = f"ingest:lock:{col.name}:{doc_id}"
+    result = client.submit_content(doc_id, "# Keeper's lamp\n\n" + WORDS * 600, "note.md",
+                                   version=time.time_ns())
+    wait_until(lambda: redis.exists(lock), 120, "the commit lock taken", interval=0.001)
+    holder = locks.Owner.parse(redis.get(lock) or "")
+    assert holder is not None, "the write ended before the kill"
+    os.kill(holder.pid, signal.SIGKILL)  # the stream child, inside its store write
+    killed = time.monotonic()
+    lease = redis.pttl(lock) / 1000
+    done = result.get(timeout=120)
+    assert done["status"] == "committed"
+    assert time.monotonic() - killed < 60  # the old commit lock's TTL; the lease is shorter
+    assert redis.get(lock) is None
+    entry = registry.get(redis, col.name, doc_id)
+    metas = col.get(where={"doc_id": doc_id}, include=["metadatas"])["metadatas"]
+    assert entry.chunks == len(metas) > 1 and {m["version"] for m in metas} == {entry.version}
+    assert lease > 0

@@ -76,3 +76,27 @@ def test_text_still_unchanged_is_recorded_without_embedding(setup):
 
     assert result.status == "unchanged" and embedder.embedded == []
     assert registry.get(resources.redis, col.name, "d").version == 3
+
+
+def test_a_write_cut_off_before_its_record_is_pruned_by_the_next_one(setup):
+    resources, target, col, embedder = setup
+    registry.writing(resources.redis, col.name, {"d": 5})  # 5 chunks written, never recorded
+    pruned = []
+    resources.store.write = lambda col, records, prune: pruned.append(prune)
+
+    (result,) = commit_documents([doc("d", 2, "short")], embedder, target, resources, {"d": None})
+
+    assert result.status == "committed" and pruned == [{"d": 1}]
+    assert registry.unrecorded(resources.redis, col.name, ["d"]) == {"d": 0}
+
+
+def test_text_unchanged_but_with_a_write_cut_off_since_is_written_again(setup):
+    resources, target, col, embedder = setup
+    mine = doc("d", 3, "same words")
+    held = Entry(1, COMMITTED, mine.digest, 1, 10)
+    registry.put(resources.redis, col.name, {"d": held})
+    registry.writing(resources.redis, col.name, {"d": 4})  # other text's chunks written
+
+    (result,) = commit_documents([mine], embedder, target, resources, {"d": held})
+
+    assert result.status == "committed" and embedder.embedded == ["same words"]

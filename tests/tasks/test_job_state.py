@@ -61,3 +61,28 @@ def test_recent_jobs_are_newest_first_and_expired_ones_drop_out(redis):
     assert listed.index(new) < listed.index(old)
     redis.delete(JOB_KEY + old)  # as its TTL would
     assert old not in [state["job_id"] for state in jobs.recent(redis, limit=1000)]
+
+
+def test_a_document_failed_then_committed_by_a_later_attempt_counts_as_committed_once(redis):
+    job = uuid.uuid4().hex
+    run = jobs.create(redis, job, total=2, groups=1, chords=1, ttl=600, sources=["/x"])
+    assert jobs.record(redis, job, run, 0, results("failed", "failed"))
+    assert not jobs.record(redis, job, run, 0, results("committed", "committed"))  # redelivered
+    assert not jobs.record(redis, job, run, 0, results("failed", "unchanged"))  # a later copy
+    state = jobs.progress(redis, job)
+    assert (state["done"], state["committed"], state["failed"], state["chunks"]) == (2, 2, 0, 4)
+    summary = jobs.finish(redis, job, run, started=state["created"], ttl=600)
+    assert (summary["total"], summary["committed"], summary["failed"]) == (2, 2, 0)
+
+
+def test_an_outcome_recorded_after_the_summary_builds_it_again(redis):
+    job = uuid.uuid4().hex
+    run = jobs.create(redis, job, total=2, groups=1, chords=1, ttl=600, sources=["/x"])
+    jobs.record(redis, job, run, 0, results("committed", "failed"))
+    first = jobs.finish(redis, job, run, started=0.0, ttl=600)
+    assert (first["committed"], first["failed"]) == (1, 1)
+    jobs.record(redis, job, run, 0, results("committed", "committed"))  # a late copy
+    again = jobs.summary(redis, job)
+    assert (again["total"], again["committed"], again["failed"]) == (2, 2, 0)
+    assert (again["started"], again["finished"]) == (first["started"], first["finished"])
+    assert jobs.progress(redis, job)["committed"] == 2

@@ -99,3 +99,11 @@ def test_the_example_env_file_names_every_setting_with_its_default():
         assert line, name
         if field.default_factory is None:
             assert line[1] == str(field.default), name
+
+
+def test_a_lock_lease_that_could_outlast_the_soft_time_limit_is_refused():
+    with pytest.raises(ValidationError, match="lock_lease_seconds"):
+        Settings(visibility_timeout=30, task_time_limit=25, task_soft_time_limit=20,
+                 document_time_limit=15, lock_lease_seconds=15)  # waits end at 0.75 x 20 s
+    assert Settings(visibility_timeout=30, task_time_limit=25, task_soft_time_limit=20,
+                    document_time_limit=15).lock_lease_seconds == 10
