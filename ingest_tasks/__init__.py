@@ -1,1 +1,14 @@
-"""ingest-tasks: keep a RAG vector index fresh through a stream lane and a bulk lane."""
+"""ingest-tasks: keep a RAG vector index fresh through a stream lane and a bulk lane.
+
+`celery -A ingest_tasks ...` finds the worker's app as this package's `app`, built on
+first access from the settings of the environment (ingest_tasks.lanes.app).
+"""
+
+
+def __getattr__(name: str):
+    """The Celery app for `celery -A ingest_tasks`, made when first asked for."""
+    if name == "app":
+        from ingest_tasks.lanes.app import app
+
+        return app
+    raise AttributeError(name)

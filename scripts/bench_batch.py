@@ -52,9 +52,9 @@ def repeat_corpus(corpus: Path, folder: Path, min_chunks: int, chunks_per_file: 
 
 def prepared_corpus(corpus: Path, embedder, settings):
     """Every parseable corpus file, parsed and chunked (chunks per file name)."""
-    from ingest_tasks.errors import PermanentError
-    from ingest_tasks.pipeline import prepare
-    from ingest_tasks.sources import discover
+    from ingest_tasks.core.errors import PermanentError
+    from ingest_tasks.pipeline.documents import prepare
+    from ingest_tasks.pipeline.sources import discover
 
     refs, _ = discover([corpus])
     ready = {}
@@ -73,7 +73,7 @@ def embedding_limit(texts: list[str], model: str) -> tuple[float, int, dict, obj
     to their longest text, so on CPU they are not always faster); returns the rate, that
     batch size, the sample's rate per batch size, and the vectors.
     """
-    from ingest_tasks.embed import get_embedder
+    from ingest_tasks.pipeline.embed import get_embedder
 
     sample = random.Random(5).sample(texts, min(CALIBRATION_SAMPLE, len(texts)))
     rates = {}
@@ -92,7 +92,7 @@ def embedding_limit(texts: list[str], model: str) -> tuple[float, int, dict, obj
 
 def store_limit(store, prefix: str, docs, vectors, model: str, dim: int) -> float:
     """Vectors/s writing the vectors to a fresh collection, as one bulk write."""
-    from ingest_tasks.commit import chunk_records
+    from ingest_tasks.pipeline.commit import chunk_records
 
     col = store.collection(f"{prefix}-limit-{dim}", model, dim)
     records, row = [], 0
@@ -106,9 +106,9 @@ def store_limit(store, prefix: str, docs, vectors, model: str, dim: int) -> floa
 
 async def _seed(refs, embedder, store, col, settings) -> int:
     """The seed's pattern: one coroutine per document, a semaphore, gather."""
-    from ingest_tasks.commit import chunk_records
-    from ingest_tasks.errors import PermanentError
-    from ingest_tasks.pipeline import prepare
+    from ingest_tasks.core.errors import PermanentError
+    from ingest_tasks.pipeline.commit import chunk_records
+    from ingest_tasks.pipeline.documents import prepare
 
     gate = asyncio.Semaphore(SEED_CONCURRENCY)
 
@@ -128,8 +128,8 @@ async def _seed(refs, embedder, store, col, settings) -> int:
 
 def seed_pattern(folder: Path, model: str, store, settings) -> float:
     """Chunks/s of the seed's asyncio pattern over the repeated corpus."""
-    from ingest_tasks.embed import get_embedder
-    from ingest_tasks.sources import discover
+    from ingest_tasks.pipeline.embed import get_embedder
+    from ingest_tasks.pipeline.sources import discover
 
     embedder = get_embedder(model, threads=os.cpu_count() or 1, batch=settings.embed_batch)
     col = store.collection(f"{settings.collection_prefix}-seed-{embedder.dim}", model, embedder.dim)
@@ -152,7 +152,7 @@ def celery_lane(client, folder: Path, model: str) -> tuple[float, dict]:
 
 def bench_model(model: str, corpus: Path, root: Path, min_chunks: int, client) -> dict:
     """Every figure for one model."""
-    from ingest_tasks.embed import get_embedder
+    from ingest_tasks.pipeline.embed import get_embedder
 
     settings, store = client.settings, client.resources.store
     embedder = get_embedder(model, threads=1, batch=settings.embed_batch)
@@ -203,7 +203,7 @@ def main() -> int:
     args.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     opts = args.parse_args()
     state = isolate(opts.redis_url, preload_models=",".join(opts.models))
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     with private_stack(state):
         client = IngestClient()

@@ -46,9 +46,9 @@ def note(n: int) -> str:
 
 def trickle(phase: str, rate: float, seconds: float, queue: str) -> list:
     """Send `rate` notes a second to `queue` on a fixed schedule; returns their results."""
-    from ingest_tasks.clock import next_versions
-    from ingest_tasks.sources import DocRef
-    from ingest_tasks.tasks import ingest_document, resources
+    from ingest_tasks.lanes.tasks import ingest_document, resources
+    from ingest_tasks.pipeline.sources import DocRef
+    from ingest_tasks.state.clock import next_versions
 
     sent, started = [], time.monotonic()
     for n in range(int(rate * seconds)):
@@ -68,7 +68,7 @@ class DepthWatch(threading.Thread):
         self.app, self.peak, self.done = app, 0, threading.Event()
 
     def run(self) -> None:
-        from ingest_tasks.backpressure import queue_depth
+        from ingest_tasks.lanes.backpressure import queue_depth
 
         while not self.done.wait(0.25):
             self.peak = max(self.peak, queue_depth(self.app))
@@ -76,8 +76,8 @@ class DepthWatch(threading.Thread):
 
 def stream_latency(redis) -> dict:
     """p50/p95/p99 of the stream lane's samples since the last reset."""
-    from ingest_tasks.constants import STREAM_QUEUE
-    from ingest_tasks.latency import percentiles
+    from ingest_tasks.core.keys import STREAM_QUEUE
+    from ingest_tasks.state.latency import percentiles
 
     found = percentiles(redis, STREAM_QUEUE)
     return {key: found.get(key) for key in ("samples", "p50", "p95", "p99")}
@@ -85,8 +85,8 @@ def stream_latency(redis) -> dict:
 
 def phase(client, name: str, folder: Path | None, opts, queue: str) -> dict:
     """One measured phase: the trickle, during a bulk job of `folder` if given."""
-    from ingest_tasks.celery import app
-    from ingest_tasks.constants import LATENCY_KEY, STREAM_QUEUE
+    from ingest_tasks.core.keys import LATENCY_KEY, STREAM_QUEUE
+    from ingest_tasks.lanes.app import app
 
     redis = client.resources.redis
     redis.delete(LATENCY_KEY + STREAM_QUEUE)
@@ -118,8 +118,8 @@ def phase(client, name: str, folder: Path | None, opts, queue: str) -> dict:
 
 def plain_pool(state: Path):
     """One `celery worker` on the bulk queue with Celery's defaults, as most deployments start."""
-    from ingest_tasks.celery import app
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.lanes.app import app
+    from ingest_tasks.ops.stack import wait_until
 
     with open(state / "plain.log", "ab") as log:
         proc = subprocess.Popen(
@@ -144,9 +144,9 @@ def main() -> int:
     state = isolate(opts.redis_url)
     from bench_batch import prepared_corpus, repeat_corpus
 
-    from ingest_tasks.client import IngestClient
-    from ingest_tasks.constants import BULK_QUEUE, STREAM_QUEUE
-    from ingest_tasks.embed import get_embedder
+    from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
+    from ingest_tasks.interfaces.client import IngestClient
+    from ingest_tasks.pipeline.embed import get_embedder
 
     with private_stack(state) as stack:
         client = IngestClient()

@@ -26,8 +26,8 @@ WARM_UP = 3
 
 def pages(corpus: Path, count: int, folder: Path) -> list[Path]:
     """`count` single-page Markdown files cut from the corpus's valid text documents."""
-    from ingest_tasks.errors import PermanentError
-    from ingest_tasks.parse import parse
+    from ingest_tasks.core.errors import PermanentError
+    from ingest_tasks.pipeline.parse import parse
 
     folder.mkdir(parents=True, exist_ok=True)
     made: list[Path] = []
@@ -54,9 +54,9 @@ def main() -> int:
     args.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     opts = args.parse_args()
     state = isolate(opts.redis_url, embedding_model=opts.model)
-    from ingest_tasks.client import IngestClient
-    from ingest_tasks.constants import LATENCY_KEY, STREAM_QUEUE
-    from ingest_tasks.latency import percentiles, quantile
+    from ingest_tasks.core.keys import LATENCY_KEY, STREAM_QUEUE
+    from ingest_tasks.interfaces.client import IngestClient
+    from ingest_tasks.state.latency import percentiles, quantile
 
     with private_stack(state):
         client = IngestClient()

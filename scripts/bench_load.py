@@ -35,7 +35,7 @@ from pathlib import Path
 from benchkit import isolate, private_stack
 from ground_truth import Ledger
 
-from ingest_tasks.stack import free_port, wait_until
+from ingest_tasks.ops.stack import free_port, wait_until
 
 WORDS = ["harbour", "lantern", "glacier", "orchard", "meridian", "cobalt", "falcon", "quarry",
          "willow", "ember", "lattice", "tundra", "saffron", "beacon", "canyon", "thistle"]
@@ -78,8 +78,8 @@ class Load:
 
     def edit(self, n: int) -> None:
         """One stream edit of the working set."""
-        from ingest_tasks.clock import next_versions
-        from ingest_tasks.sources import DocRef
+        from ingest_tasks.pipeline.sources import DocRef
+        from ingest_tasks.state.clock import next_versions
 
         doc_id, text = f"live/{n % self.opts.working_set:04d}.md", note(n)
         version = next_versions(self.client.resources.redis)[0]
@@ -92,7 +92,7 @@ class Load:
 
     def job(self, n: int) -> None:
         """One bulk job: the same document ids as every job, new texts."""
-        from ingest_tasks.sources import discover
+        from ingest_tasks.pipeline.sources import discover
 
         folder = self.folder / f"job-{n:04d}"
         folder.mkdir(parents=True)
@@ -157,10 +157,10 @@ def sample(stack, load: Load, redis, started: float, cpu: list[float]) -> dict:
     """One look at the stack under load; `cpu` holds the stack's CPU-seconds at the last."""
     import psutil
 
-    from ingest_tasks.backpressure import queue_depth
-    from ingest_tasks.celery import app
-    from ingest_tasks.constants import BULK_QUEUE, STREAM_QUEUE
-    from ingest_tasks.latency import percentiles
+    from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
+    from ingest_tasks.lanes.app import app
+    from ingest_tasks.lanes.backpressure import queue_depth
+    from ingest_tasks.state.latency import percentiles
 
     stream_tasks, jobs, job_docs = load.outstanding()
     window = percentiles(redis, STREAM_QUEUE, window=load.opts.sample)
@@ -213,7 +213,7 @@ def backlog(samples: list[dict]) -> dict:
 
 def run(stack, opts, state: Path) -> dict:
     """The load for `opts.minutes`, sampled; then the drain and the ground-truth audit."""
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     client = IngestClient()
     ledger = Ledger(client.settings, client.settings.embedding_model)

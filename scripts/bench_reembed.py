@@ -55,7 +55,7 @@ class Paced(threading.Thread):
 
 def build(client, report: dict) -> dict:
     """Re-embed the live collection with NEW and swap it in; the build's figures."""
-    from ingest_tasks import reembed
+    from ingest_tasks.bluegreen import reembed
 
     resources = client.resources
     started = reembed.start(resources, NEW)
@@ -87,7 +87,7 @@ def live_texts(client) -> list[str]:
 
 def editor(client, doc_ids: list[str]):
     """One stream edit: a document replaced by a short note of its own."""
-    from ingest_tasks.clock import next_versions
+    from ingest_tasks.state.clock import next_versions
 
     rng, redis = random.Random(7), client.resources.redis
 
@@ -114,10 +114,10 @@ def main() -> int:
     args.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     opts = args.parse_args()
     state = isolate(opts.redis_url, embedding_model=OLD, preload_models=NEW)
-    from ingest_tasks.client import IngestClient
-    from ingest_tasks.embed import get_embedder
-    from ingest_tasks.latency import percentiles
-    from ingest_tasks.swap import rollback
+    from ingest_tasks.bluegreen.swap import rollback
+    from ingest_tasks.interfaces.client import IngestClient
+    from ingest_tasks.pipeline.embed import get_embedder
+    from ingest_tasks.state.latency import percentiles
 
     with private_stack(state):
         client = IngestClient()

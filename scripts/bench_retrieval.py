@@ -18,10 +18,10 @@ from pathlib import Path
 
 from benchkit import DEFAULT_CORPUS
 
-from ingest_tasks.client import IngestClient
-from ingest_tasks.results import COMMITTED, UNCHANGED
-from ingest_tasks.retrieval import self_retrieval
-from ingest_tasks.settings import get_settings
+from ingest_tasks.core.results import COMMITTED, UNCHANGED
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.interfaces.client import IngestClient
+from ingest_tasks.pipeline.retrieval import self_retrieval
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Self
 
-from ingest_tasks.client import IngestClient
-from ingest_tasks.settings import get_settings
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.interfaces.client import IngestClient
 
 MB = 1024 * 1024
 BOUND_MB = 300

@@ -2,9 +2,9 @@
 
 Import it before anything of ingest_tasks: `isolate()` sets the INGEST_* environment
 that the settings (read once per process) and the stack's processes take. The helpers
-live in ingest_tasks.stack, where `ingest cost` uses them too.
+live in ingest_tasks.ops.stack, where `ingest cost` uses them too.
 """
 
-from ingest_tasks.stack import DEFAULT_CORPUS, isolate, private_stack
+from ingest_tasks.ops.stack import DEFAULT_CORPUS, isolate, private_stack
 
 __all__ = ["DEFAULT_CORPUS", "isolate", "private_stack"]

@@ -2,7 +2,7 @@
 
     nice -n 19 .venv/bin/python scripts/faults.py [--scenario NAME ...] [--settle 300]
 
-Each scenario runs in a process of its own, on a private stack (ingest_tasks.stack.isolate
+Each scenario runs in a process of its own, on a private stack (ingest_tasks.ops.stack.isolate
 and private_stack): a Redis server of its own on a free port, started by the Stack with
 AOF as in docker-compose, a Chroma server and both pools. It sends documents, injects
 its fault while they are processed, waits until every accepted document is committed
@@ -98,7 +98,7 @@ class Rig:
 
     def job(self, name: str, count: int, words: int = 40, model: str | None = None) -> str:
         """Send a job of `count` new documents; recorded as accepted once it returned."""
-        from ingest_tasks.sources import discover
+        from ingest_tasks.pipeline.sources import discover
 
         folder = self.folder / name
         folder.mkdir(parents=True)
@@ -115,7 +115,7 @@ class Rig:
     def stream(self, doc_id: str, words: int = 60, model: str | None = None,
                patience: float = 120.0) -> bool:
         """Stream one document, trying again (same version) until the call returns."""
-        from ingest_tasks.sources import DocRef
+        from ingest_tasks.pipeline.sources import DocRef
 
         body = text(doc_id, words)
         version, deadline = time.time_ns(), time.monotonic() + patience
@@ -162,7 +162,7 @@ def alive(pid: int) -> bool:
           **QUICK_REDELIVERY)
 def bulk_main_killed(rig: Rig) -> None:
     """SIGKILL the bulk worker's main process mid-job, then start the pool again."""
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
 
     job_id = rig.job("killed", 320)  # 20 groups
     wait_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
@@ -185,7 +185,7 @@ def bulk_main_killed(rig: Rig) -> None:
 @scenario(embedding_model="all-MiniLM-L6-v2")
 def stream_child_killed(rig: Rig) -> None:
     """SIGKILL the stream pool's child while it runs a task, three times."""
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
 
     sender = threading.Thread(target=lambda: [rig.stream(f"long-{n:03d}", words=3000)
                                               for n in range(12)])
@@ -238,7 +238,7 @@ def redis_restart(rig: Rig) -> None:
 @scenario(embedding_model="all-MiniLM-L6-v2", group_max_docs="16")
 def chroma_outage(rig: Rig) -> None:
     """Stop the Chroma server for 30 s mid-job, streaming documents meanwhile."""
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
 
     job_id = rig.job("outage", 320)
     wait_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
@@ -259,8 +259,8 @@ def embedding_bursts(rig: Rig) -> None:
     """A job and a stream through an embedding service answering bursts of 429 and 500."""
     import httpx
 
-    from ingest_tasks.embed_server import serving
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.testing.embed_server import serving
 
     model, port = "api:wordllama", int(rig.client.settings.embedding_api_url.rsplit(":", 1)[1])
     health = []
@@ -311,8 +311,8 @@ def summary_is_the_store(rig: Rig, job_id: str) -> bool:
 
 def killed_in_write(rig: Rig) -> None:
     """SIGKILL the bulk pool while a group holds the writer's turn; start it again at once."""
-    from ingest_tasks.constants import WRITER_KEY
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.core.keys import WRITER_KEY
+    from ingest_tasks.ops.stack import wait_until
 
     redis = rig.client.resources.redis
     job_id = rig.job("in-write", 300)
@@ -339,8 +339,8 @@ def bulk_killed_in_write_default_groups(rig: Rig) -> None:
 
 def held_lock(rig: Rig, doc_id: str, words: int = 3000) -> tuple[str, object]:
     """Stream a document and wait until its commit lock is held; the lock's key and owner."""
-    from ingest_tasks import locks
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.state import locks
 
     redis = rig.client.resources.redis
     key = f"ingest:lock:{rig.client.resources.collection().name}:{doc_id}"
@@ -351,8 +351,8 @@ def held_lock(rig: Rig, doc_id: str, words: int = 3000) -> tuple[str, object]:
 
 def committed_within(rig: Rig, doc_id: str, since: float, timeout: float = 120) -> float:
     """Seconds from `since` until the ledger's latest version of `doc_id` is committed."""
-    from ingest_tasks import registry
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.state import registry
 
     resources = rig.client.resources
 
@@ -367,7 +367,7 @@ def committed_within(rig: Rig, doc_id: str, since: float, timeout: float = 120) 
 @scenario(embedding_model="all-MiniLM-L6-v2")
 def stream_killed_holding_lock(rig: Rig) -> None:
     """SIGKILL a stream child while it holds a document's commit lock, three times."""
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
 
     redis, seconds, lease_left, taken_over = rig.client.resources.redis, [], [], []
     for n in range(3):
@@ -407,7 +407,7 @@ def random_kills(rig: Rig) -> None:
     print(f"random_kills: seed {seed}", file=sys.stderr, flush=True)
     chance, rounds = random.Random(seed), []
     rig.notes["seed"] = seed
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
 
     for n in range(10):
         job_id = rig.job(f"random-{n}", 64)
@@ -432,7 +432,7 @@ def random_kills(rig: Rig) -> None:
 
 def settle(rig: Rig, seconds: float) -> None:
     """Wait until every job has finished and every accepted document is committed."""
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
 
     def finished() -> bool:
         states = [rig.client.job_status(job_id) for job_id in rig.jobs]
@@ -454,12 +454,12 @@ def run_one(name: str, settle_seconds: float, logs: Path) -> dict:
     from benchkit import isolate, private_stack
     from ground_truth import Ledger
 
-    from ingest_tasks.stack import free_port
+    from ingest_tasks.ops.stack import free_port
 
     work, own = SCENARIOS[name]
     settings = {"embedding_api_url": f"http://127.0.0.1:{free_port()}", **own}
     state = isolate(f"redis://127.0.0.1:{free_port()}/0", **settings)
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     started = time.monotonic()
     with private_stack(state, parts=["redis", "chroma", "stream", "bulk"]) as stack:

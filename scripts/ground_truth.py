@@ -14,10 +14,11 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from ingest_tasks import pipeline, registry
-from ingest_tasks.embed import API_PREFIX, get_embedder
-from ingest_tasks.registry import COMMITTED
-from ingest_tasks.sources import DocRef
+from ingest_tasks.pipeline import documents
+from ingest_tasks.pipeline.embed import API_PREFIX, get_embedder
+from ingest_tasks.pipeline.sources import DocRef
+from ingest_tasks.state import registry
+from ingest_tasks.state.registry import COMMITTED
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Ledger:
 
     def accept(self, ref: DocRef) -> None:
         """Record a submission whose producer call returned: its version is now expected."""
-        chunks = len(pipeline.prepare(ref, self.embedder, self.settings).chunks)
+        chunks = len(documents.prepare(ref, self.embedder, self.settings).chunks)
         with self._lock:
             held = self.accepted.get(ref.doc_id)
             if held is None or held.version < ref.version:

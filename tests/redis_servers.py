@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ingest_tasks.stack import free_port, redis_server_binary, wait_until
+from ingest_tasks.ops.stack import free_port, redis_server_binary, wait_until
 
 PASSWORD = "s3cret-for-tests"
 

@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from ingest_tasks.settings import Settings, get_settings
-from ingest_tasks.stack import Stack
+from ingest_tasks.core.settings import Settings, get_settings
+from ingest_tasks.ops.stack import Stack
 
 POOLS = ["stream", "bulk"]
 
@@ -21,7 +21,7 @@ def stack():
     """Bring Redis, the Chroma server and Flower up once (as `ingest up` does), down at the end."""
     import redis
 
-    from ingest_tasks.celery import app
+    from ingest_tasks.lanes.app import app
 
     settings = get_settings()
     redis.Redis.from_url(settings.redis_url).flushdb()  # the suite's own server, or db
@@ -46,7 +46,7 @@ def settings(stack, request) -> Settings:
 @pytest.fixture(scope="module")
 def client(settings):
     """The Python API, talking to the test stack with this module's prefix."""
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     return IngestClient(settings)
 
@@ -59,7 +59,7 @@ def pool_pids(settings):
 
 def worker_pids() -> dict[str, set[int]]:
     """Each worker node's main pid and pool children's pids."""
-    from ingest_tasks.celery import app
+    from ingest_tasks.lanes.app import app
 
     stats = app.control.inspect(timeout=2).stats() or {}
     return {node: {s["pid"], *s["pool"]["processes"]} for node, s in stats.items()}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from ingest_tasks.constants import BULK_QUEUE, STREAM_QUEUE
-from ingest_tasks.settings import Settings
+from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
+from ingest_tasks.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import os
 import shlex
 import sys
 
-from ingest_tasks.settings import get_settings
+from ingest_tasks.core.settings import get_settings
 
 from . import celery_argv, pools
 

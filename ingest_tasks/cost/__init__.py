@@ -22,7 +22,7 @@ DEFAULT_MODEL = "api:all-MiniLM-L6-v2"
 
 def add_cost_parser(sub) -> None:
     """The `ingest cost` subcommand of the `ingest` command line."""
-    from ..stack import DEFAULT_CORPUS
+    from ingest_tasks.ops.stack import DEFAULT_CORPUS
 
     p = sub.add_parser("cost", help=cmd_cost.__doc__)
     p.add_argument("--docs", type=int, default=DEFAULT_DOCS,
@@ -50,9 +50,9 @@ def cmd_cost(args) -> int:
     """Measure pure streaming against hybrid on a scaled day of the real stack; price both."""
     from rich.console import Console
 
-    from ..settings import get_settings
-    from . import report
-    from .price import Prices, price_run
+    from ingest_tasks.core.settings import get_settings
+    from ingest_tasks.cost import report
+    from ingest_tasks.cost.price import Prices, price_run
 
     out, err = Console(), Console(stderr=True)
     if args.source:
@@ -73,8 +73,8 @@ def cmd_cost(args) -> int:
 
 def _measure(args, report) -> dict:
     """Run the scaled day both ways; the counts with what was run."""
-    from .day import plan_day, valid_files
-    from .run import measure
+    from ingest_tasks.cost.day import plan_day, valid_files
+    from ingest_tasks.cost.run import measure
 
     spread = args.spread if args.spread is not None else SECONDS_PER_DOC * args.docs
     arrivals = plan_day(valid_files(args.corpus), args.docs, spread, args.seed)

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..constants import BULK_QUEUE, STREAM_QUEUE
+from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 
 DAY_DOCS = 10_000
 BULK_SHARE = 0.9

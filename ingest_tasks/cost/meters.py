@@ -152,10 +152,10 @@ class Service:
 
 @contextmanager
 def embedding_service(folder: Path, model: str) -> Iterator[Service]:
-    """`python -m ingest_tasks.embed_server` in a process of its own, `model` loaded."""
+    """`python -m ingest_tasks.testing.embed_server` in a process of its own, `model` loaded."""
     import httpx
 
-    from ..embed_server import serving
+    from ingest_tasks.testing.embed_server import serving
 
     with serving(folder) as url:
         httpx.post(f"{url}/v1/embeddings", json={"model": model, "input": ["warm"]},

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..constants import BULK_QUEUE
-from .day import DAY_DOCS, HYBRID, MODES, STREAMING, scale_factor
+from ingest_tasks.core.keys import BULK_QUEUE
+from ingest_tasks.cost.day import DAY_DOCS, HYBRID, MODES, STREAMING, scale_factor
 
 # Per-lane counts that grow with the number of documents (scaled to the day); the rest
 # (peak busy workers, pool size) are levels, kept as measured.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .day import HYBRID, LANES, MODES, STREAMING
-from .price import ratio
+from ingest_tasks.cost.day import HYBRID, LANES, MODES, STREAMING
+from ingest_tasks.cost.price import ratio
 
 ASSUMPTIONS = (
     ("measured on a scaled day and multiplied up to 10,000 documents a day: embedding calls, "

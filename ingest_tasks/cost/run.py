@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
 
-from ..embed import API_PREFIX
-from .day import HYBRID, LANES, MODES, Arrival, pool_sizes
-from .meters import (
+from ingest_tasks.cost.day import HYBRID, LANES, MODES, Arrival, pool_sizes
+from ingest_tasks.cost.meters import (
     TaskWatcher,
     busy_seconds,
     counting_proxy,
@@ -27,6 +26,7 @@ from .meters import (
     embedding_service,
     peak,
 )
+from ingest_tasks.pipeline.embed import API_PREFIX
 
 
 @dataclass
@@ -64,12 +64,12 @@ class Sent:
 def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
             report: Callable[[str], None]) -> dict:
     """Both modes of the day on a stack of their own; each mode's figures."""
-    from ..settings import get_settings
-    from ..stack import isolate, private_stack
+    from ingest_tasks.core.settings import get_settings
+    from ingest_tasks.ops.stack import isolate, private_stack
 
     if not model.startswith(API_PREFIX):
         raise ValueError(f"{model}: give an {API_PREFIX} model, so the embedding service counts")
-    if "ingest_tasks.celery" in sys.modules:
+    if "ingest_tasks.lanes.app" in sys.modules:
         raise RuntimeError("the Celery app was built before `ingest cost` isolated its settings")
     # The local service stands in for a hosted API and is far slower on a small machine:
     # a long timeout keeps its slowness from turning into retries that would be counted.
@@ -77,7 +77,7 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
     get_settings.cache_clear()
     settings = get_settings()
     with private_stack(state, parts=["redis", "chroma"]) as stack, ExitStack() as running:
-        from ..celery import app
+        from ingest_tasks.lanes.app import app
 
         _refuse_busy(app, redis_url)
         app.control.purge()
@@ -95,8 +95,8 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
 def run_mode(rig: Rig, mode: str, arrivals: list[Arrival], folders: dict[int, Path],
              timeout: float, report: Callable[[str], None]) -> dict:
     """One mode: its pools up, the day sent, every document waited for; its figures."""
-    from ..client import IngestClient
-    from ..settings import Settings, get_settings
+    from ingest_tasks.core.settings import Settings, get_settings
+    from ingest_tasks.interfaces.client import IngestClient
 
     settings = get_settings()
     sizes = pool_sizes(mode, settings.stream_concurrency, settings.bulk_concurrency)
@@ -124,7 +124,7 @@ def run_mode(rig: Rig, mode: str, arrivals: list[Arrival], folders: dict[int, Pa
 def _send(client, mode: str, arrivals: list[Arrival], folders: dict[int, Path], started: float,
           report: Callable[[str], None]) -> list[Sent]:
     """Send each arrival at its time: a batch job (hybrid uploads) or one task per document."""
-    from ..sources import file_ref
+    from ingest_tasks.pipeline.sources import file_ref
 
     sent = []
     for index, arrival in enumerate(arrivals):

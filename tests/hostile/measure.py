@@ -55,10 +55,10 @@ def _peak_mb() -> float:
 
 def _measure(case: str, folder: Path) -> dict:
     """Read and parse the case's file as a worker would; seconds, peak RSS, outcome."""
-    from ingest_tasks.errors import PermanentError
-    from ingest_tasks.pipeline import document_text
-    from ingest_tasks.settings import Settings
-    from ingest_tasks.sources import DocRef
+    from ingest_tasks.core.errors import PermanentError
+    from ingest_tasks.core.settings import Settings
+    from ingest_tasks.pipeline.documents import document_text
+    from ingest_tasks.pipeline.sources import DocRef
 
     name, _, values = CASES[case]
     settings = Settings(source_roots=str(folder), **values)

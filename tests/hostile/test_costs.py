@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ingest_tasks.settings import Settings
+from ingest_tasks.core.settings import Settings
 from tests.hostile.measure import measured
 
 pytestmark = pytest.mark.slow

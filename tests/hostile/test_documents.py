@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from ingest_tasks.deadline import deadline
-from ingest_tasks.errors import CorruptDocument, EncodingError, TimeLimit, TooLarge, ZipBomb
-from ingest_tasks.parse import Options, Parsed, parse
-from ingest_tasks.pipeline import document_text, prepare
-from ingest_tasks.settings import Settings
-from ingest_tasks.sources import DocRef
+from ingest_tasks.core.errors import CorruptDocument, EncodingError, TimeLimit, TooLarge, ZipBomb
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.pipeline.deadline import deadline
+from ingest_tasks.pipeline.documents import document_text, prepare
+from ingest_tasks.pipeline.parse import Options, Parsed, parse
+from ingest_tasks.pipeline.sources import DocRef
 from tests.hostile import files
 from tests.hostile.files import MAIN, MiB
 

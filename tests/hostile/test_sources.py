@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest_tasks.client import IngestClient
-from ingest_tasks.docids import check_doc_id
-from ingest_tasks.errors import InvalidDocId, SourceError, SourceOutsideRoots, TooLarge
-from ingest_tasks.roots import check_opened
-from ingest_tasks.settings import Settings
-from ingest_tasks.sources import DocRef, read_source
+from ingest_tasks.core.errors import InvalidDocId, SourceError, SourceOutsideRoots, TooLarge
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.interfaces.client import IngestClient
+from ingest_tasks.pipeline.docids import check_doc_id
+from ingest_tasks.pipeline.roots import check_opened
+from ingest_tasks.pipeline.sources import DocRef, read_source
 
 MiB = 1024 * 1024
 

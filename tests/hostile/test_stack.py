@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest_tasks import batch
-from ingest_tasks.celery import app
-from ingest_tasks.sources import DocRef, discover, file_ref
-from ingest_tasks.tasks import ingest_document
+from ingest_tasks.lanes import batch
+from ingest_tasks.lanes.app import app
+from ingest_tasks.lanes.tasks import ingest_document
+from ingest_tasks.pipeline.sources import DocRef, discover, file_ref
 from tests.hostile import files
 from tests.hostile.files import MAIN, MiB
 from tests.stack_fixtures import worker_pids

@@ -14,12 +14,12 @@ import httpx
 import pytest
 import redis as redis_lib
 
-from ingest_tasks import jobs
-from ingest_tasks.backpressure import queue_depth
-from ingest_tasks.celery import app
-from ingest_tasks.constants import BULK_QUEUE, WRITER_KEY
-from ingest_tasks.settings import get_settings
-from ingest_tasks.stack import free_port, wait_until
+from ingest_tasks.core.keys import BULK_QUEUE, WRITER_KEY
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.lanes.app import app
+from ingest_tasks.lanes.backpressure import queue_depth
+from ingest_tasks.ops.stack import free_port, wait_until
+from ingest_tasks.state import jobs
 from tests.integration.conftest import chunks_in_store
 from tests.servers import serving
 
@@ -31,7 +31,7 @@ TOPICS = ["glaciers", "lighthouses", "beekeeping", "typefaces", "tidepools", "so
 @pytest.fixture
 def client(settings, stack):
     """A client that sends groups of 16 documents, so that these small jobs have several."""
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     return IngestClient(settings.model_copy(update={"group_max_docs": 16}))
 
@@ -97,7 +97,7 @@ def test_resume_finishes_a_job_whose_submitter_died_mid_send(client, stack, sett
 
 def test_submit_batch_waits_at_the_high_water_mark_and_resumes_below_the_low(
         settings, stack, tmp_path):
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     client = IngestClient(settings.model_copy(update={
         "group_max_docs": 4, "bulk_queue_high_water": 6, "bulk_queue_low_water": 2}))
@@ -123,7 +123,7 @@ def test_submit_batch_waits_at_the_high_water_mark_and_resumes_below_the_low(
 
 def test_a_job_through_a_rate_limited_embedding_service_loses_nothing(
         settings, stack, tmp_path):
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     client = IngestClient(settings.model_copy(update={"group_max_docs": 4}))
     folder = write_docs(tmp_path / "service", 48)  # 12 groups, each one request
@@ -144,7 +144,7 @@ def exporter(tmp_path):
 
     port = free_port()
     with open(tmp_path / "metrics.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "ingest_tasks.cli", "metrics", "--port",
+        proc = subprocess.Popen([sys.executable, "-m", "ingest_tasks.interfaces.cli", "metrics", "--port",
                                  str(port)], stdout=log, stderr=subprocess.STDOUT)
 
     def scrape() -> dict:
@@ -168,7 +168,7 @@ def _answers(scrape) -> bool:
 
 
 def test_metrics_scraped_during_a_job_show_depth_age_and_latency(settings, stack, tmp_path):
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     client = IngestClient(settings.model_copy(update={"group_max_docs": 4}))
     folder = write_docs(tmp_path / "metered", 16)  # 4 groups
@@ -265,7 +265,7 @@ def kill_inside_a_store_write(stack, redis, slot: str) -> str:
 
 def test_a_pool_killed_inside_a_store_write_loses_nothing_and_its_summary_is_the_store(
         settings, stack, issue_21_bulk_pool, tmp_path):
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     client = IngestClient(settings.model_copy(update={"group_max_docs": 8}))
     redis = client.resources.redis
@@ -288,7 +288,7 @@ def test_a_pool_killed_inside_a_store_write_loses_nothing_and_its_summary_is_the
 def test_random_kills_of_the_bulk_pool_each_end_exactly_once(
         settings, stack, fast_redelivery_bulk_pool, tmp_path):
     """Three kills at random moments of three jobs (the fault suite's random_kills does ten)."""
-    from ingest_tasks.client import IngestClient
+    from ingest_tasks.interfaces.client import IngestClient
 
     seed = int(os.environ.get("INGEST_TEST_SEED", random.randrange(1 << 30)))
     print(f"random kills: seed {seed} (INGEST_TEST_SEED={seed} repeats them)")

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from ingest_tasks.cli import ERROR, OK, SOME_FAILED, USAGE
+from ingest_tasks.interfaces.cli import ERROR, OK, SOME_FAILED, USAGE
 
 
 def ingest(*args: str, **env: str) -> subprocess.CompletedProcess:
     """Run `ingest ARGS` as a user would, with `env` added to the test environment."""
-    return subprocess.run([sys.executable, "-m", "ingest_tasks.cli", *args],
+    return subprocess.run([sys.executable, "-m", "ingest_tasks.interfaces.cli", *args],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, **env}, check=False)
 

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from ingest_tasks.cli import SOME_FAILED
-from ingest_tasks.retrieval import self_retrieval
+from ingest_tasks.interfaces.cli import SOME_FAILED
+from ingest_tasks.pipeline.retrieval import self_retrieval
 from tests.corpus import CORPUS_DIR, manifest
 from tests.integration.conftest import chunks_in_store, worker_pids
 
@@ -23,7 +23,7 @@ SPECIFIC = re.compile(r"^(empty|corrupt|encrypted|encoding|unsupported|source): 
 def corpus_job(stack, pool_pids):
     """Run `ingest batch CORPUS --json` as a user would; return its summary by document."""
     run = subprocess.run(
-        [sys.executable, "-m", "ingest_tasks.cli", "batch", str(CORPUS_DIR), "--json"],
+        [sys.executable, "-m", "ingest_tasks.interfaces.cli", "batch", str(CORPUS_DIR), "--json"],
         capture_output=True, text=True, timeout=900, env=os.environ, check=False,
     )
     assert run.returncode == SOME_FAILED, run.stderr[-3000:]  # the corpus holds bad files
@@ -106,7 +106,7 @@ def test_no_worker_restarted(corpus_job, pool_pids):
 def test_job_summary_outlives_the_submitter(corpus_job):
     summary, _ = corpus_job
     run = subprocess.run(
-        [sys.executable, "-m", "ingest_tasks.cli", "status", summary["job_id"], "--json"],
+        [sys.executable, "-m", "ingest_tasks.interfaces.cli", "status", summary["job_id"], "--json"],
         capture_output=True, text=True, timeout=120, env=os.environ, check=False,
     )
     assert run.returncode == SOME_FAILED, run.stderr  # as `ingest batch` said of the job

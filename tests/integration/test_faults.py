@@ -9,7 +9,7 @@ Chroma restart also run here, in test_batch_jobs.py.
 import os
 import signal
 
-from ingest_tasks import registry
+from ingest_tasks.state import registry
 
 # A topic of its own: other tests of the shared stack search for theirs
 WORDS = "Lighthouse keepers log the tides and trim the lamp wicks before each storm. "
@@ -37,8 +37,8 @@ def test_a_stream_child_killed_holding_a_commit_lock_holds_up_no_writer(client, 
     commits well before the lock's lease (INGEST_LOCK_LEASE_SECONDS) would have lapsed."""
     import time
 
-    from ingest_tasks import locks
-    from ingest_tasks.stack import wait_until
+    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.state import locks
 
     redis, col = client.resources.redis, client.resources.collection()
     doc_id = "killed-holder/0"

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from ingest_tasks.sources import DocRef
-from ingest_tasks.stack import wait_until
+from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.pipeline.sources import DocRef
 
 WORDS = "The lighthouse keeper trims the wick and logs the passing ships by night. "
 BROKEN_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog"  # cut off after its first object
@@ -104,7 +104,7 @@ def json_pool(stack, tmp_path):
 
 
 def test_a_json_pool_writes_every_line_as_json_with_the_outcome_fields(json_pool):
-    from ingest_tasks.tasks import ingest_document
+    from ingest_tasks.lanes.tasks import ingest_document
 
     queue, log = json_pool
     tag = uuid.uuid4().hex[:8]

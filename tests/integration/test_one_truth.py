@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from ingest_tasks.embed import get_embedder
-from ingest_tasks.pipeline import prepare
-from ingest_tasks.settings import get_settings
-from ingest_tasks.sources import file_ref
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.pipeline.documents import prepare
+from ingest_tasks.pipeline.embed import get_embedder
+from ingest_tasks.pipeline.sources import file_ref
 
 MODEL = "wordllama"  # the schedule tests ordering, not the model: the fast one keeps it short
 DOCS_PER_SEED = 50

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ingest_tasks import alias, registry
-from ingest_tasks.client import IngestClient
-from ingest_tasks.clock import next_versions
-from ingest_tasks.constants import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
-from ingest_tasks.parse import parse
-from ingest_tasks.stack import wait_until
+from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
+from ingest_tasks.interfaces.client import IngestClient
+from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.pipeline.parse import parse
+from ingest_tasks.state import alias, registry
+from ingest_tasks.state.clock import next_versions
 from tests.corpus import CORPUS_DIR, manifest
 
 OLD, NEW = "wordllama", "all-MiniLM-L6-v2"
@@ -137,7 +137,7 @@ def searcher(client, empty: list):
 
 def ingest(*args: str) -> dict:
     """Run the `ingest` command; its JSON output."""
-    done = subprocess.run([sys.executable, "-m", "ingest_tasks.cli", *args, "--json"],
+    done = subprocess.run([sys.executable, "-m", "ingest_tasks.interfaces.cli", *args, "--json"],
                           check=False, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

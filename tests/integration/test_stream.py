@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from ingest_tasks.retrieval import top_documents
-from ingest_tasks.stack import wait_until
+from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.pipeline.retrieval import top_documents
 from tests.corpus import CORPUS_DIR
 
 WORDS = "Ocelots prowl the humid understory of the cloud forest at dusk. "
@@ -79,7 +79,7 @@ def test_content_submitted_inline_is_searchable_and_timed(client):
     result = client.submit_content("kelp-note", text, "kelp.md").get(timeout=120)
     assert result["status"] == "committed"
     assert "kelp-note" in top_documents(client.search("fast growing seaweed", k=20), 3)
-    run = subprocess.run([sys.executable, "-m", "ingest_tasks.cli", "latency", "--lane", "stream",
+    run = subprocess.run([sys.executable, "-m", "ingest_tasks.interfaces.cli", "latency", "--lane", "stream",
                           "--json"], capture_output=True, text=True, timeout=60, check=True)
     (stream,) = json.loads(run.stdout)
     assert stream["samples"] >= 1 and 0 < stream["p50"] <= stream["p99"]

@@ -8,8 +8,8 @@ def worker():
     """The project's own app served by a solo worker in this process, on both queues."""
     from celery.contrib.testing.worker import start_worker
 
-    from ingest_tasks.celery import app
-    from ingest_tasks.constants import BULK_QUEUE, STREAM_QUEUE
+    from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
+    from ingest_tasks.lanes.app import app
 
     with start_worker(app, pool="solo", perform_ping_check=False,
                       queues=[STREAM_QUEUE, BULK_QUEUE], shutdown_timeout=30) as worker:

@@ -6,9 +6,8 @@ import uuid
 import pytest
 import redis as redis_lib
 
-from ingest_tasks import alias, changes
-from ingest_tasks.alias import LiveMoved, Target
-from ingest_tasks.constants import (
+from ingest_tasks.bluegreen.swap import _switch
+from ingest_tasks.core.keys import (
     ALIAS_KEY,
     CHANGES_KEY,
     FEEDS_KEY,
@@ -16,9 +15,10 @@ from ingest_tasks.constants import (
     HISTORY_KEY,
     WRITERS_KEY,
 )
-from ingest_tasks.settings import get_settings
-from ingest_tasks.stack import wait_until
-from ingest_tasks.swap import _switch
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.state import alias, changes
+from ingest_tasks.state.alias import LiveMoved, Target
 
 PREFIX = f"t-{uuid.uuid4().hex[:8]}"  # the collection prefix whose alias these tests move
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import redis as redis_lib
 
-from ingest_tasks import registry
-from ingest_tasks.alias import Target
-from ingest_tasks.chunk import Chunk
-from ingest_tasks.commit import Prepared, commit_documents
-from ingest_tasks.registry import COMMITTED, Entry
-from ingest_tasks.settings import get_settings
-from ingest_tasks.sources import DocRef
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.pipeline.chunk import Chunk
+from ingest_tasks.pipeline.commit import Prepared, commit_documents
+from ingest_tasks.pipeline.sources import DocRef
+from ingest_tasks.state import registry
+from ingest_tasks.state.alias import Target
+from ingest_tasks.state.registry import COMMITTED, Entry
 
 
 class MemoryStore:

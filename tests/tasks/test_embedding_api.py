@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import redis as redis_py
 
-from ingest_tasks import ratelimit
-from ingest_tasks.chunk import chunk_text
-from ingest_tasks.constants import RATE_KEY
-from ingest_tasks.embed import Embedder, embedder_class, get_embedder
-from ingest_tasks.errors import EmbeddingUnavailable
-from ingest_tasks.settings import Settings
-from ingest_tasks.stack import free_port
+from ingest_tasks.core.errors import EmbeddingUnavailable
+from ingest_tasks.core.keys import RATE_KEY
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.ops.stack import free_port
+from ingest_tasks.pipeline.chunk import chunk_text
+from ingest_tasks.pipeline.embed import Embedder, embedder_class, get_embedder
+from ingest_tasks.state import ratelimit
 from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_rate_zero_is_no_limit(redis, bucket):
 _CALLER = """
 import json, sys, time
 import redis
-from ingest_tasks.ratelimit import acquire
+from ingest_tasks.state.ratelimit import acquire
 
 url, name, rate, burst, seconds = sys.argv[1:]
 client = redis.Redis.from_url(url)
@@ -138,8 +138,8 @@ def test_two_processes_share_one_rate(bucket):
 def test_api_models_are_registered_without_loading_or_calling_anything():
     code = (
         "import sys\n"
-        "from ingest_tasks.embed import embedder_class\n"
-        "from ingest_tasks.settings import Settings\n"
+        "from ingest_tasks.pipeline.embed import embedder_class\n"
+        "from ingest_tasks.core.settings import Settings\n"
         "cls = embedder_class('api:all-MiniLM-L6-v2')\n"
         "Settings(embedding_model='api:wordllama')\n"
         "print(cls.name, cls.dim, cls.max_tokens, embedder_class('api:wordllama').static,"

@@ -5,12 +5,13 @@ import socket
 import pytest
 from celery.signals import task_retry
 
-from ingest_tasks import batch, jobs, tasks
-from ingest_tasks.client import IngestClient
-from ingest_tasks.resources import Resources
-from ingest_tasks.settings import get_settings
-from ingest_tasks.sources import discover
-from ingest_tasks.stack import wait_until
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.interfaces.client import IngestClient
+from ingest_tasks.lanes import batch, tasks
+from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.pipeline.resources import Resources
+from ingest_tasks.pipeline.sources import discover
+from ingest_tasks.state import jobs
 
 
 def _closed_port() -> int:
@@ -75,7 +76,7 @@ def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(
     def bug(*_, **__):
         raise RuntimeError("a bug, not a bad document")
 
-    monkeypatch.setattr(tasks.pipeline, "ingest_documents", bug)
+    monkeypatch.setattr(tasks.documents, "ingest_documents", bug)
     refs, _ = discover([document])
     job_id = batch.start_job(refs, no_store)
     redis = no_store.redis

@@ -5,10 +5,10 @@ import uuid
 import pytest
 import redis as redis_lib
 
-from ingest_tasks import jobs
-from ingest_tasks.constants import JOB_KEY
-from ingest_tasks.results import ProcessingResult
-from ingest_tasks.settings import get_settings
+from ingest_tasks.core.keys import JOB_KEY
+from ingest_tasks.core.results import ProcessingResult
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.state import jobs
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import pytest
 from celery.signals import task_prerun, task_rejected
 from kombu.exceptions import ContentDisallowed
 
-from ingest_tasks.backpressure import queue_depth
-from ingest_tasks.celery import app
-from ingest_tasks.client import IngestClient
-from ingest_tasks.constants import STREAM_QUEUE
-from ingest_tasks.stack import wait_until
+from ingest_tasks.core.keys import STREAM_QUEUE
+from ingest_tasks.interfaces.client import IngestClient
+from ingest_tasks.lanes.app import app
+from ingest_tasks.lanes.backpressure import queue_depth
+from ingest_tasks.ops.stack import wait_until
 
 PICKLE = "application/x-python-serialize"
 

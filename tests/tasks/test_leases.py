@@ -10,16 +10,16 @@ import uuid
 import pytest
 import redis as redis_lib
 
-from ingest_tasks import locks, registry
-from ingest_tasks.errors import Busy, LeaseLost
-from ingest_tasks.registry import COMMITTED, Entry
-from ingest_tasks.settings import get_settings
-from ingest_tasks.stack import wait_until
+from ingest_tasks.core.errors import Busy, LeaseLost
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.state import locks, registry
+from ingest_tasks.state.registry import COMMITTED, Entry
 
 # A holder in a process of its own: takes the lock, says so, and sleeps until killed.
 HOLDER = """
 import sys, time, redis
-from ingest_tasks import locks
+from ingest_tasks.state import locks
 r = redis.Redis.from_url(sys.argv[1], decode_responses=True)
 with locks.held(r, [sys.argv[2]], lease=float(sys.argv[3]), wait=10):
     print("held", flush=True)

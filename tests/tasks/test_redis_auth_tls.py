@@ -23,15 +23,15 @@ import redis
 from kombu.exceptions import OperationalError
 from pydantic import ValidationError
 
-from ingest_tasks.celery import create_app
-from ingest_tasks.clock import next_versions
-from ingest_tasks.constants import RATE_KEY
-from ingest_tasks.embed import embedder_class
-from ingest_tasks.metrics import Collector
-from ingest_tasks.resources import Resources
-from ingest_tasks.settings import Settings
-from ingest_tasks.sources import DocRef
-from ingest_tasks.stack import Stack, free_port, wait_until
+from ingest_tasks.core.keys import RATE_KEY
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.lanes.app import create_app
+from ingest_tasks.ops.metrics import Collector
+from ingest_tasks.ops.stack import Stack, free_port, wait_until
+from ingest_tasks.pipeline.embed import embedder_class
+from ingest_tasks.pipeline.resources import Resources
+from ingest_tasks.pipeline.sources import DocRef
+from ingest_tasks.state.clock import next_versions
 from tests.redis_servers import PASSWORD, make_certificates, password_redis, tls_redis
 from tests.servers import ROOT, serving
 

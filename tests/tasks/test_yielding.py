@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pytest
 import redis as redis_lib
 
-from ingest_tasks import yielding
-from ingest_tasks.constants import LATENCY_KEY, STREAM_QUEUE
-from ingest_tasks.settings import get_settings
+from ingest_tasks.core.keys import LATENCY_KEY, STREAM_QUEUE
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.lanes import yielding
 
 
 @pytest.fixture

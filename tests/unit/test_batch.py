@@ -1,8 +1,8 @@
 """Grouping documents into batch tasks, and the job summary."""
 
-from ingest_tasks.batch import group_refs
-from ingest_tasks.results import ProcessingResult, summarize
-from ingest_tasks.sources import DocRef
+from ingest_tasks.core.results import ProcessingResult, summarize
+from ingest_tasks.lanes.batch import group_refs
+from ingest_tasks.pipeline.sources import DocRef
 
 
 def refs(*sizes):

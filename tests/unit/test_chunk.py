@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ingest_tasks.chunk import chunk_id, chunk_text
+from ingest_tasks.pipeline.chunk import chunk_id, chunk_text
 
 
 def words(text):

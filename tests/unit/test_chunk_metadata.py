@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from ingest_tasks.commit import chunk_records
-from ingest_tasks.copying import _prepared
-from ingest_tasks.embed import get_embedder
-from ingest_tasks.pipeline import prepare
-from ingest_tasks.registry import COMMITTED, Entry
-from ingest_tasks.settings import Settings, get_settings
-from ingest_tasks.sources import DocRef
+from ingest_tasks.bluegreen.copying import _prepared
+from ingest_tasks.core.settings import Settings, get_settings
+from ingest_tasks.pipeline.commit import chunk_records
+from ingest_tasks.pipeline.documents import prepare
+from ingest_tasks.pipeline.embed import get_embedder
+from ingest_tasks.pipeline.sources import DocRef
+from ingest_tasks.state.registry import COMMITTED, Entry
 from tests.corpus import CORPUS_DIR
 
 GERMAN = ("Die schöne Frau hat einen Kaffee mit Kuchen gegessen. Sie sagte: „Das war köstlich!“ "

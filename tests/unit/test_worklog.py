@@ -11,9 +11,9 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from ingest_tasks import worklog
-from ingest_tasks.results import ProcessingResult
-from ingest_tasks.settings import Settings
+from ingest_tasks.core.results import ProcessingResult
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.lanes import worklog
 from workers import pools
 
 

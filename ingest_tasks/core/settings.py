@@ -1,0 +1,249 @@
+"""One typed settings object, read from INGEST_* environment variables and an env file.
+
+The file is the one INGEST_ENV_FILE names, else config/ingest.env of the current folder
+if there is one; a variable set in the environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlparse
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest_tasks.pipeline.embed import embedder_class
+from ingest_tasks.pipeline.roots import remembered
+
+DEFAULT_ENV_FILE = Path("config") / "ingest.env"
+
+
+def env_file() -> Path | None:
+    """The env file settings are read from: INGEST_ENV_FILE, else config/ingest.env if present."""
+    named = os.environ.get("INGEST_ENV_FILE")
+    if named:
+        if not Path(named).is_file():
+            raise ValueError(f"INGEST_ENV_FILE names {named}, which is not a file")
+        return Path(named)
+    return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.is_file() else None
+
+
+def _default_state_dir() -> Path:
+    return Path.home() / ".local" / "state" / "ingest-tasks"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; defaults run the whole stack on one machine."""
+
+    # hide_input_in_errors: an error must not echo a password of a URL or an API key
+    # extra="ignore": an env file may hold other programs' variables too
+    model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True, hide_input_in_errors=True,
+                                      extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("_env_file", env_file())
+        super().__init__(**values)
+
+    # Services. Redis URLs may carry a password (redis://:PASSWORD@host:6379/0) and TLS
+    # (rediss://...?ssl_cert_reqs=required&ssl_ca_certs=/path/ca.pem, see _check_tls).
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str = ""  # empty: redis_url
+    result_backend: str = ""  # empty: redis_url
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8000
+    collection_prefix: str = "ingest"
+
+    # Embedding and chunking
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embed_batch: int = Field(4, ge=1)  # on CPU, small batches pad less (bench_batch.py)
+    embed_threads: int = Field(1, ge=1)
+    preload_models: str = ""  # comma-separated: loaded by each worker process at start, too
+    chunk_tokens: int = Field(200, ge=16)
+    chunk_overlap: int = Field(32, ge=0)
+
+    # Embedding service: a model named api:<model> is computed by an OpenAI-compatible server
+    embedding_api_url: str = "http://127.0.0.1:8100"
+    embedding_api_key: str = ""  # sent as a bearer token when set
+    embedding_api_batch: int = Field(64, ge=1)  # texts per request
+    embedding_api_timeout: float = Field(30.0, gt=0)  # seconds per request
+    embedding_api_retries: int = Field(5, ge=0)  # after a 429, a 5xx or a connection error
+    embedding_api_backoff: float = Field(0.5, ge=0)  # first wait between tries, then doubled
+    embedding_api_rate: float = Field(0.0, ge=0)  # requests/s across the fleet, 0: no limit
+    embedding_api_burst: int = Field(1, ge=1)  # requests the fleet may send at once after a pause
+
+    # Parsing limits: what one document may cost a worker (README, "Hostile input")
+    max_document_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    # html.parser trees take up to ~250x dense markup in memory: 4 MiB stays under ~1 GB
+    max_html_bytes: int = Field(4 * 1024 * 1024, ge=1)
+    max_unzipped_bytes: int = Field(128 * 1024 * 1024, ge=1)  # a .docx's parts, unzipped
+    max_zip_ratio: int = Field(100, ge=1)  # unzipped:zipped of any part past 1 MiB
+    # text after parsing: ~11k MiniLM chunks, embedded well within the soft time limit
+    max_text_chars: int = Field(8_000_000, ge=1)
+    max_doc_id_bytes: int = Field(1024, ge=1)
+    # seconds to read, parse and chunk one document (0: none); below the task's soft limit,
+    # so a bulk group's other documents go on
+    document_time_limit: float = Field(300.0, ge=0)
+    # Undeclared non-UTF-8 text is decoded as charset-normalizer detects it when its confidence
+    # (language coherence x (1 - mess)) is at least this, else in the legacy encoding (e.g.
+    # cp1252), else refused; HTML falls back to the legacy encoding, else windows-1252
+    encoding_min_confidence: float = Field(0.1, ge=0, le=1)
+    legacy_encoding: str = ""
+
+    # Sources: the folders workers may read documents from by path, os.pathsep-separated.
+    # Empty: none (only content sent inline); paths come in messages, which prove no sender.
+    source_roots: str = ""
+
+    # Hybrid routing: a submission this small streams, a larger one becomes a batch job
+    stream_max_docs: int = Field(8, ge=1)
+    stream_max_bytes: int = Field(2 * 1024 * 1024, ge=1)
+    inline_max_bytes: int = Field(256 * 1024, ge=0)  # stream documents this small travel inline
+
+    # Batch grouping and store writes
+    group_max_docs: int = Field(64, ge=1)
+    group_max_bytes: int = Field(256 * 1024, ge=1)  # big documents get groups of their own
+    # Static models (wordllama) embed a group in no time: the store is their bottleneck,
+    # and it writes large batches faster than small ones.
+    group_max_bytes_static: int = Field(4 * 1024 * 1024, ge=1)
+    store_batch: int = Field(1024, ge=1)
+    bulk_writers: int = Field(1, ge=0)  # bulk writes to a collection at once (0: no limit)
+
+    # Worker pools
+    stream_concurrency: int = Field(1, ge=1)
+    stream_prefetch: int = Field(1, ge=1)
+    bulk_concurrency: int = Field(2, ge=1)
+    bulk_prefetch: int = Field(4, ge=1)
+    bulk_nice: int = Field(10, ge=0, le=19)
+    max_memory_per_child_kb: int = Field(3_000_000, ge=1)
+
+    # Backpressure: a job is sent in chords of (high - low) groups, each once the bulk
+    # queue holds no more than the low-water mark (messages, one per group)
+    bulk_queue_high_water: int = Field(48, ge=2)
+    bulk_queue_low_water: int = Field(16, ge=1)
+    # Celery rate limits per worker process, e.g. "30/m" (empty: none)
+    stream_rate_limit: str = ""
+    bulk_rate_limit: str = ""
+
+    # Yielding to streaming: a bulk group waits while the stream lane's recent p95 latency
+    # (its newest samples of the last yield_window seconds) is past its target
+    yield_to_stream: bool = True
+    stream_latency_target: float = Field(1.5, gt=0)  # seconds, submit -> searchable
+    yield_window: float = Field(10.0, gt=0)
+    yield_max_wait: float = Field(15.0, ge=0)  # a bulk group never waits longer
+
+    # Blue-green re-embedding: builds, the swap and rollback (see reembed.py, swap.py)
+    keep_previous: int = Field(1, ge=0)  # earlier live collections kept for rollback
+    swap_catch_up: int = Field(2, ge=0)  # pause writers once this few changes are left to copy
+    swap_pause_timeout: float = Field(30.0, gt=0)  # writers still busy after this: no swap
+    swap_check_sample: int = Field(20, ge=0)  # documents in the self-retrieval check
+    swap_min_retrieval: float = Field(0.8, ge=0, le=1)  # share of them found, or no swap
+
+    # Reliability: every task must end well before the broker redelivers it
+    visibility_timeout: int = Field(3600, ge=1)
+    task_time_limit: int = Field(1800, ge=1)
+    task_soft_time_limit: int = Field(1500, ge=1)
+    # Commit locks, bulk writers' turns and places in a swap's gate are leases of this many
+    # seconds, renewed while their holder lives: a holder that dies frees them within one
+    # (at once for waiters on its machine). Below wait_share x the soft limit (validated).
+    lock_lease_seconds: float = Field(10.0, gt=0)
+    # A task waits for locks, turns and gates at most this share of its soft time limit
+    # (counted from its start), then is retried: waiting never fails a document for time
+    wait_share: float = Field(0.75, gt=0, lt=1)
+    unacked_restore_interval: int = Field(10, ge=1)
+    unacked_restore_throttle: int = Field(10, ge=1)  # scan every interval x throttle seconds
+    # A transient failure (the Chroma server or the embedding service down) is retried with
+    # backoff (1, 2, 4 ... 60 s between tries) for at least this long; then the document fails
+    retry_for_seconds: float = Field(300.0, ge=0)
+    # A producer keeps trying to send a task this long while the broker does not answer (a
+    # Redis restart); then the submission raises
+    publish_retry_seconds: float = Field(60.0, ge=0)
+    job_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+
+    # Cost model: unit prices of `ingest cost`, US dollars. List prices as of mid-2025, written
+    # from memory (this machine has no internet): check each page before relying on them.
+    # OpenAI text-embedding-3-small: $0.02 per 1M input tokens (openai.com/api/pricing)
+    price_embedding_per_mtok: float = Field(0.02, ge=0)
+    # OpenAI Batch API: 50% off the same model, answers within 24 h
+    # (platform.openai.com/docs/guides/batch); `ingest cost` applies it to the bulk lane only
+    price_embedding_batch_discount: float = Field(0.5, ge=0, le=1)
+    # AWS Fargate, Linux/x86, us-east-1: $0.04048 per vCPU-hour (aws.amazon.com/fargate/pricing)
+    price_vcpu_hour: float = Field(0.04048, ge=0)
+    # Chroma Cloud: $2.50 per GiB written (trychroma.com/pricing), no fee per request
+    price_store_write_gib: float = Field(2.5, ge=0)
+    price_store_write_request: float = Field(0.0, ge=0)  # for a store that bills each request
+
+    # Worker logs: one line per document outcome and per retry; json: every line of the
+    # worker (Celery's too) is one JSON object
+    log_format: Literal["plain", "json"] = "plain"
+
+    # Local stack
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    flower_port: int = 5555
+    flower_basic_auth: str = "ingest:ingest"
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if not self.task_soft_time_limit < self.task_time_limit < self.visibility_timeout:
+            raise ValueError("need task_soft_time_limit < task_time_limit < visibility_timeout")
+        if self.lock_lease_seconds >= self.wait_share * self.task_soft_time_limit:
+            raise ValueError("lock_lease_seconds must be below wait_share x task_soft_time_limit: "
+                             "a dead holder's lease must lapse while a waiting task still waits")
+        if self.document_time_limit >= self.task_soft_time_limit:
+            raise ValueError("document_time_limit must be below task_soft_time_limit")
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        if self.bulk_queue_low_water >= self.bulk_queue_high_water:
+            raise ValueError("bulk_queue_low_water must be below bulk_queue_high_water")
+        for model in self.worker_models:
+            embedder_class(model)  # ValueError naming the known models
+        if any(not root.is_absolute() for root in self.roots):
+            raise ValueError("source_roots must be absolute folders")
+        return self
+
+    @property
+    def roots(self) -> list[Path]:
+        """The folders workers may read documents from (`~` expanded): INGEST_SOURCE_ROOTS,
+        then those `ingest up --source-root` remembered in the state folder."""
+        parts = self.source_roots.split(os.pathsep)
+        given = [Path(part.strip()).expanduser() for part in parts if part.strip()]
+        return list(dict.fromkeys([*given, *remembered(self.state_dir)]))
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> Settings:
+        # kombu would connect to a rediss:// broker without checking its certificate at all
+        for name in ("redis_url", "broker_url", "result_backend"):
+            url = getattr(self, name)
+            if url.startswith("rediss://") and "ssl_cert_reqs" not in parse_qs(urlparse(url).query):
+                raise ValueError(f"INGEST_{name.upper()}: a rediss:// URL must say how to check "
+                                 "the server: ?ssl_cert_reqs=required (with &ssl_ca_certs=PATH "
+                                 "for a private CA), or optional, or none")
+        return self
+
+    @property
+    def worker_models(self) -> list[str]:
+        """The models each worker process loads at start: the default, then any preloads."""
+        extra = [name.strip() for name in self.preload_models.split(",") if name.strip()]
+        return list(dict.fromkeys([self.embedding_model, *extra]))
+
+    @property
+    def broker(self) -> str:
+        """The broker URL in force."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def backend(self) -> str:
+        """The result backend URL in force."""
+        return self.result_backend or self.redis_url
+
+    @property
+    def chroma_url(self) -> str:
+        """Base URL of the Chroma server."""
+        return f"http://{self.chroma_host}:{self.chroma_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()

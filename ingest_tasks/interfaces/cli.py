@@ -1,0 +1,453 @@
+"""The `ingest` command: bring the stack up and down, ingest, delete, search, job status,
+latency, re-embedding with swap and rollback, metrics, the cost model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
+from ingest_tasks.core.results import FAILED, STATUSES
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.cost import add_cost_parser
+from ingest_tasks.ops.stack import PARTS
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow
+OK, ERROR, USAGE, SOME_FAILED = 0, 1, 2, 3
+EXIT_CODES = """exit codes:
+  0  done: every document committed (or unchanged, superseded, deleted)
+  1  error: a service down, a bad setting, a path the workers may not read
+  2  usage: the command line is wrong
+  3  some documents failed (the rest went through): see the failures listed"""
+
+
+def _client():
+    from ingest_tasks.interfaces.client import IngestClient
+
+    return IngestClient()
+
+
+def cmd_up(args) -> int:
+    """Start Redis (if none answers), the Chroma server, both pools and Flower."""
+    from ingest_tasks.ops.stack import Stack
+    from ingest_tasks.pipeline.roots import remember
+
+    settings = get_settings()
+    for root in remember(settings.state_dir, args.source_roots):
+        err.print(f"source root added: {root}")
+    Stack(settings).up(args.parts, report=err.print)
+    err.print("workers read files under: " + (", ".join(map(str, settings.roots)) or
+              "no folder (only content sent inline); add one with --source-root DIR"))
+    return OK
+
+
+def cmd_down(args) -> int:
+    """Stop what `ingest up` started."""
+    from ingest_tasks.ops.stack import Stack
+
+    Stack(get_settings()).down(args.parts, report=err.print)
+    return OK
+
+
+def cmd_batch(args) -> int:
+    """Send files and folders to the bulk lane as one job and follow it to the end."""
+    from ingest_tasks.lanes.batch import new_job_id
+    from ingest_tasks.pipeline.sources import discover
+
+    client = _client()
+    if not args.resume and not args.paths:
+        err.print("[red]error:[/red] give PATH... or --resume JOB")
+        return USAGE
+    if args.paths:
+        client.check_sources(args.paths)
+    for path in [] if args.resume else discover(args.paths)[1]:
+        err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
+    job_id = args.resume or args.job or new_job_id()
+    err.print(f"job {job_id}: follow it from anywhere with `ingest status {job_id} --watch`")
+    with _job_bar(job_id) as update:
+        if args.resume:
+            client.resume(job_id, on_progress=update)
+        else:
+            client.submit_batch(args.paths, job_id=job_id, model=args.model, on_progress=update)
+        state = client.wait_job(job_id, on_progress=update)
+    return _show_job(state, args.json)
+
+
+@contextmanager
+def _job_bar(job_id: str) -> Iterator[Callable[[dict], None]]:
+    """A progress bar of a job, fed by its state in Redis; yields the function to feed it."""
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total} done, {task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]:.1f} docs/s"), TextColumn("ETA {task.fields[eta]}"),
+        TextColumn("{task.fields[sending]}"),
+    )
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task(f"job {job_id}", total=None, failed=0, rate=0.0, eta="-", sending="")
+
+        def update(state: dict) -> None:
+            eta = state["eta_seconds"]
+            bar.update(task, total=state["total"], completed=state["done"],
+                       failed=state["failed"], rate=state["docs_per_second"],
+                       eta="-" if eta is None else f"{int(eta) // 60}:{int(eta) % 60:02d}",
+                       sending=_sending(state))
+
+        yield update
+
+
+def _sending(state: dict) -> str:
+    """How far the producer got, and whether it waits for the bulk queue to drain."""
+    if state["sent"] >= state["groups"]:
+        return ""
+    line = f"sent {state['sent']}/{state['groups']} groups"
+    if state["waiting"]:
+        s = get_settings()
+        line += (f", waiting: bulk queue {state['queue_depth']} (high-water "
+                 f"{s.bulk_queue_high_water}, resumes at {s.bulk_queue_low_water})")
+    return line
+
+
+def _follow(client, job_id: str) -> dict:
+    """Show the job's progress until it ends."""
+    with _job_bar(job_id) as update:
+        return client.wait_job(job_id, on_progress=update)
+
+
+def _show_job(state: dict, as_json: bool) -> int:
+    summary = state.get("summary")
+    if summary is None:
+        err.print(f"[red]job {state['job_id']} ended with {state['status']}: {state.get('error')}")
+        return ERROR
+    if as_json:
+        print(json.dumps(summary))
+        return _outcome(summary)
+    failures = [d for d in summary["documents"] if d["status"] == "failed"]
+    if failures:
+        table = Table("document", "reason", title="Failures")
+        for doc in failures:
+            table.add_row(doc["doc_id"], doc["reason"])
+        out.print(table)
+    totals = Table("documents", "", title=f"Job {summary['job_id']}")
+    for field in ("total", *STATUSES, "chunks", "tokens", "wall_seconds", "docs_per_second"):
+        totals.add_row(field.replace("_", " "), str(summary[field]))
+    out.print(totals)
+    return _outcome(summary)
+
+
+def _outcome(summary: dict) -> int:
+    """The exit code of a finished job: SOME_FAILED if any document failed."""
+    return SOME_FAILED if summary["failed"] else OK
+
+
+def cmd_status(args) -> int:
+    """Show the live collection and any build; or a batch job's progress, or its summary."""
+    client = _client()
+    if args.job is None:
+        return _show_index(client, args.json)
+    state = client.job_status(args.job)
+    if state is None:
+        err.print(f"[red]unknown job {args.job}")
+        return ERROR
+    if args.watch and state["status"] == "running":
+        state = _follow(client, args.job)
+    if state.get("summary"):
+        return _show_job(state, args.json)
+    print(json.dumps(state) if args.json else
+          f"job {args.job}: {state['status']}, {state['done']} of {state['total']} done, "
+          f"{state['failed']} failed" + (f" ({state['error']})" if state.get("error") else ""))
+    return OK if state["status"] != "error" else ERROR
+
+
+def _show_index(client, as_json: bool) -> int:
+    """The live collection, the ones kept for rollback, and the newest build with its progress."""
+    from ingest_tasks.bluegreen import reembed
+    from ingest_tasks.state import alias, changes
+
+    redis, prefix = client.resources.redis, client.settings.collection_prefix
+    live, fields = client.resources.target(), alias.alias_fields(redis, prefix)
+    kept = [{"collection": t.collection, "model": t.model, "owed": changes.owed(redis, t.collection)}
+            for t in alias.previous(redis, prefix)]
+    build = reembed.current(redis, prefix)
+    state = {"live": {**fields, "collection": live.collection, "model": live.model},
+             "previous": kept, "build": build.to_dict() if build else None,
+             "build_job": client.job_status(build.job_id) if build and build.job_id else None}
+    if state["build_job"]:
+        state["build_job"].pop("summary", None)
+    if build:
+        state["build"]["owed"] = changes.owed(redis, build.target.collection)
+    if as_json:
+        print(json.dumps(state))
+        return OK
+    line = f"live: {live.collection} ({live.model})"
+    if fields.get("swapped_at"):
+        line += (f", swapped in {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(float(fields['swapped_at'])))}"
+                 f", writers paused {float(fields.get('pause_seconds', 0)):.3f} s")
+    out.print(line)
+    for t in kept:
+        out.print(f"kept for rollback: {t['collection']} ({t['model']}), {t['owed']} changes owed")
+    if build:
+        job = state["build_job"]
+        progress = f", {job['done']}/{job['total']} copied, {job['docs_per_second']} docs/s" if job else ""
+        out.print(f"build {build.build}: {build.status}, {build.source.collection} -> "
+                  f"{build.target.collection} ({build.target.model}){progress}, "
+                  f"{state['build']['owed']} changes owed")
+    return OK
+
+
+def cmd_reembed(args) -> int:
+    """Re-embed the live index with another model into a new collection, then swap it in."""
+    from ingest_tasks.bluegreen import reembed
+
+    if not args.resume and not args.model:
+        err.print("[red]error:[/red] give --model NAME, or --resume")
+        return USAGE
+    client = _client()
+    with _job_bar("copy") as update:
+        build = reembed.resume(client.resources, update) if args.resume else client.reembed(args.model, update)
+        err.print(f"build {build.build}: {build.source.collection} -> {build.target.collection}")
+        state = client.wait_job(build.job_id, on_progress=update) if build.job_id else None
+    if state is not None and state.get("summary") is None:
+        err.print(f"[red]build job {build.job_id} ended with {state['status']}: {state.get('error')}")
+        return ERROR
+    copied = state["summary"] if state else None
+    if args.no_swap:
+        _show_build(copied, None, args.json)
+        err.print("build copied; `ingest swap` checks it and makes it live")
+        return OK
+    return _swap(lambda: client.swap(report=err.print), copied, args.json)
+
+
+def cmd_swap(args) -> int:
+    """Check the current build and make it live (what `ingest reembed` ends with)."""
+    return _swap(lambda: _client().swap(report=err.print), None, args.json)
+
+
+def cmd_rollback(args) -> int:
+    """Make the previous live collection live again, caught up with every change since."""
+    return _swap(lambda: _client().rollback(report=err.print), None, args.json)
+
+
+def _swap(run: Callable, copied: dict | None, as_json: bool) -> int:
+    from ingest_tasks.bluegreen.swap import SwapRefused
+
+    try:
+        result = run()
+    except SwapRefused as exc:
+        if as_json:
+            print(json.dumps({"refused": str(exc), "check": exc.report.to_dict() if exc.report else None}))
+        err.print(f"[red]swap refused:[/red] {exc}")
+        return ERROR
+    _show_build(copied, result.to_dict(), as_json)
+    return OK
+
+
+def _show_build(copied: dict | None, swapped: dict | None, as_json: bool) -> None:
+    """The copy job's figures and the swap's, as a table or JSON."""
+    rows = {}
+    if copied:
+        rows.update(documents=copied["total"], failed=copied["failed"], chunks=copied["chunks"],
+                    wall_seconds=copied["wall_seconds"],
+                    chunks_per_second=round(copied["chunks"] / max(copied["wall_seconds"], 1e-9), 1))
+    if swapped:
+        rows.update({k: v for k, v in swapped.items() if k != "check"})
+    if as_json:
+        print(json.dumps({**rows, "check": swapped["check"] if swapped else None}))
+        return
+    table = Table("", "", title="Re-embedding")
+    for key, value in rows.items():
+        table.add_row(key.replace("_", " "), ", ".join(value) if isinstance(value, list) else str(value))
+    out.print(table)
+
+
+def cmd_jobs(args) -> int:
+    """List the newest batch jobs with their progress."""
+    states = _client().recent_jobs(args.limit)
+    if args.json:
+        print(json.dumps(states))
+        return OK
+    table = Table("job", "status", "done", "total", "failed", "docs/s", "sources", title="Jobs")
+    for s in states:
+        table.add_row(s["job_id"], s["status"], str(s["done"]), str(s["total"]), str(s["failed"]),
+                      str(s["docs_per_second"]), ", ".join(s["sources"]))
+    out.print(table)
+    return OK
+
+
+def cmd_submit(args) -> int:
+    """Stream a small change, or send a large upload as a batch job; wait for the outcome."""
+    client = _client()
+    handle = client.submit(*args.paths, doc_id=args.id, version=args.version, model=args.model)
+    err.print(f"{handle.lane} lane: {handle.id}")
+    if handle.lane == BULK_QUEUE:
+        state = _follow(client, handle.id)
+        if args.json and state.get("summary"):
+            print(json.dumps({"lane": handle.lane, **state["summary"]}))
+            return _outcome(state["summary"])
+        return _show_job(state, args.json)
+    return _show_results(handle.lane, handle.wait(timeout=args.timeout), args.json)
+
+
+def cmd_delete(args) -> int:
+    """Stream the removal of one document and wait until it is gone."""
+    result = _client().delete(args.doc_id, args.version, args.model).get(timeout=args.timeout)
+    return _show_results(STREAM_QUEUE, [result], args.json)
+
+
+def _show_results(lane: str, results: list[dict], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"lane": lane, "documents": results}))
+    for result in [] if as_json else results:
+        detail = result["reason"] or f"{result['chunks']} chunks"
+        out.print(f"{result['doc_id']}: {result['status']} ({detail})")
+    return SOME_FAILED if any(result["status"] == FAILED for result in results) else OK
+
+
+def cmd_latency(args) -> int:
+    """End-to-end latency (submit -> searchable) per lane: p50/p95/p99 and where it goes."""
+    from ingest_tasks.state.latency import PARTS, percentiles
+
+    redis = _client().resources.redis
+    rows = [percentiles(redis, lane, args.window)
+            for lane in args.lanes or (STREAM_QUEUE, BULK_QUEUE)]
+    if args.json:
+        print(json.dumps(rows))
+        return OK
+    table = Table("lane", "samples", "p50 s", "p95 s", "p99 s", *(f"{p} %" for p in PARTS),
+                  title=f"Latency, last {args.window:.0f} s" if args.window else "Latency")
+    for row in rows:
+        cells = [str(row.get(q, "-")) for q in ("p50", "p95", "p99")]
+        shares = [f"{100 * row['share'][p]:.0f}" if row["samples"] else "-" for p in PARTS]
+        table.add_row(row["lane"], str(row["samples"]), *cells, *shares)
+    out.print(table)
+    return OK
+
+
+def cmd_search(args) -> int:
+    """Search the live index."""
+    hits = _client().search(args.text, k=args.k)
+    if args.json:
+        print(json.dumps([hit.to_dict() for hit in hits]))
+        return OK
+    table = Table("score", "document", "chunk", "text", title=f"Search: {args.text}")
+    for hit in hits:
+        snippet = " ".join(hit.text.split())[:120]
+        table.add_row(f"{hit.score:.3f}", hit.doc_id, str(hit.chunk_index), snippet)
+    out.print(table)
+    return OK
+
+
+def cmd_metrics(args) -> int:
+    """Serve metrics for Prometheus at http://0.0.0.0:PORT/metrics until interrupted."""
+    from ingest_tasks.ops.metrics import serve
+
+    err.print(f"serving metrics at http://0.0.0.0:{args.port}/metrics")
+    serve(get_settings(), args.port)
+    return OK
+
+
+JSON = "print JSON for scripts instead of tables"
+TIMEOUT = "seconds to wait for the outcome (default: 300)"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's grammar."""
+    top = argparse.ArgumentParser(prog="ingest", description=__doc__, epilog=EXIT_CODES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"%(prog)s {version('ingest-tasks')}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, run in (("down", cmd_down), ("up", cmd_up)):  # `up` last: it takes more
+        p = _command(sub, name, run)
+        p.add_argument("parts", nargs="*", metavar="PART",
+                       help=f"only these of {', '.join(PARTS)} (default: all)")
+    p.add_argument("--source-root", dest="source_roots", action="append", type=Path, default=[],
+                   metavar="DIR", help="a folder the workers may read documents from (repeat "
+                   "for more); remembered in the state folder, beside INGEST_SOURCE_ROOTS")
+    p = _command(sub, "batch", cmd_batch)
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files and folders")
+    p.add_argument("--job", help="job id (default: a new one); an earlier id runs it again")
+    p.add_argument("--model", help="embedding model of this job (default: the configured one)")
+    p.add_argument("--resume", metavar="JOB", help="run JOB again over its sources, "
+                   "skipping what it already committed")
+    p.add_argument("--json", action="store_true", help="print the job summary as JSON")
+    p = _command(sub, "status", cmd_status)
+    p.add_argument("job", nargs="?", help="a batch job (default: the index: alias and build)")
+    p.add_argument("--watch", action="store_true", help="follow a running job to its end")
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "jobs", cmd_jobs)
+    p.add_argument("--limit", type=int, default=20, help="how many jobs (default: 20)")
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "submit", cmd_submit)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files and folders")
+    p.add_argument("--id", help="document id of a single file (default: its name)")
+    p.add_argument("--version", type=int,
+                   help="document version (default: the file's modification time, ns)")
+    p.add_argument("--model", help="embedding model (default: the configured one)")
+    p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "delete", cmd_delete)
+    p.add_argument("doc_id", help="the document's id")
+    p.add_argument("--version", type=int, help="tombstone version (default: the clock, now)")
+    p.add_argument("--model", help="embedding model (default: the configured one)")
+    p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "latency", cmd_latency)
+    p.add_argument("--lane", dest="lanes", action="append", choices=(STREAM_QUEUE, BULK_QUEUE),
+                   help="one lane (default: both)")
+    p.add_argument("--window", type=float, default=3600, help="seconds back (0: all kept)")
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "search", cmd_search)
+    p.add_argument("text", help="what to look for")
+    p.add_argument("-k", type=int, default=5, help="how many hits (default: 5)")
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "reembed", cmd_reembed)
+    p.add_argument("--model", help="the new embedding model")
+    p.add_argument("--resume", action="store_true", help="run the current build's copy again, "
+                   "skipping what it already copied")
+    p.add_argument("--no-swap", action="store_true", help="copy only; `ingest swap` later")
+    p.add_argument("--json", action="store_true", help=JSON)
+    for name, run in (("swap", cmd_swap), ("rollback", cmd_rollback)):
+        _command(sub, name, run).add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "metrics", cmd_metrics)
+    p.add_argument("--port", type=int, default=9808, help="port to serve on (default: 9808)")
+    add_cost_parser(sub)
+    return top
+
+
+def _command(sub, name: str, run: Callable) -> argparse.ArgumentParser:
+    """A subcommand running `run`, its docstring as help, the exit codes below."""
+    p = sub.add_parser(name, help=run.__doc__, description=run.__doc__, epilog=EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(run=run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ingest` console script."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
+
+    from ingest_tasks.core.errors import IngestError
+
+    args = parser().parse_args(argv)  # exits USAGE on a wrong command line
+    try:
+        return args.run(args)
+    except KeyError as exc:  # an unknown job
+        err.print(f"[red]error:[/red] {exc.args[0]}")
+    except (IngestError, TimeoutError, RuntimeError, ValueError, RedisError, OperationalError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+    return ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The Python API for applications: submit (hybrid), stream, delete, batch and resume,
+job status, search, and re-embedding: build, swap, rollback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from ingest_tasks.bluegreen import reembed, swap
+from ingest_tasks.core.errors import SourceError, TooLarge
+from ingest_tasks.core.settings import Settings, get_settings
+from ingest_tasks.lanes import batch
+from ingest_tasks.lanes.handles import JobHandle, StreamHandle
+from ingest_tasks.pipeline import documents
+from ingest_tasks.pipeline.docids import check_doc_id
+from ingest_tasks.pipeline.resources import Resources
+from ingest_tasks.pipeline.roots import check_submitted
+from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, read_file
+from ingest_tasks.state import jobs
+from ingest_tasks.state.clock import next_versions
+
+
+class IngestClient:
+    """Sends work to the two lanes and reads job state and the index."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+        self.resources = Resources(self.settings)
+
+    def submit(self, *paths: str | Path, doc_id: str | None = None, version: int | None = None,
+               model: str | None = None) -> StreamHandle | JobHandle:
+        """Hybrid: stream a small change, send a large upload to the bulk lane as a job.
+
+        Small is at most INGEST_STREAM_MAX_DOCS documents and INGEST_STREAM_MAX_BYTES in
+        all. `doc_id` and `version` name one file's id and version (default: its name
+        and modification time). Either way the caller gets a handle to wait on.
+        """
+        if doc_id is not None or version is not None:
+            if len(paths) != 1:
+                raise ValueError("doc_id and version name one file: give exactly one path")
+            if doc_id is not None:
+                check_doc_id(doc_id, self.settings.max_doc_id_bytes)
+            refs = [file_ref(paths[0], doc_id, version)]
+        else:
+            refs = _documents(paths)
+        s = self.settings
+        if len(refs) > s.stream_max_docs or sum(r.size for r in refs) > s.stream_max_bytes:
+            self.check_sources(list(paths))
+            return JobHandle(self, batch.start_job(refs, self.resources, model=model,
+                                                   sources=_absolute(paths)))
+        # the rest travel inline: the workers need not read them
+        self.check_sources([ref.source for ref in refs if ref.size > s.inline_max_bytes])
+        return StreamHandle([self.stream(ref, model) for ref in refs])
+
+    def submit_content(self, doc_id: str, data: bytes | str, name: str,
+                       version: int | None = None, model: str | None = None):
+        """Stream one document given as content; `name` tells its kind (note.md).
+
+        The version defaults to the submit-time clock. Returns the task's AsyncResult.
+        """
+        check_doc_id(doc_id, self.settings.max_doc_id_bytes)
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        version = version if version is not None else next_versions(self.resources.redis)[0]
+        ref = DocRef.inline(doc_id, data, name, version)
+        if ref.size > self.settings.inline_max_bytes:
+            raise TooLarge(f"{ref.size} bytes is over the inline limit of "
+                           f"{self.settings.inline_max_bytes}: submit a file instead")
+        return self.stream(ref, model)
+
+    def stream(self, ref: DocRef, model: str | None = None):
+        """Send one document to the stream lane, inline if small; returns its AsyncResult."""
+        from ingest_tasks.lanes.tasks import ingest_document
+
+        if not ref.content and ref.size <= self.settings.inline_max_bytes:
+            data = read_file(Path(ref.source), self.settings.max_document_bytes)
+            ref = DocRef.inline(ref.doc_id, data, ref.source, ref.version)
+        return ingest_document.delay(replace(ref, submitted=time.time()).to_dict(), model)
+
+    def delete(self, doc_id: str, version: int | None = None, model: str | None = None):
+        """Stream the removal of one document; returns the task's AsyncResult.
+
+        The tombstone's version defaults to the submit-time clock, so it outranks every
+        copy saved before.
+        """
+        from ingest_tasks.lanes.tasks import delete_document
+
+        version = version if version is not None else next_versions(self.resources.redis)[0]
+        return delete_document.delay(doc_id, version, model)
+
+    def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
+                     model: str | None = None,
+                     on_progress: Callable[[dict], None] | None = None) -> str:
+        """Send files and folders to the bulk lane as one job; returns the job id.
+
+        Given the id of an earlier job, this runs it again: documents it already
+        committed at the same version are skipped, so the run resumes where it stopped.
+        `model` embeds into that model's collection instead of the configured one.
+        Returns once every group is sent: while the bulk queue is past its high-water
+        mark, it waits, telling `on_progress` the job's state. A source outside the
+        workers' source roots raises SourceOutsideRoots before anything is sent.
+        """
+        self.check_sources(sources)
+        return batch.start_job(refs=_documents(sources), resources=self.resources,
+                               job_id=job_id, model=model, sources=_absolute(sources),
+                               on_progress=on_progress)
+
+    def check_sources(self, paths: list[str | Path]) -> None:
+        """SourceOutsideRoots, saying what to run, if the workers may not read a path."""
+        check_submitted([Path(path) for path in paths], self.settings.roots)
+
+    def resume(self, job_id: str, on_progress: Callable[[dict], None] | None = None) -> str:
+        """Run a job again over the sources it was given; returns its id."""
+        state = jobs.progress(self.resources.redis, job_id)
+        if state is None:
+            raise KeyError(f"unknown job {job_id}")
+        return self.submit_batch(state["sources"], job_id, state.get("model") or None, on_progress)
+
+    def job_status(self, job_id: str) -> dict | None:
+        """The job's counters, with its summary once it has finished."""
+        state = jobs.progress(self.resources.redis, job_id)
+        if state is not None and state["status"] == jobs.FINISHED:
+            state["summary"] = jobs.summary(self.resources.redis, job_id)
+        return state
+
+    def recent_jobs(self, limit: int = 20) -> list[dict]:
+        """The newest jobs' progress, newest first."""
+        return jobs.recent(self.resources.redis, limit)
+
+    def wait_job(self, job_id: str, on_progress: Callable[[dict], None] | None = None,
+                 poll: float = 0.25, timeout: float | None = None) -> dict:
+        """Poll the job until it ends, reporting progress; returns its final status."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            state = self.job_status(job_id)
+            if state is None:
+                raise KeyError(f"unknown job {job_id}")
+            if on_progress:
+                on_progress(state)
+            if state["status"] != jobs.RUNNING:
+                return state
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still running after {timeout} s")
+            time.sleep(poll)
+
+    def search(self, text: str, k: int = 5) -> list:
+        """The k chunks nearest to `text`, best first, in the live collection."""
+        return documents.search(text, self.resources, k)
+
+    def reembed(self, model: str, on_progress: Callable[[dict], None] | None = None):
+        """Start re-embedding the live index with `model` into a new collection; the Build.
+
+        Its copy is a batch job (`wait_job(build.job_id)`); `swap()` then makes it live.
+        """
+        return reembed.start(self.resources, model, on_progress)
+
+    def swap(self, report: Callable[[str], None] = lambda line: None):
+        """Check the current build, once copied, and make it live; SwapRefused says why not."""
+        return reembed.finish(self.resources, report)
+
+    def rollback(self, report: Callable[[str], None] = lambda line: None):
+        """Make the previous live collection live again, caught up with every change since."""
+        return swap.rollback(self.resources, report)
+
+
+def _documents(paths) -> list[DocRef]:
+    """The documents of files and folders; an error if there are none."""
+    refs, _skipped = discover(paths)
+    if not refs:
+        raise SourceError("no documents to ingest in " + ", ".join(map(str, paths)))
+    return refs
+
+
+def _absolute(paths) -> list[str]:
+    return [str(Path(path).resolve()) for path in paths]

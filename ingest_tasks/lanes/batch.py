@@ -1,0 +1,114 @@
+"""Batch jobs: documents grouped into tasks, a chord over the groups, a summary at the end."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+
+from celery import chord
+
+from ingest_tasks.lanes import backpressure
+from ingest_tasks.pipeline.embed import embedder_class
+from ingest_tasks.pipeline.sources import DocRef
+from ingest_tasks.state import jobs
+
+
+def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int,
+               largest_first: bool = True) -> list[list[DocRef]]:
+    """Split documents into groups of at most `max_docs` and about `max_bytes` each.
+
+    Largest documents first when the model is the bottleneck: the long tasks start
+    early, and the job ends on small groups that spread over every process instead of
+    one big one that runs alone. Smallest first when the store is (static models): its
+    writes start as soon as a small group is parsed, instead of after a big one.
+    """
+    groups: list[list[DocRef]] = []
+    current: list[DocRef] = []
+    size = 0
+    for ref in sorted(refs, key=lambda ref: -ref.size if largest_first else ref.size):
+        if current and (len(current) >= max_docs or size + ref.size > max_bytes):
+            groups.append(current)
+            current, size = [], 0
+        current.append(ref)
+        size += ref.size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def new_job_id() -> str:
+    """A fresh job id."""
+    return uuid.uuid4().hex[:12]
+
+
+def start_job(refs: list[DocRef], resources, job_id: str | None = None,
+              model: str | None = None, sources: list[str] = (),
+              on_progress: Callable[[dict], None] | None = None,
+              group_task: Callable[[str, int, int, list[dict]], object] | None = None) -> str:
+    """Start a run of the job (new, or again to resume it) and send its chords; returns its id.
+
+    Blocks while the bulk queue is past its high-water mark (see backpressure), telling
+    `on_progress` the job's state at each look at the queue. Each group is a task
+    ingest_group(job_id, run, group, refs, model), or `group_task(job_id, run, group, refs)`.
+    """
+    from ingest_tasks.lanes.app import app
+
+    settings, redis = resources.settings, resources.redis
+    job_id = job_id or new_job_id()
+    submitted = time.time()
+    refs = [replace(ref, submitted=submitted) for ref in refs]
+    static = embedder_class(model or settings.embedding_model).static
+    max_bytes = settings.group_max_bytes_static if static else settings.group_max_bytes
+    groups = group_refs(refs, settings.group_max_docs, max_bytes, largest_first=not static)
+    size = backpressure.segment_size(settings)
+    chords = [groups[start : start + size] for start in range(0, len(groups), size)]
+    run = jobs.create(redis, job_id, len(refs), len(groups), len(chords),
+                      settings.job_ttl_seconds, list(sources), model or "")
+    if group_task is None:
+        from ingest_tasks.lanes.tasks import ingest_group
+
+        def group_task(job_id: str, run: int, group: int, refs: list[dict]):
+            return ingest_group.s(job_id, run, group, refs, model)
+
+    for number, members in enumerate(chords):
+        sent = number * size
+
+        def report(depth: int, waiting: bool, sent: int = sent) -> bool:
+            current = jobs.sending(redis, job_id, run, sent, depth, waiting)
+            if current and on_progress:
+                on_progress(jobs.progress(redis, job_id))
+            return current
+
+        if not backpressure.wait_for_room(app, settings, report):
+            break  # the job was run again elsewhere: that run sends its own chords
+        _send_chord(job_id, run, number, sent, members, submitted, group_task)
+    jobs.sending(redis, job_id, run, len(groups), backpressure.queue_depth(app), False)
+    return job_id
+
+
+def _send_chord(job_id: str, run: int, number: int, first: int, groups: list[list[DocRef]],
+                submitted: float, group_task) -> None:
+    """One chord: a task per group (numbered across the job), and its callback."""
+    from ingest_tasks.lanes.tasks import job_failed, summarize_job
+
+    header = [group_task(job_id, run, first + index, [ref.to_dict() for ref in group])
+              for index, group in enumerate(groups)]
+    callback = summarize_job.s(job_id, run, number, submitted)
+    callback = callback.on_error(job_failed.s(job_id, run))
+    _stop_waiting(chord(header)(callback))
+
+
+def _stop_waiting(result) -> None:
+    """Stop the backend listening for the chord's results, which we never read.
+
+    The job is followed through its state in Redis. Left pending, these results would
+    unsubscribe in their finalisers while the interpreter shuts down, and fail there.
+    """
+    backend = result.backend
+    ids = {result.id, *(child.id for child in getattr(result.parent, "results", ()))}
+    for mapping in backend._pending_results:
+        for task_id in ids & set(mapping):
+            for waiter in list(mapping[task_id].values()):
+                backend.remove_pending_result(waiter)

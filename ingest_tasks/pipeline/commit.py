@@ -1,0 +1,193 @@
+"""Commit: write a group's vectors to Chroma as a check-and-set against the registry.
+
+Under the documents' commit locks, each write is checked against what the registry
+holds now: an older version never overwrites a newer one, a tombstone is never
+resurrected by a stale write, and unchanged text is recorded without new vectors.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+from ingest_tasks.core.errors import LeaseLost
+from ingest_tasks.core.keys import WRITER_KEY
+from ingest_tasks.core.results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
+from ingest_tasks.pipeline.chunk import Chunk, chunk_id
+from ingest_tasks.pipeline.sources import DocRef
+from ingest_tasks.state import alias, changes, locks, registry
+from ingest_tasks.state.registry import Entry
+from ingest_tasks.store.chroma import ChunkRecord
+
+
+@dataclass
+class Prepared:
+    """A document parsed and chunked, waiting for its vectors."""
+
+    ref: DocRef
+    chunks: list[Chunk]
+    digest: str
+    seconds: float
+    encoding: str = ""  # the codec its bytes were decoded with; '' for .docx and PDF
+
+    def entry(self) -> Entry:
+        """The registry entry this document has once committed."""
+        return Entry(self.ref.version, COMMITTED, self.digest, len(self.chunks), self.ref.size)
+
+
+def commit_documents(docs: list[Prepared], embedder, target, resources,
+                     known: dict[str, Entry | None], bulk: bool = False) -> list[ProcessingResult]:
+    """Embed what changed, then write every document that still wins, in one batch.
+
+    A bulk write waits for its turn at the collection (see `_writer_turn`). Writing, it is
+    counted in the collection's gate (alias.writing), and what it wrote is marked in the
+    change log of the collections this one feeds (changes.record). Turns, places in the gate
+    and commit locks are leases (see locks): a holder that dies frees them within a lease,
+    at once for waiters on its machine, and any wait ends in Busy, a retry.
+    """
+    same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
+    fresh = [d for d in docs if d not in same]
+    started = time.perf_counter()
+    vectors = embedder.embed_chunks([c for d in fresh for c in d.chunks]) if fresh else []
+    embed_s = time.perf_counter() - started
+    rows, row = {}, 0
+    for doc in fresh:
+        rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
+        row += len(doc.chunks)
+    redis, col = resources.redis, resources.collection(target)
+    with _writer_turn(resources, col.name, bulk), _gate(resources, target, bulk), \
+            _locked(resources, col.name, [d.ref.doc_id for d in docs]) as lease:
+        now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
+        cut_off = registry.unrecorded(redis, col.name, [d.ref.doc_id for d in docs])
+        # Text that was unchanged before the lock may have changed since, or a write cut off
+        # before it was recorded may have left other text in the store: embed it after.
+        changed = [d for d in same if not _same_text(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
+        winners = [d for d in docs if d not in changed and not _outranked(now[d.ref.doc_id], d.ref)]
+        written = [d for d in winners if d in fresh]
+        started = time.perf_counter()
+        records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
+        longer = {d.ref.doc_id: len(d.chunks) for d in written
+                  if _shrinks(now[d.ref.doc_id], d, cut_off[d.ref.doc_id])}
+        _still_held(lease)
+        registry.writing(redis, col.name, {d.ref.doc_id: max(len(d.chunks), cut_off[d.ref.doc_id])
+                                           for d in written})
+        resources.store.write(col, records, longer)
+        registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners}, lease)
+        changes.record(redis, col.name, [doc.ref.doc_id for doc in winners])
+        store_s = time.perf_counter() - started
+    total = max(sum(len(d.chunks) for d in written), 1)
+    results = [_result(d, now[d.ref.doc_id], d in written, len(d.chunks) / total * embed_s,
+                       len(d.chunks) / total * store_s) for d in docs if d not in changed]
+    if changed:
+        results += commit_documents(changed, embedder, target, resources, dict.fromkeys(
+            (d.ref.doc_id for d in changed), None), bulk)
+    return results
+
+
+def _writer_turn(resources, collection: str, bulk: bool):
+    """For a bulk write, one of the collection's `bulk_writers` turns; none for a stream write.
+
+    The Chroma server applies one write at a time, and writers that contend for it cost
+    it CPU: taking turns, the bulk lane writes faster (scripts/bench_batch.py). Stream
+    writes are small and never wait for a turn.
+    """
+    slots = resources.settings.bulk_writers if bulk else 0
+    if not slots:
+        return nullcontext()
+    return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots,
+                      lease=resources.settings.lock_lease_seconds, wait=300.0)
+
+
+def _locked(resources, collection: str, doc_ids: list[str]):
+    """The commit locks of these documents, under a lease of INGEST_LOCK_LEASE_SECONDS."""
+    return registry.locked(resources.redis, collection, doc_ids,
+                           lease=resources.settings.lock_lease_seconds)
+
+
+def _still_held(lease) -> None:
+    """LeaseLost before a store write whose locks lapsed (the registry fences it anyway)."""
+    if lease.lost:
+        raise LeaseLost("the commit locks lapsed before the store write")
+
+
+def _gate(resources, target, bulk: bool):
+    """Count as a writer of the target while a swap may pause it (see alias.writing)."""
+    settings = resources.settings
+    return alias.writing(resources.redis, target, settings.collection_prefix, bulk,
+                         wait=2 * settings.swap_pause_timeout, lease=settings.lock_lease_seconds)
+
+
+def _same_text(entry: Entry | None, doc: Prepared) -> bool:
+    return entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
+
+
+def _shrinks(entry: Entry | None, doc: Prepared, cut_off: int = 0) -> bool:
+    """True if the collection may hold more chunks of this document than its new version has.
+
+    Only then are there leftovers to prune: skipping the prune query otherwise is what
+    makes a first load fast. (The registry is the record of what the collection holds,
+    with the writes cut off before they were recorded: `cut_off` chunks, see registry.writing.)
+    """
+    held = entry.chunks if entry is not None and entry.state == COMMITTED else 0
+    return max(held, cut_off) > len(doc.chunks)
+
+
+def _outranked(entry: Entry | None, ref: DocRef) -> bool:
+    return entry is not None and entry.outranks(ref.version)
+
+
+def chunk_records(doc: Prepared, vectors, model: str):
+    """The Chroma records of a document's chunks with their vectors."""
+    # Chroma holds no None: a document read from no bytes of text (.docx, PDF) has no key
+    encoding = {"encoding": doc.encoding} if doc.encoding else {}
+    for chunk, vector in zip(doc.chunks, vectors):
+        yield ChunkRecord(
+            id=chunk_id(doc.ref.doc_id, chunk.index),
+            vector=vector,
+            text=chunk.text,
+            metadata={
+                "doc_id": doc.ref.doc_id,
+                "version": doc.ref.version,
+                "source": doc.ref.source,
+                "chunk_index": chunk.index,
+                "model": model,
+                "content_hash": doc.digest,
+                **encoding,
+            },
+        )
+
+
+def _result(doc: Prepared, held: Entry | None, written: bool, embed_s: float,
+            store_s: float) -> ProcessingResult:
+    """The outcome of one document; group-wide embed and store time shared by chunks."""
+    ref = doc.ref
+    if _outranked(held, ref):
+        return superseded(ref, held)
+    timings = {"parse_chunk": round(doc.seconds, 4)}
+    if written:
+        timings.update(embed=round(embed_s, 4), store=round(store_s, 4))
+    return ProcessingResult(
+        doc_id=ref.doc_id, source=ref.source, status=COMMITTED if written else UNCHANGED,
+        chunks=len(doc.chunks), tokens=sum(c.tokens for c in doc.chunks), timings=timings,
+    )
+
+
+def superseded(ref: DocRef, held: Entry) -> ProcessingResult:
+    """The record of a write that a newer version or a later delete outranks."""
+    return ProcessingResult(ref.doc_id, ref.source, SUPERSEDED,
+                            reason=f"{held.state} at version {held.version}, newer than {ref.version}")
+
+
+def delete_document(doc_id: str, version: int, target, resources) -> ProcessingResult:
+    """Remove a document's chunks and leave a tombstone at `version`, unless a newer write holds."""
+    redis, col = resources.redis, resources.collection(target)
+    with _gate(resources, target, False), _locked(resources, col.name, [doc_id]) as lease:
+        held = registry.get(redis, col.name, doc_id)
+        if held is not None and held.version > version:
+            return superseded(DocRef(doc_id, "", version), held)
+        _still_held(lease)
+        resources.store.delete_document(col, doc_id)
+        registry.put(redis, col.name, {doc_id: Entry(version, DELETED)}, lease)
+        changes.record(redis, col.name, [doc_id])
+    return ProcessingResult(doc_id=doc_id, source="", status=DELETED)

@@ -1,0 +1,59 @@
+"""A time limit on one document's work inside a task: when it passes, TimeLimit is raised.
+
+Celery's soft time limit is the task's: past it, a bulk group's one slow document would
+fail the whole group. This limit is per document (INGEST_DOCUMENT_TIME_LIMIT), so the
+others go on. It needs SIGALRM in the main thread, where prefork and solo pools run
+tasks; anywhere else it does nothing, and the task's limits remain.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ingest_tasks.core.errors import TimeLimit
+
+
+def during_document_work(exc: BaseException) -> bool:
+    """True if `exc` (a task's soft time limit, say) came while a document was read, parsed
+    or chunked in a `deadline` block: only that work fails a document for time."""
+    return getattr(exc, "during_document_work", False)
+
+
+class _Expired(BaseException):
+    """Raised by the alarm: no Exception, so that no parser's broad `except` swallows it."""
+
+
+@contextmanager
+def deadline(seconds: float, what: str) -> Iterator[None]:
+    """Raise TimeLimit in the block once `seconds` have passed (0: no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        try:
+            yield
+        except Exception as exc:
+            exc.during_document_work = True
+            raise
+        return
+    armed = [True]
+
+    def expired(_signum, _frame):
+        if armed[0]:  # not once the block is over
+            raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except Exception as exc:  # the task's soft limit among them: it came during this work
+        exc.during_document_work = True
+        raise
+    except _Expired:
+        raise TimeLimit(
+            f"{what} took longer than {seconds:g} s (INGEST_DOCUMENT_TIME_LIMIT)"
+        ) from None
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

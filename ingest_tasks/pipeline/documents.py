@@ -1,0 +1,114 @@
+"""One pipeline for both lanes: read, parse, chunk, embed in batches, commit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ingest_tasks.core.errors import EmptyDocument, InvalidDocId, PermanentError, TooLarge
+from ingest_tasks.core.results import UNCHANGED, ProcessingResult
+from ingest_tasks.pipeline.chunk import chunk_text
+from ingest_tasks.pipeline.commit import Prepared, commit_documents, superseded
+from ingest_tasks.pipeline.commit import delete_document as _delete
+from ingest_tasks.pipeline.deadline import deadline
+from ingest_tasks.pipeline.docids import check_doc_id
+from ingest_tasks.pipeline.parse import Parsed, parse
+from ingest_tasks.pipeline.sources import DocRef, content_hash, read_source
+from ingest_tasks.state import registry
+from ingest_tasks.state.alias import LiveMoved
+
+
+def prepare(ref: DocRef, embedder, settings) -> Prepared:
+    """Read, parse and chunk one document in its time limit; PermanentError for bad input."""
+    started = time.perf_counter()
+    with deadline(settings.document_time_limit, "reading, parsing and chunking"):
+        parsed = document_text(ref, settings)
+        text = parsed.text
+        ids, spans = embedder.tokenize(text)
+        chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap)
+    if not chunks:
+        raise EmptyDocument(f"no {embedder.name} tokens in {len(text)} characters of text")
+    return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started,
+                    parsed.encoding)
+
+
+def document_text(ref: DocRef, settings) -> Parsed:
+    """A document parsed, within the limits on its source, its archive and its text."""
+    data = read_source(ref, settings)
+    parsed = parse(data, Path(ref.source).name, legacy_encoding=settings.legacy_encoding,
+                   encoding_min_confidence=settings.encoding_min_confidence,
+                   max_unzipped_bytes=settings.max_unzipped_bytes,
+                   max_zip_ratio=settings.max_zip_ratio)
+    if len(parsed.text) > settings.max_text_chars:
+        raise TooLarge(f"{len(parsed.text):,} characters of text, over the limit of "
+                       f"{settings.max_text_chars:,} (INGEST_MAX_TEXT_CHARS)")
+    return parsed
+
+
+def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
+                     bulk: bool = False) -> list[ProcessingResult]:
+    """Ingest a group of documents; bad ones become failure records, the rest are committed.
+
+    A document the collection already holds at this version is skipped unread, and one
+    that a newer version or a later delete outranks is dropped: re-runs and redeliveries
+    redo only what is missing. The collection is the live one unless `model` names
+    another; should a swap move the alias meanwhile, the group is done again on the new one.
+    """
+    return _on_live(resources, model, lambda target: _ingest(refs, resources, target, bulk))
+
+
+def _ingest(refs: list[DocRef], resources, target, bulk: bool) -> list[ProcessingResult]:
+    embedder = resources.embedder(target.model)
+    results, refs = _with_valid_ids(refs, resources.settings.max_doc_id_bytes)
+    known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])
+    ready: list[Prepared] = []
+    for ref in refs:
+        held = known[ref.doc_id]
+        if held is not None and held.outranks(ref.version):
+            results.append(superseded(ref, held))
+        elif held is not None and held.holds(ref.version, ref.size):
+            results.append(ProcessingResult(ref.doc_id, ref.source, UNCHANGED, chunks=held.chunks))
+        else:
+            try:
+                ready.append(prepare(ref, embedder, resources.settings))
+            except PermanentError as exc:
+                results.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
+    if ready:
+        results += commit_documents(ready, embedder, target, resources, known, bulk)
+    return results
+
+
+def _with_valid_ids(refs: list[DocRef], max_bytes: int) -> tuple[list[ProcessingResult],
+                                                                  list[DocRef]]:
+    """Failure records of the documents whose ids are refused, and the other documents."""
+    failed, valid = [], []
+    for ref in refs:
+        try:
+            check_doc_id(ref.doc_id, max_bytes)
+        except InvalidDocId as exc:
+            failed.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
+        else:
+            valid.append(ref)
+    return failed, valid
+
+
+def _on_live(resources, model: str | None, work, attempts: int = 3):
+    """`work(target)` on the collection `model` resolves to, again if a swap moved it."""
+    for attempt in range(attempts):
+        try:
+            return work(resources.target(model))
+        except LiveMoved:
+            if attempt == attempts - 1:
+                raise
+
+
+def delete_document(doc_id: str, version: int, resources, model: str | None = None) -> ProcessingResult:
+    """Remove a document from the live collection, leaving a tombstone at `version`."""
+    return _on_live(resources, model, lambda target: _delete(doc_id, version, target, resources))
+
+
+def search(text: str, resources, k: int = 5, model: str | None = None):
+    """The chunks nearest to a query text, in the live collection (resolved now)."""
+    target = resources.target(model)
+    vector = resources.embedder(target.model).embed_query(text)
+    return resources.store.search(resources.collection(target), vector, k)

@@ -1,0 +1,210 @@
+"""A small OpenAI-compatible embedding service over the local models.
+
+    python -m ingest_tasks.testing.embed_server --port 8100 [--rate R] [--fail-first N]
+
+POST /v1/embeddings embeds ``{"model": ..., "input": [texts]}``; GET /v1/models lists the
+models, GET /health the request counters, GET /usage those, the texts and tokens (in the
+model's tokenizer) of the requests answered and its pid. With --rate, requests past R a second
+(bursts of up to one second's worth) get a 429 with Retry-After; with --fail-first, the
+first N embedding requests get a 500, for tests. Models are loaded on their first request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from ingest_tasks.pipeline.embed import available_models, get_embedder
+
+log = logging.getLogger(__name__)
+
+
+class Bucket:
+    """An in-process token bucket of `rate` tokens a second holding at most `burst`; not locked."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self) -> float:
+        """0 if a token was taken, else the seconds until one comes."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class EmbedServer(ThreadingHTTPServer):
+    """The HTTP server, with its rate limit, injected failures and counters."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], rate: float = 0.0, fail_first: int = 0) -> None:
+        super().__init__(address, Handler)
+        self.bucket = Bucket(rate, max(1.0, rate)) if rate > 0 else None
+        self.fail_first = fail_first
+        self.counts = {"requests": 0, "throttled": 0, "failed": 0}
+        self.usage = {"texts": 0, "tokens": 0}  # of the requests answered, as an API bills them
+        self._lock = threading.Lock()
+
+    def admit(self) -> tuple[int, float]:
+        """Status (200, 429 or an injected 500) and Retry-After seconds of an embedding request."""
+        with self._lock:
+            self.counts["requests"] += 1
+            wait = self.bucket.take() if self.bucket else 0.0
+            if wait:
+                self.counts["throttled"] += 1
+                return 429, wait
+            if self.counts["failed"] < self.fail_first:
+                self.counts["failed"] += 1
+                return 500, 0.0
+            return 200, 0.0
+
+    def embedded(self, texts: list[str], embedder) -> None:
+        """Count an answered request's texts and their tokens, as a hosted API bills them."""
+        tokens = sum(len(embedder.tokenize(text)[0]) for text in texts)
+        with self._lock:
+            self.usage["texts"] += len(texts)
+            self.usage["tokens"] += tokens
+
+
+class Handler(BaseHTTPRequestHandler):
+    """The routes of the service."""
+
+    server: EmbedServer
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse their connection
+
+    def do_GET(self) -> None:
+        """/health, /usage and /v1/models."""
+        if self.path == "/health":
+            self._send(200, {"status": "ok", **self.server.counts})
+        elif self.path == "/usage":
+            self._send(200, {**self.server.counts, **self.server.usage, "pid": os.getpid()})
+        elif self.path == "/v1/models":
+            models = [{"id": name, "object": "model"} for name in available_models()]
+            self._send(200, {"object": "list", "data": models})
+        else:
+            self._error(404, f"no route {self.path}")
+
+    def do_POST(self) -> None:
+        """/v1/embeddings."""
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path != "/v1/embeddings":
+            return self._error(404, f"no route {self.path}")
+        status, wait = self.server.admit()
+        if status == 429:
+            return self._error(429, "rate limit exceeded", {"Retry-After": str(math.ceil(wait))})
+        if status == 500:
+            return self._error(500, "injected failure")
+        try:
+            model, texts = _parse(body)
+        except ValueError as exc:
+            return self._error(400, str(exc))
+        if model not in available_models():
+            return self._error(404, f"unknown model {model!r}")
+        try:
+            embedder = get_embedder(model)
+            vectors = embedder.embed(texts)
+        except Exception as exc:  # the client is told, and retries
+            log.exception("embedding failed")
+            return self._error(500, f"embedding failed: {exc!r}")
+        self.server.embedded(texts, embedder)
+        data = [{"object": "embedding", "index": i, "embedding": row.tolist()}
+                for i, row in enumerate(vectors)]
+        self._send(200, {"object": "list", "model": model, "data": data})
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, {"error": {"message": message, "code": status}}, headers)
+
+    def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:
+        """Request lines go to the log, not straight to stderr."""
+        log.info(format, *args)
+
+
+def _parse(body: bytes) -> tuple[str, list[str]]:
+    """Model and texts of an embeddings request; ValueError naming what is wrong."""
+    try:
+        request = json.loads(body)
+        model, texts = request["model"], request["input"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"need a JSON object with model and input: {exc}") from exc
+    texts = [texts] if isinstance(texts, str) else texts
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        raise ValueError("input must be a string or a list of strings")
+    return model, texts
+
+
+@contextmanager
+def serving(folder: Path, *options: str, port: int | None = None) -> Iterator[str]:
+    """This server in a process of its own with `options` (--rate, --fail-first), logging
+    into `folder`, for the block; yields its URL."""
+    import httpx
+
+    from ingest_tasks.ops.stack import free_port, wait_until
+
+    port = port or free_port()
+    log_path = folder / f"embed-server-{port}.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ingest_tasks.testing.embed_server", "--port", str(port), *options],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(f"the embedding server exited: {log_path.read_text()}")
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(answers, 30, f"the embedding server at {url}", interval=0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the local models until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--rate", type=float, default=0.0, help="requests/s, then 429 (0: no limit)")
+    parser.add_argument("--fail-first", type=int, default=0, help="answer 500 to the first N")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    with EmbedServer((args.host, args.port), args.rate, args.fail_first) as server:
+        log.info("serving %s at http://%s:%d", ", ".join(available_models()), args.host, args.port)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
