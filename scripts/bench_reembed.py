@@ -56,9 +56,10 @@ class Paced(threading.Thread):
 def build(client, report: dict) -> dict:
     """Re-embed the live collection with NEW and swap it in; the build's figures."""
     from ingest_tasks.bluegreen import reembed
+    from ingest_tasks.lanes import rebuild
 
     resources = client.resources
-    started = reembed.start(resources, NEW)
+    started = rebuild.start(resources, NEW)
     summary = client.wait_job(started.job_id, poll=0.5)["summary"]
     for doc in summary["documents"]:
         if doc["status"] == "failed":

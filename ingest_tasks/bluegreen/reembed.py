@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from ingest_tasks.bluegreen.swap import SwapRefused, SwapResult, swap_to
 from ingest_tasks.core.errors import IngestError
 from ingest_tasks.core.keys import BUILD_KEY
-from ingest_tasks.lanes import batch
+from ingest_tasks.core.models import check_model
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import changes, jobs, registry
 from ingest_tasks.state.alias import Target, collection_name, previous
@@ -68,17 +67,17 @@ def _save(redis, prefix: str, build: Build) -> None:
     })
 
 
-def start(resources, model: str, on_progress: Callable[[dict], None] | None = None) -> Build:
-    """Start a build of the live index with `model`: its collection, its change log, its job."""
-    from ingest_tasks.pipeline.embed import embedder_class
+def begin(resources, model: str, build_id: str) -> Build:
+    """Open a build of the live index with `model`: its collection and its change log.
 
+    The lanes send its copy job (lanes.rebuild); a running build must end first.
+    """
     redis, settings = resources.redis, resources.settings
-    embedder_class(model)  # ValueError naming the known models
+    check_model(model)  # ValueError naming the known models
     old = current(redis, settings.collection_prefix)
     if old is not None and old.status == BUILDING and _job_running(redis, old):
         raise BuildError(f"build {old.build} is still running: follow it with `ingest status`")
     live = resources.target()
-    build_id = batch.new_job_id()
     target = Target(collection_name(settings.collection_prefix, model, build_id), model, build_id)
     resources.collection(target)  # created now, so searches of a new build never fail
     changes.follow(redis, live.collection, target.collection)  # before the copy reads anything
@@ -86,31 +85,27 @@ def start(resources, model: str, on_progress: Callable[[dict], None] | None = No
     if old is not None and old.status in (BUILDING, REFUSED):
         _abandon(resources, old)
     _save(redis, settings.collection_prefix, build)
-    return _send(resources, build, on_progress)
+    return build
 
 
-def resume(resources, on_progress: Callable[[dict], None] | None = None) -> Build:
-    """Run the current build's job again: documents already copied are skipped."""
+def resumable(resources) -> Build:
+    """The current build, if its copy can run again (documents already copied are skipped)."""
     build = current(resources.redis, resources.settings.collection_prefix)
     if build is None or build.status != BUILDING:
         raise BuildError("no build to resume: start one with `ingest reembed --model NAME`")
-    return _send(resources, build, on_progress)
-
-
-def _send(resources, build: Build, on_progress) -> Build:
-    """Send the job that copies every document of the live registry, as it is now."""
-    from ingest_tasks.lanes.tasks import copy_group
-
-    refs = [DocRef(doc_id, "", entry.version, entry.size)
-            for doc_id, entry in registry.entries(resources.redis, build.source.collection)]
-    if refs:
-        build.job_id = batch.start_job(
-            refs, resources, job_id=build.build, model=build.target.model,
-            sources=[build.source.collection], on_progress=on_progress,
-            group_task=lambda job_id, run, group, refs: copy_group.s(job_id, run, group, refs,
-                                                                      build.build))
-        _save(resources.redis, resources.settings.collection_prefix, build)
     return build
+
+
+def to_copy(resources, build: Build) -> list[DocRef]:
+    """Every document of the live registry, as it is now: what the build's job copies."""
+    return [DocRef(doc_id, "", entry.version, entry.size)
+            for doc_id, entry in registry.entries(resources.redis, build.source.collection)]
+
+
+def job_sent(resources, build: Build, job_id: str) -> None:
+    """Record the job copying the build."""
+    build.job_id = job_id
+    _save(resources.redis, resources.settings.collection_prefix, build)
 
 
 def _job_running(redis, build: Build) -> bool:

@@ -15,8 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest_tasks.pipeline.embed import embedder_class
-from ingest_tasks.pipeline.roots import remembered
+from ingest_tasks.core.models import check_model
 
 DEFAULT_ENV_FILE = Path("config") / "ingest.env"
 
@@ -29,6 +28,18 @@ def env_file() -> Path | None:
             raise ValueError(f"INGEST_ENV_FILE names {named}, which is not a file")
         return Path(named)
     return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.is_file() else None
+
+
+REMEMBERED_ROOTS = "source-roots"  # in the state folder: one root a line
+
+
+def remembered(state_dir: Path) -> list[Path]:
+    """The source roots `ingest up --source-root` remembered in this state folder."""
+    try:
+        lines = (state_dir / REMEMBERED_ROOTS).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [Path(line) for line in lines if line.strip()]
 
 
 def _default_state_dir() -> Path:
@@ -197,7 +208,7 @@ class Settings(BaseSettings):
         if self.bulk_queue_low_water >= self.bulk_queue_high_water:
             raise ValueError("bulk_queue_low_water must be below bulk_queue_high_water")
         for model in self.worker_models:
-            embedder_class(model)  # ValueError naming the known models
+            check_model(model)  # ValueError naming the known models
         if any(not root.is_absolute() for root in self.roots):
             raise ValueError("source_roots must be absolute folders")
         return self

@@ -111,7 +111,11 @@ def write(figures: dict, out: Path) -> tuple[Path, Path]:
 
 def chart(figures: dict, path: Path) -> None:
     """Dollars a day by item, the counts behind them, and what single updates waited."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError("ingest cost draws its chart with matplotlib: "
+                           "pip install 'ingest-tasks[cost]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.metadata import version
+from importlib.metadata import entry_points, version
 from pathlib import Path
 
 from rich.console import Console
@@ -19,7 +19,6 @@ from rich.table import Table
 from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 from ingest_tasks.core.results import FAILED, STATUSES
 from ingest_tasks.core.settings import get_settings
-from ingest_tasks.cost import add_cost_parser
 from ingest_tasks.ops.stack import PARTS
 
 out = Console()
@@ -207,14 +206,14 @@ def _show_index(client, as_json: bool) -> int:
 
 def cmd_reembed(args) -> int:
     """Re-embed the live index with another model into a new collection, then swap it in."""
-    from ingest_tasks.bluegreen import reembed
+    from ingest_tasks.lanes import rebuild
 
     if not args.resume and not args.model:
         err.print("[red]error:[/red] give --model NAME, or --resume")
         return USAGE
     client = _client()
     with _job_bar("copy") as update:
-        build = reembed.resume(client.resources, update) if args.resume else client.reembed(args.model, update)
+        build = rebuild.resume(client.resources, update) if args.resume else client.reembed(args.model, update)
         err.print(f"build {build.build}: {build.source.collection} -> {build.target.collection}")
         state = client.wait_job(build.job_id, on_progress=update) if build.job_id else None
     if state is not None and state.get("summary") is None:
@@ -357,6 +356,7 @@ def cmd_metrics(args) -> int:
 
 
 JSON = "print JSON for scripts instead of tables"
+COMMANDS = "ingest_tasks.commands"  # entry points: functions adding a subcommand to the CLI
 TIMEOUT = "seconds to wait for the outcome (default: 300)"
 
 
@@ -420,7 +420,8 @@ def parser() -> argparse.ArgumentParser:
         _command(sub, name, run).add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "metrics", cmd_metrics)
     p.add_argument("--port", type=int, default=9808, help="port to serve on (default: 9808)")
-    add_cost_parser(sub)
+    for command in entry_points(group=COMMANDS):  # `ingest cost`, and any other add-on
+        command.load()(sub)
     return top
 
 

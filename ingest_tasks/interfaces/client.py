@@ -11,7 +11,7 @@ from pathlib import Path
 from ingest_tasks.bluegreen import reembed, swap
 from ingest_tasks.core.errors import SourceError, TooLarge
 from ingest_tasks.core.settings import Settings, get_settings
-from ingest_tasks.lanes import batch
+from ingest_tasks.lanes import batch, rebuild
 from ingest_tasks.lanes.handles import JobHandle, StreamHandle
 from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.docids import check_doc_id
@@ -153,7 +153,7 @@ class IngestClient:
 
         Its copy is a batch job (`wait_job(build.job_id)`); `swap()` then makes it live.
         """
-        return reembed.start(self.resources, model, on_progress)
+        return rebuild.start(self.resources, model, on_progress)
 
     def swap(self, report: Callable[[str], None] = lambda line: None):
         """Check the current build, once copied, and make it live; SwapRefused says why not."""

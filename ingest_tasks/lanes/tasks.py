@@ -18,12 +18,11 @@ from ingest_tasks.core.results import ProcessingResult
 from ingest_tasks.core.settings import get_settings
 from ingest_tasks.lanes import worklog, yielding
 from ingest_tasks.lanes.app import app
-from ingest_tasks.ops import metrics
 from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.deadline import during_document_work
 from ingest_tasks.pipeline.resources import Resources
 from ingest_tasks.pipeline.sources import DocRef
-from ingest_tasks.state import jobs, latency, locks
+from ingest_tasks.state import counters, jobs, latency, locks
 
 _resources: Resources | None = None
 
@@ -167,7 +166,7 @@ def _observe(task, lane: str, job_id: str | None, model: str | None,
     worklog.outcomes(results, lane, job_id, task.request.id, submitted, started)
     redis = resources().redis
     totals = latency.record(redis, lane, results, submitted, started)
-    metrics.count(redis, lane, model or resources().target().model, results, totals)
+    counters.count(redis, lane, model or resources().target().model, results, totals)
 
 
 @app.task(name="ingest.bulk.copy", bind=True, max_retries=_MAX_RETRIES,

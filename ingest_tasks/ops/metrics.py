@@ -1,4 +1,4 @@
-"""Metrics for Prometheus: counters the workers keep in Redis, and the exporter that serves them.
+"""Metrics for Prometheus: the exporter of the counters workers keep in Redis (state.counters).
 
 Workers count what they commit and fail (by lane, model and reason), latency into
 histogram buckets, and rate-limiter waits, in one Redis hash, so any number of workers
@@ -15,34 +15,7 @@ import json
 import time
 
 from ingest_tasks.core.keys import BULK_QUEUE, COUNTERS_KEY, STREAM_QUEUE
-from ingest_tasks.core.results import COMMITTED, FAILED, ProcessingResult
-
-LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
-
-
-def count(redis, lane: str, model: str, results: list[ProcessingResult],
-          latencies: list[float]) -> None:
-    """Add a task's outcomes and its documents' end-to-end latencies to the counters."""
-    with redis.pipeline(transaction=False) as pipe:
-        for result in results:
-            pipe.hincrby(COUNTERS_KEY, f"docs|{lane}|{model}|{result.status}", 1)
-            if result.status == COMMITTED:
-                pipe.hincrby(COUNTERS_KEY, f"chunks|{lane}|{model}", result.chunks)
-            elif result.status == FAILED:
-                pipe.hincrby(COUNTERS_KEY, f"failures|{lane}|{result.reason.split(':', 1)[0]}", 1)
-        for seconds in latencies:
-            bound = next((b for b in LATENCY_BUCKETS if seconds <= b), "+Inf")
-            pipe.hincrby(COUNTERS_KEY, f"latency|{lane}|{bound}", 1)
-            pipe.hincrbyfloat(COUNTERS_KEY, f"latency_sum|{lane}", seconds)
-        pipe.execute()
-
-
-def count_wait(redis, bucket: str, seconds: float) -> None:
-    """Add a wait for a rate limiter's token to the counters."""
-    with redis.pipeline(transaction=False) as pipe:
-        pipe.hincrby(COUNTERS_KEY, f"rate_waits|{bucket}", 1)
-        pipe.hincrbyfloat(COUNTERS_KEY, f"rate_wait_seconds|{bucket}", seconds)
-        pipe.execute()
+from ingest_tasks.state.counters import LATENCY_BUCKETS
 
 
 def oldest_age(redis, queue: str) -> float | None:

@@ -18,9 +18,8 @@ class Resources:
         from ingest_tasks.pipeline.embed import get_embedder
 
         name = model or self.settings.embedding_model
-        return get_embedder(
-            name, threads=self.settings.embed_threads, batch=self.settings.embed_batch
-        )
+        return get_embedder(name, threads=self.settings.embed_threads,
+                            batch=self.settings.embed_batch, settings=self.settings)
 
     def target(self, model: str | None = None):
         """Where `model`'s writes and searches go: the live collection (resolved now through

@@ -18,20 +18,9 @@ import os
 from pathlib import Path
 
 from ingest_tasks.core.errors import SourceError, SourceOutsideRoots
+from ingest_tasks.core.settings import REMEMBERED_ROOTS, remembered
 
 _FD_LINKS = Path("/proc/self/fd")  # Linux: where an open file really is
-REMEMBERED = "source-roots"  # in the state folder: one root a line
-
-
-def remembered(state_dir: Path) -> list[Path]:
-    """The roots `ingest up --source-root` remembered in this state folder."""
-    try:
-        lines = (state_dir / REMEMBERED).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    return [Path(line) for line in lines if line.strip()]
-
-
 def remember(state_dir: Path, folders: list[Path]) -> list[Path]:
     """Add folders to the remembered roots; returns those not there before."""
     known = remembered(state_dir)
@@ -45,7 +34,7 @@ def remember(state_dir: Path, folders: list[Path]) -> list[Path]:
     if added:
         state_dir.mkdir(parents=True, exist_ok=True)
         text = "".join(f"{root}\n" for root in known + added)
-        (state_dir / REMEMBERED).write_text(text, encoding="utf-8")
+        (state_dir / REMEMBERED_ROOTS).write_text(text, encoding="utf-8")
     return added
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from ingest_tasks.core.keys import RATE_KEY
-from ingest_tasks.ops import metrics
+from ingest_tasks.state import counters
 
 # KEYS[1] the bucket; ARGV rate (tokens/s), burst (capacity), tokens wanted.
 # Returns the seconds until the tokens may be used, as a string: Lua numbers become integers.
@@ -42,6 +42,6 @@ def acquire(redis, name: str, rate_per_s: float, burst: int, tokens: int = 1) ->
     """Block until `tokens` of the bucket `name` are granted; the seconds waited (rate 0: none)."""
     wait = reserve(redis, name, rate_per_s, burst, tokens)
     if wait > 0:
-        metrics.count_wait(redis, name, wait)
+        counters.count_wait(redis, name, wait)
         time.sleep(wait)
     return wait

@@ -21,7 +21,7 @@ from ingest_tasks.core.keys import RATE_KEY
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.ops.stack import free_port
 from ingest_tasks.pipeline.chunk import chunk_text
-from ingest_tasks.pipeline.embed import Embedder, embedder_class, get_embedder
+from ingest_tasks.pipeline.embed import Embedder, api_embedder, embedder_class, get_embedder
 from ingest_tasks.state import ratelimit
 from tests.servers import serving
 
@@ -58,7 +58,7 @@ def _health(url: str) -> dict:
 
 def _api(model: str, url: str, **settings) -> Embedder:
     """An embedder of `model` asking the server at `url`, backing off for 10 ms at first."""
-    return embedder_class(model)(settings=Settings(embedding_api_url=url,
+    return api_embedder(model, Settings(embedding_api_url=url,
                                                    embedding_api_backoff=0.01, **settings))
 
 

@@ -28,7 +28,7 @@ from ingest_tasks.core.settings import Settings
 from ingest_tasks.lanes.app import create_app
 from ingest_tasks.ops.metrics import Collector
 from ingest_tasks.ops.stack import Stack, free_port, wait_until
-from ingest_tasks.pipeline.embed import embedder_class
+from ingest_tasks.pipeline.embed import api_embedder
 from ingest_tasks.pipeline.resources import Resources
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state.clock import next_versions
@@ -55,7 +55,7 @@ def url(request, urls):
 def embed_server(tmp_path_factory):
     """The bundled embedding service, its wordllama loaded."""
     with serving(tmp_path_factory.mktemp("embed")) as url:
-        embedder_class("api:wordllama")(settings=Settings(embedding_api_url=url)).embed(["warm"])
+        api_embedder("api:wordllama", Settings(embedding_api_url=url)).embed(["warm"])
         yield url
 
 
@@ -71,7 +71,7 @@ def test_job_state_and_the_rate_limiter_work_on_it(url, embed_server):
     first, second = next_versions(state)[0], next_versions(state)[0]
     assert second > first
 
-    embedder = embedder_class("api:wordllama")(settings=settings)
+    embedder = api_embedder("api:wordllama", settings)
     assert embedder.embed(["a harbour crane", "a river barge"]).shape == (2, embedder.dim)
     assert 0 < embedder.waited <= 0.5  # the second request waited for the next token
     assert state.exists(RATE_KEY + f"embedding-api:{embed_server}")

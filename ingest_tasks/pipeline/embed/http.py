@@ -19,9 +19,9 @@ import httpx
 import numpy as np
 
 from ingest_tasks.core.errors import EmbeddingUnavailable
-from ingest_tasks.core.settings import Settings, get_settings
-from ingest_tasks.pipeline.embed import API_PREFIX, Embedder, get_embedder
-from ingest_tasks.pipeline.embed.base import l2_normalize
+from ingest_tasks.core.models import API_PREFIX
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.pipeline.embed.base import Embedder, l2_normalize
 from ingest_tasks.state import ratelimit
 
 if TYPE_CHECKING:
@@ -55,11 +55,9 @@ class HttpEmbedder:
     max_tokens: int
     static: bool
 
-    def __init__(self, threads: int = 1, batch: int | None = None,
-                 settings: Settings | None = None) -> None:
-        self.settings = s = settings or get_settings()
-        # the local model as get_embedder would load it: only its tokenizer is used
-        self._local = get_embedder(self.local_name, threads=threads, batch=batch)
+    def __init__(self, local: Embedder, settings: Settings) -> None:
+        self.settings = s = settings
+        self._local = local  # the local model of the same vectors: only its tokenizer is used
         key = {"Authorization": f"Bearer {s.embedding_api_key}"} if s.embedding_api_key else {}
         self._client = httpx.Client(base_url=s.embedding_api_url, headers=key,
                                     timeout=s.embedding_api_timeout)
