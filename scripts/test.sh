@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+.venv/bin/python scripts/check_imports.py   # no import cycle, imports only down the layers
+.venv/bin/mypy                              # the type check (pyproject.toml: [tool.mypy])
 .venv/bin/python -m pytest "$@"
 [ $# -eq 0 ] || exit 0
 amqp="${INGEST_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672//}"
