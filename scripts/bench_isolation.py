@@ -118,8 +118,8 @@ def phase(client, name: str, folder: Path | None, opts, queue: str) -> dict:
 
 def plain_pool(state: Path):
     """One `celery worker` on the bulk queue with Celery's defaults, as most deployments start."""
+    from ingest_tasks.core.polling import poll_until
     from ingest_tasks.lanes.app import app
-    from ingest_tasks.ops.stack import wait_until
 
     with open(state / "plain.log", "ab") as log:
         proc = subprocess.Popen(
@@ -127,7 +127,7 @@ def plain_pool(state: Path):
              "-c", str(os.cpu_count() or 1), "-n", "plain@%h", "--without-gossip",
              "--without-mingle"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_until(lambda: bool(app.control.ping(["plain@" + os.uname().nodename], timeout=0.5)),
+    poll_until(lambda: bool(app.control.ping(["plain@" + os.uname().nodename], timeout=0.5)),
                120, "the plain pool")
     return proc
 

@@ -35,7 +35,8 @@ from pathlib import Path
 from benchkit import isolate, private_stack
 from ground_truth import Ledger
 
-from ingest_tasks.ops.stack import free_port, wait_until
+from ingest_tasks.core.polling import poll_until
+from ingest_tasks.testing.stacks import free_port
 
 WORDS = ["harbour", "lantern", "glacier", "orchard", "meridian", "cobalt", "falcon", "quarry",
          "willow", "ember", "lattice", "tundra", "saffron", "beacon", "canyon", "thistle"]
@@ -232,7 +233,7 @@ def run(stack, opts, state: Path) -> dict:
         producer.join()
     ended = time.monotonic()
     try:
-        wait_until(lambda: load.outstanding() == (0, 0, 0), opts.drain * 5, "the drain", 0.5)
+        poll_until(lambda: load.outstanding() == (0, 0, 0), opts.drain * 5, "the drain", 0.5)
     except TimeoutError:
         pass
     drained = round(time.monotonic() - ended, 1)

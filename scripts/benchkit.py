@@ -5,6 +5,6 @@ that the settings (read once per process) and the stack's processes take. The he
 live in ingest_tasks.ops.stack, where `ingest cost` uses them too.
 """
 
-from ingest_tasks.ops.stack import DEFAULT_CORPUS, isolate, private_stack
+from ingest_tasks.testing.stacks import DEFAULT_CORPUS, isolate, private_stack
 
 __all__ = ["DEFAULT_CORPUS", "isolate", "private_stack"]

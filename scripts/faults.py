@@ -61,6 +61,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest_tasks.testing.stacks import busy_child
+
 SCENARIOS: dict[str, tuple] = {}  # name -> (its function, the INGEST_* settings of its stack)
 QUICK_REDELIVERY = {"visibility_timeout": "10", "task_time_limit": "8",
                     "task_soft_time_limit": "6", "unacked_restore_interval": "1",
@@ -162,17 +164,17 @@ def alive(pid: int) -> bool:
           **QUICK_REDELIVERY)
 def bulk_main_killed(rig: Rig) -> None:
     """SIGKILL the bulk worker's main process mid-job, then start the pool again."""
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
 
     job_id = rig.job("killed", 320)  # 20 groups
-    wait_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
+    poll_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
     main = rig.stack.pid("bulk")
     orphans = children(main)
     os.kill(main, signal.SIGKILL)
     rig.notes["done_at_kill"] = rig.done(job_id)
-    wait_until(lambda: rig.stack.pid("bulk") is None, 30, "the killed main process gone")
+    poll_until(lambda: rig.stack.pid("bulk") is None, 30, "the killed main process gone")
     try:  # pool children notice their parent is gone and exit
-        wait_until(lambda: not any(map(alive, orphans)), 15, "the orphaned children")
+        poll_until(lambda: not any(map(alive, orphans)), 15, "the orphaned children")
         rig.notes["orphans_killed"] = 0
     except TimeoutError:  # as a supervisor stopping the unit's cgroup would
         left = [pid for pid in orphans if alive(pid)]
@@ -185,18 +187,18 @@ def bulk_main_killed(rig: Rig) -> None:
 @scenario(embedding_model="all-MiniLM-L6-v2")
 def stream_child_killed(rig: Rig) -> None:
     """SIGKILL the stream pool's child while it runs a task, three times."""
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
 
     sender = threading.Thread(target=lambda: [rig.stream(f"long-{n:03d}", words=3000)
                                               for n in range(12)])
     sender.start()
     for _ in range(3):
-        pid, _task = rig.stack.busy_child("stream")
+        pid, _task = busy_child(rig.stack, "stream")
         os.kill(pid, signal.SIGKILL)
-        wait_until(lambda pid=pid: not alive(pid), 10, "the killed child gone")
-        wait_until(lambda: bool(children(rig.stack.pid("stream"))), 30, "a new pool child")
+        poll_until(lambda pid=pid: not alive(pid), 10, "the killed child gone")
+        poll_until(lambda: bool(children(rig.stack.pid("stream"))), 30, "a new pool child")
         before = rig.ledger.audit(rig.client.resources)["committed"]
-        wait_until(lambda before=before: rig.ledger.audit(rig.client.resources)["committed"]
+        poll_until(lambda before=before: rig.ledger.audit(rig.client.resources)["committed"]
                    > before + 1, 120, "two more documents committed")
     sender.join()
     rig.notes["killed_mid_task"] = 3
@@ -238,10 +240,10 @@ def redis_restart(rig: Rig) -> None:
 @scenario(embedding_model="all-MiniLM-L6-v2", group_max_docs="16")
 def chroma_outage(rig: Rig) -> None:
     """Stop the Chroma server for 30 s mid-job, streaming documents meanwhile."""
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
 
     job_id = rig.job("outage", 320)
-    wait_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
+    poll_until(lambda: rig.done(job_id) >= 16, 300, "a first group")
     quiet = {"report": lambda line: None}
     rig.stack.down(["chroma"], **quiet)
     stopped = time.monotonic()
@@ -259,7 +261,7 @@ def embedding_bursts(rig: Rig) -> None:
     """A job and a stream through an embedding service answering bursts of 429 and 500."""
     import httpx
 
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
     from ingest_tasks.testing.embed_server import serving
 
     model, port = "api:wordllama", int(rig.client.settings.embedding_api_url.rsplit(":", 1)[1])
@@ -268,13 +270,13 @@ def embedding_bursts(rig: Rig) -> None:
         job_id = rig.job("service", 160, model=model)  # 20 groups, a request each
         for n in range(10):
             rig.stream(f"service-stream-{n}", model=model)
-        wait_until(lambda: rig.done(job_id) >= 40, 300, "a fifth of the job")
+        poll_until(lambda: rig.done(job_id) >= 40, 300, "a fifth of the job")
         health.append(httpx.get(f"{url}/health").json())
     with serving(rig.stack.log_dir, "--rate", "3", "--fail-first", "10", port=port) as url:
         for n in range(10, 20):
             rig.stream(f"service-stream-{n}", model=model)
         rig.client.wait_job(job_id, timeout=600)
-        wait_until(lambda: rig.ledger.audit(rig.client.resources)["lost"] == 0, 300,
+        poll_until(lambda: rig.ledger.audit(rig.client.resources)["lost"] == 0, 300,
                    "every document committed")
         health.append(httpx.get(f"{url}/health").json())
     rig.notes.update(throttled_429=sum(h["throttled"] for h in health),
@@ -287,7 +289,7 @@ def kill_pool(rig: Rig, child: bool = False) -> dict:
     again at once; what was killed and how long `ingest up` took."""
     main = rig.stack.pid("bulk")
     if child:
-        pid, _task = rig.stack.busy_child("bulk", timeout=10)
+        pid, _task = busy_child(rig.stack, "bulk", timeout=10)
         os.kill(pid, signal.SIGKILL)
     else:
         os.killpg(main, signal.SIGKILL)
@@ -312,13 +314,13 @@ def summary_is_the_store(rig: Rig, job_id: str) -> bool:
 def killed_in_write(rig: Rig) -> None:
     """SIGKILL the bulk pool while a group holds the writer's turn; start it again at once."""
     from ingest_tasks.core.keys import WRITER_KEY
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
 
     redis = rig.client.resources.redis
     job_id = rig.job("in-write", 300)
-    wait_until(lambda: rig.done(job_id) >= 8, 300, "a first group")
+    poll_until(lambda: rig.done(job_id) >= 8, 300, "a first group")
     slot = f"{WRITER_KEY}{rig.client.resources.collection().name}:0"
-    wait_until(lambda: redis.exists(slot), 300, "a bulk store write", interval=0.001)
+    poll_until(lambda: redis.exists(slot), 300, "a bulk store write", interval=0.001)
     rig.notes.update(kill_pool(rig), done_at_kill=rig.done(job_id))
     rig.notes["turn_held_after_up"] = bool(redis.exists(slot))
     rig.client.wait_job(job_id, timeout=900)
@@ -339,19 +341,19 @@ def bulk_killed_in_write_default_groups(rig: Rig) -> None:
 
 def held_lock(rig: Rig, doc_id: str, words: int = 3000) -> tuple[str, object]:
     """Stream a document and wait until its commit lock is held; the lock's key and owner."""
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
     from ingest_tasks.state import locks
 
     redis = rig.client.resources.redis
     key = f"ingest:lock:{rig.client.resources.collection().name}:{doc_id}"
     threading.Thread(target=rig.stream, args=(doc_id, words), daemon=True).start()
-    wait_until(lambda: redis.exists(key), 120, "the commit lock taken", interval=0.001)
+    poll_until(lambda: redis.exists(key), 120, "the commit lock taken", interval=0.001)
     return key, locks.Owner.parse(redis.get(key) or "")
 
 
 def committed_within(rig: Rig, doc_id: str, since: float, timeout: float = 120) -> float:
     """Seconds from `since` until the ledger's latest version of `doc_id` is committed."""
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
     from ingest_tasks.state import registry
 
     resources = rig.client.resources
@@ -360,14 +362,14 @@ def committed_within(rig: Rig, doc_id: str, since: float, timeout: float = 120) 
         entry = registry.get(resources.redis, resources.collection().name, doc_id)
         want = rig.ledger.accepted.get(doc_id)
         return entry is not None and want is not None and entry.version == want.version
-    wait_until(committed, timeout, f"{doc_id} committed", interval=0.05)
+    poll_until(committed, timeout, f"{doc_id} committed", interval=0.05)
     return round(time.monotonic() - since, 2)
 
 
 @scenario(embedding_model="all-MiniLM-L6-v2")
 def stream_killed_holding_lock(rig: Rig) -> None:
     """SIGKILL a stream child while it holds a document's commit lock, three times."""
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
 
     redis, seconds, lease_left, taken_over = rig.client.resources.redis, [], [], []
     for n in range(3):
@@ -376,7 +378,7 @@ def stream_killed_holding_lock(rig: Rig) -> None:
         os.kill(owner.pid, signal.SIGKILL)
         killed = time.monotonic()
         lease_left.append(round(redis.pttl(key) / 1000, 2))  # what a lapse would have cost
-        wait_until(lambda key=key, tag=owner.tag(): redis.get(key) != tag, 60,
+        poll_until(lambda key=key, tag=owner.tag(): redis.get(key) != tag, 60,
                    "the dead holder's lock taken over", interval=0.01)
         taken_over.append(round(time.monotonic() - killed, 2))
         seconds.append(committed_within(rig, doc_id, killed))
@@ -407,13 +409,13 @@ def random_kills(rig: Rig) -> None:
     print(f"random_kills: seed {seed}", file=sys.stderr, flush=True)
     chance, rounds = random.Random(seed), []
     rig.notes["seed"] = seed
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
 
     for n in range(10):
         job_id = rig.job(f"random-{n}", 64)
         # the random moment: once a random share of the job is done, and a moment more
         done, later, child = chance.randrange(0, 57), chance.uniform(0.0, 0.5), chance.random() < 0.3
-        wait_until(lambda job_id=job_id, done=done: rig.done(job_id) >= done, 300,
+        poll_until(lambda job_id=job_id, done=done: rig.done(job_id) >= done, 300,
                    f"{done} documents done", interval=0.01)
         time.sleep(later)  # not a wait for anything: part of the random moment
         try:
@@ -432,7 +434,7 @@ def random_kills(rig: Rig) -> None:
 
 def settle(rig: Rig, seconds: float) -> None:
     """Wait until every job has finished and every accepted document is committed."""
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
 
     def finished() -> bool:
         states = [rig.client.job_status(job_id) for job_id in rig.jobs]
@@ -440,7 +442,7 @@ def settle(rig: Rig, seconds: float) -> None:
                 and rig.ledger.audit(rig.client.resources)["lost"] == 0)
 
     try:
-        wait_until(finished, seconds, "every document committed", interval=1.0)
+        poll_until(finished, seconds, "every document committed", interval=1.0)
     except TimeoutError:
         rig.notes["settled"] = False
     for job_id in rig.jobs:
@@ -454,7 +456,7 @@ def run_one(name: str, settle_seconds: float, logs: Path) -> dict:
     from benchkit import isolate, private_stack
     from ground_truth import Ledger
 
-    from ingest_tasks.ops.stack import free_port
+    from ingest_tasks.testing.stacks import free_port
 
     work, own = SCENARIOS[name]
     settings = {"embedding_api_url": f"http://127.0.0.1:{free_port()}", **own}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest_tasks.ops.stack import free_port
+from ingest_tasks.testing.stacks import free_port
 from tests.corpus import CORPUS_DIR
 from tests.redis_servers import redis_server
 

@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ingest_tasks.ops.stack import free_port, redis_server_binary, wait_until
+from ingest_tasks.core.polling import poll_until
+from ingest_tasks.ops.stack import redis_server_binary
+from ingest_tasks.testing.stacks import free_port
 
 PASSWORD = "s3cret-for-tests"
 
@@ -34,7 +36,7 @@ def redis_server(folder: Path, *options: str, tls: bool = False):
     with open(log_path, "wb") as log:
         server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: _ready(server, log_path), 10, "test Redis", interval=0.02)
+        poll_until(lambda: _ready(server, log_path), 10, "test Redis", interval=0.02)
         yield port
     finally:
         server.terminate()

@@ -17,7 +17,9 @@ The hierarchy decides what happens to a document:
     │   │   └── ZipBomb             a zip part expands past the size or ratio limit
     │   ├── TimeLimit           the task ran past its soft time limit
     │   └── ModelMismatch       a collection belongs to another embedding model
+    ├── WaitTimeout             waited past its deadline (a job, a service, writers); a TimeoutError
     └── TransientError          a service is down or busy: the task is retried
+        ├── LiveMoved           the alias moved during a write: redo it on the new live collection
         ├── StoreUnavailable    the Chroma server did not answer
         ├── RedisUnavailable    Redis did not answer (a restart): the registry, locks, jobs
         ├── Busy                a lock, a writer's slot or a paused gate not had in time
@@ -138,6 +140,18 @@ class RedisUnavailable(TransientError):
     """Redis (registry, locks, job state) did not answer: restarting, or unreachable."""
 
     code = "redis-unavailable"
+
+
+class WaitTimeout(IngestError, TimeoutError):
+    """Something waited for did not happen in time (core.polling.poll_until)."""
+
+    code = "timeout"
+
+
+class LiveMoved(TransientError):
+    """The alias moved while a writer prepared its write: redo it on the new live collection."""
+
+    code = "live-moved"
 
 
 class Busy(TransientError):

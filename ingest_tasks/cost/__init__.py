@@ -22,7 +22,7 @@ DEFAULT_MODEL = "api:all-MiniLM-L6-v2"
 
 def add_cost_parser(sub) -> None:
     """The `ingest cost` subcommand of the `ingest` command line."""
-    from ingest_tasks.ops.stack import DEFAULT_CORPUS
+    from ingest_tasks.testing.stacks import DEFAULT_CORPUS
 
     p = sub.add_parser("cost", help=cmd_cost.__doc__)
     p.add_argument("--docs", type=int, default=DEFAULT_DOCS,

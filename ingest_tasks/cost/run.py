@@ -65,7 +65,7 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
             report: Callable[[str], None]) -> dict:
     """Both modes of the day on a stack of their own; each mode's figures."""
     from ingest_tasks.core.settings import get_settings
-    from ingest_tasks.ops.stack import isolate, private_stack
+    from ingest_tasks.testing.stacks import isolate, private_stack
 
     if not model.startswith(API_PREFIX):
         raise ValueError(f"{model}: give an {API_PREFIX} model, so the embedding service counts")

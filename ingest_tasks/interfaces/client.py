@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ingest_tasks.bluegreen import reembed, swap
 from ingest_tasks.core.errors import SourceError, TooLarge
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings, get_settings
 from ingest_tasks.lanes import batch, rebuild
 from ingest_tasks.lanes.handles import JobHandle, StreamHandle
@@ -131,18 +132,16 @@ class IngestClient:
     def wait_job(self, job_id: str, on_progress: Callable[[dict], None] | None = None,
                  poll: float = 0.25, timeout: float | None = None) -> dict:
         """Poll the job until it ends, reporting progress; returns its final status."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
+
+        def ended() -> dict | None:
             state = self.job_status(job_id)
             if state is None:
                 raise KeyError(f"unknown job {job_id}")
             if on_progress:
                 on_progress(state)
-            if state["status"] != jobs.RUNNING:
-                return state
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still running after {timeout} s")
-            time.sleep(poll)
+            return state if state["status"] != jobs.RUNNING else None
+
+        return poll_until(ended, timeout, f"job {job_id} still running", poll)
 
     def search(self, text: str, k: int = 5) -> list:
         """The k chunks nearest to `text`, best first, in the live collection."""

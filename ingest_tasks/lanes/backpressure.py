@@ -8,10 +8,10 @@ memory. While it waits, the job's state says so (`ingest status` shows it).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from ingest_tasks.core.keys import BULK_QUEUE
+from ingest_tasks.core.polling import poll_until
 
 
 def queue_depth(app, queue: str = BULK_QUEUE) -> int:
@@ -35,11 +35,12 @@ def wait_for_room(app, settings, report: Callable[[int, bool], bool],
     `report(depth, waiting)` is told each reading; if it returns False (the job was run
     again elsewhere: this producer's run is stale), so does this, at once.
     """
-    while True:
+
+    def room() -> str | None:
         depth = queue_depth(app)
         waiting = depth > settings.bulk_queue_low_water
         if not report(depth, waiting):
-            return False
-        if not waiting:
-            return True
-        time.sleep(poll)
+            return "stale"
+        return None if waiting else "room"
+
+    return poll_until(room, None, "room in the bulk queue", poll) == "room"

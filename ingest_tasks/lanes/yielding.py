@@ -10,8 +10,11 @@ turns it off.
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 
+from ingest_tasks.core.errors import WaitTimeout
 from ingest_tasks.core.keys import STREAM_QUEUE
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.state import latency
 
 _POLL = 0.25
@@ -29,7 +32,7 @@ def wait_for_stream(resources) -> float:
     if not settings.yield_to_stream:
         return 0.0
     started = time.monotonic()
-    while (time.monotonic() - started < settings.yield_max_wait
-           and stream_over_target(resources.redis, settings)):
-        time.sleep(_POLL)
+    with suppress(WaitTimeout):  # a bulk job always moves on
+        poll_until(lambda: not stream_over_target(resources.redis, settings),
+                   settings.yield_max_wait, "the stream lane back on target", _POLL)
     return time.monotonic() - started

@@ -2,7 +2,7 @@
 
 Each process we start gets a pid file and a log in the state folder; services that
 already answer (a system Redis, a Chroma server started elsewhere) are used as they are.
-`isolate` and `private_stack` give benchmarks and `ingest cost` a stack of their own.
+Tests, benchmarks and `ingest cost` get stacks of their own from ingest_tasks.testing.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings
 
 
@@ -28,22 +25,6 @@ def _port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    """A TCP port of this machine that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
-    """Poll `check` until it holds, or raise TimeoutError naming `what`."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
-        time.sleep(interval)
 
 
 def redis_server_binary() -> str:
@@ -119,7 +100,7 @@ class Stack:
                 "--dir", str(data), "--appendonly", "yes", "--save", "",
                 *(["--requirepass", url.password] if url.password else [])]
         pid = self._start(name, argv)
-        wait_until(lambda: _port_open(host, port), 30, "Redis")
+        poll_until(lambda: _port_open(host, port), 30, "Redis not ready")
         return f"started (pid {pid}) at {host}:{port}"
 
     def _chroma(self, name: str) -> str:
@@ -130,7 +111,7 @@ class Stack:
         argv = [str(chroma), "run", "--path", str(s.state_dir / "chroma"),
                 "--host", s.chroma_host, "--port", str(s.chroma_port)]
         pid = self._start(name, argv, {"ANONYMIZED_TELEMETRY": "False"})
-        wait_until(lambda: _port_open(s.chroma_host, s.chroma_port), 60, "Chroma server")
+        poll_until(lambda: _port_open(s.chroma_host, s.chroma_port), 60, "Chroma server not ready")
         return f"started (pid {pid}) at {s.chroma_url}"
 
     def _worker(self, name: str, env: dict[str, str] | None = None, starts: int = 3) -> str:
@@ -149,22 +130,8 @@ class Stack:
                 started[0] += 1
             return bool(app.control.ping([node], timeout=0.5))
 
-        wait_until(answering, 120, f"{name} pool")
+        poll_until(answering, 120, f"{name} pool not answering")
         return f"{node} answering (pid {self.pid(name)})"
-
-    def busy_child(self, name: str, timeout: float = 120) -> tuple[int, str]:
-        """The pid of a child of pool `name` running a task, once one does, and the task id."""
-        from ingest_tasks.lanes.app import app
-
-        node, running = f"{name}@{socket.gethostname()}", {}
-
-        def busy() -> bool:
-            active = (app.control.inspect([node], timeout=1).active() or {}).get(node) or []
-            running.update(active[0] if active else {})
-            return bool(active)
-
-        wait_until(busy, timeout, f"a task running in the {name} pool", interval=0.05)
-        return running["worker_pid"], running["id"]
 
     def _flower(self, name: str) -> str:
         port = self.settings.flower_port
@@ -173,7 +140,7 @@ class Stack:
                     "--address=127.0.0.1", f"--port={port}",
                     f"--basic-auth={self.settings.flower_basic_auth}"]
             self._start(name, argv)
-        wait_until(lambda: _port_open("127.0.0.1", port), 60, "Flower")
+        poll_until(lambda: _port_open("127.0.0.1", port), 60, "Flower not ready")
         return f"http://127.0.0.1:{port} (basic auth from INGEST_FLOWER_BASIC_AUTH)"
 
     def down(self, parts: list[str] | None = None, report: Callable[[str], None] = print,
@@ -188,54 +155,11 @@ class Stack:
                 continue
             os.killpg(pid, signal.SIGTERM)
             try:
-                wait_until(lambda pid=pid: not _alive(pid), timeout, name)
+                poll_until(lambda pid=pid: not _alive(pid), timeout, f"{name} still running")
             except TimeoutError:
                 os.killpg(pid, signal.SIGKILL)
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
             report(f"{name}: stopped (pid {pid})")
-
-
-# The shared corpus that benchmarks and `ingest cost` read: INGEST_CORPUS, or shared/corpus
-# beside the project folder.
-DEFAULT_CORPUS = Path(
-    os.environ.get("INGEST_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
-)
-
-
-def isolate(redis_url: str, **settings: str) -> Path:
-    """Point every INGEST_* setting of this process at a fresh state folder, ports and prefix.
-
-    Call it before anything reads the settings (they are read once per process); the
-    processes a Stack starts then take the same environment. Returns the state folder.
-    """
-    state = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
-    os.environ.update({
-        "INGEST_REDIS_URL": redis_url, "INGEST_STATE_DIR": str(state),
-        "INGEST_CHROMA_PORT": str(free_port()), "INGEST_FLOWER_PORT": str(free_port()),
-        "INGEST_COLLECTION_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
-        "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-        # workers read the corpus and what runs write under the temporary folder
-        "INGEST_SOURCE_ROOTS": os.environ.get("INGEST_SOURCE_ROOTS")
-        or os.pathsep.join([str(DEFAULT_CORPUS), tempfile.gettempdir()]),
-        **{f"INGEST_{name.upper()}": value for name, value in settings.items()},
-    })
-    return state
-
-
-@contextmanager
-def private_stack(state: Path, parts: list[str] | None = None) -> Iterator[Stack]:
-    """The stack (default: every part) up on the isolated settings for the block, then
-    down and its state folder removed."""
-    from ingest_tasks.core.settings import get_settings
-
-    stack = Stack(get_settings())
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still take the stack down
-    try:  # a part that fails to come up takes those already up down with it
-        stack.up(parts, report=lambda line: print(line, file=sys.stderr))
-        yield stack
-    finally:
-        stack.down(report=lambda line: print(line, file=sys.stderr))
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def _check_redis(url: str, where: str) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ingest_tasks.core.errors import EmptyDocument, InvalidDocId, PermanentError, TooLarge
+from ingest_tasks.core.errors import (
+    EmptyDocument,
+    InvalidDocId,
+    LiveMoved,
+    PermanentError,
+    TooLarge,
+)
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
 from ingest_tasks.pipeline.chunk import chunk_text
 from ingest_tasks.pipeline.commit import Prepared, commit_documents, superseded
@@ -15,7 +21,6 @@ from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.parse import Parsed, parse
 from ingest_tasks.pipeline.sources import DocRef, content_hash, read_source
 from ingest_tasks.state import registry
-from ingest_tasks.state.alias import LiveMoved
 
 
 def prepare(ref: DocRef, embedder, settings) -> Prepared:

@@ -17,17 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
-from ingest_tasks.core.errors import TransientError
+from ingest_tasks.core.errors import LiveMoved
 from ingest_tasks.core.keys import ALIAS_KEY, GATE_KEY, HISTORY_KEY, WRITERS_KEY
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.state import locks
 
 _POLL = 0.005
-
-
-class LiveMoved(TransientError):
-    """The alias moved while a writer prepared its write: redo it on the new live collection."""
-
-    code = "live-moved"
 
 
 @dataclass(frozen=True)
@@ -139,7 +134,7 @@ def paused(redis, collection: str, timeout: float) -> Iterator[Pause]:
     """Hold every writer of `collection` out for the block, once those inside have left.
 
     First new bulk writers wait while bulk writes in flight end (they may take seconds);
-    then stream writers too, while the few in flight end. TimeoutError, and the gate
+    then stream writers too, while the few in flight end. WaitTimeout, and the gate
     opened again, if writers are still inside after `timeout`. The gate expires by
     itself should this process die holding it.
     """
@@ -162,10 +157,10 @@ def paused(redis, collection: str, timeout: float) -> Iterator[Pause]:
 
 def _drain(redis, writers: str, kind: str, deadline: float) -> None:
     """Wait until no writer of this kind ("": any) holds an unexpired place in `writers`."""
-    while True:
+
+    def drained() -> bool:
         locks.prune(redis, writers)  # writers whose lease lapsed, or who died here
-        if not any(member.startswith(kind) for member in redis.zrange(writers, 0, -1)):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"writers still busy in {writers.removeprefix(WRITERS_KEY)}")
-        time.sleep(_POLL)
+        return not any(member.startswith(kind) for member in redis.zrange(writers, 0, -1))
+
+    poll_until(drained, deadline - time.monotonic(),
+               f"writers still busy in {writers.removeprefix(WRITERS_KEY)}", _POLL)

@@ -32,6 +32,7 @@ from typing import TypeVar
 import psutil
 
 from ingest_tasks.core.errors import Busy
+from ingest_tasks.core.polling import poll_until
 
 T = TypeVar("T")
 _POLL = 0.005
@@ -152,13 +153,7 @@ def budget(until: float) -> Iterator[None]:
 
 def wait_for(attempt: Callable[[], T | None], wait: float, what: str) -> T:
     """Call `attempt()` until it returns something; Busy after `wait` s or past the budget."""
-    started = time.monotonic()
-    deadline = min(started + wait, _budget.get())
-    while (got := attempt()) is None:
-        if time.monotonic() > deadline:
-            raise Busy(f"{what} after waiting {time.monotonic() - started:.1f} s")
-        time.sleep(_POLL)
-    return got
+    return poll_until(attempt, min(wait, _budget.get() - time.monotonic()), what, _POLL, Busy)
 
 
 # --- leases -----------------------------------------------------------------------------

@@ -163,7 +163,8 @@ def serving(folder: Path, *options: str, port: int | None = None) -> Iterator[st
     into `folder`, for the block; yields its URL."""
     import httpx
 
-    from ingest_tasks.ops.stack import free_port, wait_until
+    from ingest_tasks.core.polling import poll_until
+    from ingest_tasks.testing.stacks import free_port
 
     port = port or free_port()
     log_path = folder / f"embed-server-{port}.log"
@@ -182,7 +183,7 @@ def serving(folder: Path, *options: str, port: int | None = None) -> Iterator[st
             return False
 
     try:
-        wait_until(answers, 30, f"the embedding server at {url}", interval=0.05)
+        poll_until(answers, 30, f"the embedding server at {url}", interval=0.05)
         yield url
     finally:
         server.terminate()

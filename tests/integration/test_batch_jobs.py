@@ -15,11 +15,12 @@ import pytest
 import redis as redis_lib
 
 from ingest_tasks.core.keys import BULK_QUEUE, WRITER_KEY
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import get_settings
 from ingest_tasks.lanes.app import app
 from ingest_tasks.lanes.backpressure import queue_depth
-from ingest_tasks.ops.stack import free_port, wait_until
 from ingest_tasks.state import jobs
+from ingest_tasks.testing.stacks import free_port
 from tests.integration.conftest import chunks_in_store
 from tests.servers import serving
 
@@ -87,7 +88,7 @@ def test_resume_finishes_a_job_whose_submitter_died_mid_send(client, stack, sett
         # never left the submitter
     finally:
         stack.up(["bulk"], report=lambda line: None)
-    wait_until(lambda: client.job_status(job_id)["done"] == 32, 300, "the two groups sent")
+    poll_until(lambda: client.job_status(job_id)["done"] == 32, 300, "the two groups sent")
     assert client.job_status(job_id)["status"] == jobs.RUNNING  # the chord can never complete
 
     summary = client.wait_job(client.resume(job_id), timeout=600)["summary"]
@@ -107,7 +108,7 @@ def test_submit_batch_waits_at_the_high_water_mark_and_resumes_below_the_low(
     with ThreadPoolExecutor(1) as pool:
         try:
             sending = pool.submit(client.submit_batch, [folder], on_progress=seen.append)
-            wait_until(lambda: seen and seen[-1]["waiting"], 60, "the submitter waiting")
+            poll_until(lambda: seen and seen[-1]["waiting"], 60, "the submitter waiting")
             assert not sending.done()
             assert queue_depth(app) == 4  # one chord sent, the next waits for room
             assert (seen[-1]["sent"], seen[-1]["queue_depth"]) == (4, 4)
@@ -153,7 +154,7 @@ def exporter(tmp_path):
                 for family in text_string_to_metric_families(text) for sample in family.samples}
 
     try:
-        wait_until(lambda: _answers(scrape), 60, "the metrics exporter")
+        poll_until(lambda: _answers(scrape), 60, "the metrics exporter")
         yield scrape
     finally:
         proc.terminate()
@@ -214,9 +215,9 @@ def test_a_worker_killed_mid_job_loses_and_duplicates_nothing(
         client, stack, fast_redelivery_bulk_pool, tmp_path):
     folder = write_docs(tmp_path / "killed", 160)  # 10 groups
     job_id = client.submit_batch([folder])
-    wait_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "a first group")
+    poll_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "a first group")
     os.killpg(stack.pid("bulk"), signal.SIGKILL)  # main process and pool children at once
-    wait_until(lambda: stack.pid("bulk") is None, 30, "the killed pool gone")
+    poll_until(lambda: stack.pid("bulk") is None, 30, "the killed pool gone")
     assert client.job_status(job_id)["done"] < 160
     fast_redelivery_bulk_pool()  # a new worker finds the unacknowledged tasks and reruns them
 
@@ -229,7 +230,7 @@ def test_a_worker_killed_mid_job_loses_and_duplicates_nothing(
 def test_a_chroma_restart_mid_job_is_retried_through(client, stack, tmp_path):
     folder = write_docs(tmp_path / "restart", 160)
     job_id = client.submit_batch([folder])
-    wait_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "a first group")
+    poll_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "a first group")
     stack.down(["chroma"], report=lambda line: None)  # writes now fail: the tasks retry
     stack.up(["chroma"], report=lambda line: None)
 
@@ -258,7 +259,7 @@ def issue_21_bulk_pool(stack):
 def kill_inside_a_store_write(stack, redis, slot: str) -> str:
     """SIGKILL the bulk pool (main process and children) while a group holds the writer's
     turn, that is inside a store write; the holder's owner tag."""
-    wait_until(lambda: redis.exists(slot), 300, "a bulk store write", interval=0.001)
+    poll_until(lambda: redis.exists(slot), 300, "a bulk store write", interval=0.001)
     os.killpg(stack.pid("bulk"), signal.SIGKILL)
     return redis.get(slot) or ""
 
@@ -271,7 +272,7 @@ def test_a_pool_killed_inside_a_store_write_loses_nothing_and_its_summary_is_the
     redis = client.resources.redis
     folder = write_docs(tmp_path / "in-write", 300)  # 38 groups
     job_id = client.submit_batch([folder])
-    wait_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "two groups")
+    poll_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "two groups")
     slot = f"{WRITER_KEY}{client.resources.collection().name}:0"
     holder = kill_inside_a_store_write(stack, redis, slot)
     assert holder, "the kill came after the write"
@@ -279,7 +280,7 @@ def test_a_pool_killed_inside_a_store_write_loses_nothing_and_its_summary_is_the
     issue_21_bulk_pool()  # at once: the killed main process is not taken for a running one
     assert time.monotonic() - killed < 90
     assert redis.get(slot) != holder  # the dead owner's turn was given back at the start
-    wait_until(lambda: client.job_status(job_id)["done"] > done, 60, "a group after the restart")
+    poll_until(lambda: client.job_status(job_id)["done"] > done, 60, "a group after the restart")
 
     summary = client.wait_job(job_id, timeout=600)["summary"]
     assert_summary_is_the_store(client, folder, summary, 300)
@@ -298,7 +299,7 @@ def test_random_kills_of_the_bulk_pool_each_end_exactly_once(
         folder = write_docs(tmp_path / f"random-{round_}", 64)  # 8 groups
         job_id = client.submit_batch([folder])
         done, later = chance.randrange(0, 57), chance.uniform(0.0, 0.5)  # the random moment
-        wait_until(lambda: client.job_status(job_id)["done"] >= done, 300, f"{done} done", 0.01)
+        poll_until(lambda: client.job_status(job_id)["done"] >= done, 300, f"{done} done", 0.01)
         time.sleep(later)  # not a wait for anything: part of the random moment
         os.killpg(stack.pid("bulk"), signal.SIGKILL)
         fast_redelivery_bulk_pool()

@@ -10,6 +10,7 @@ import os
 import signal
 
 from ingest_tasks.state import registry
+from ingest_tasks.testing.stacks import busy_child
 
 # A topic of its own: other tests of the shared stack search for theirs
 WORDS = "Lighthouse keepers log the tides and trim the lamp wicks before each storm. "
@@ -18,7 +19,7 @@ WORDS = "Lighthouse keepers log the tides and trim the lamp wicks before each st
 def test_a_stream_child_killed_mid_task_loses_and_duplicates_nothing(client, stack):
     texts = {f"killed-child/{n}": f"# Keeper's log {n}\n\n" + WORDS * 400 for n in range(3)}
     results = [client.submit_content(doc_id, text, "note.md") for doc_id, text in texts.items()]
-    pid, task_id = stack.busy_child("stream")
+    pid, task_id = busy_child(stack, "stream")
     os.kill(pid, signal.SIGKILL)  # late acks: the pool requeues the task at once
 
     done = {r["doc_id"]: r for r in (result.get(timeout=120) for result in results)}
@@ -37,7 +38,7 @@ def test_a_stream_child_killed_holding_a_commit_lock_holds_up_no_writer(client, 
     commits well before the lock's lease (INGEST_LOCK_LEASE_SECONDS) would have lapsed."""
     import time
 
-    from ingest_tasks.ops.stack import wait_until
+    from ingest_tasks.core.polling import poll_until
     from ingest_tasks.state import locks
 
     redis, col = client.resources.redis, client.resources.collection()
@@ -45,7 +46,7 @@ def test_a_stream_child_killed_holding_a_commit_lock_holds_up_no_writer(client, 
     lock = f"ingest:lock:{col.name}:{doc_id}"
     result = client.submit_content(doc_id, "# Keeper's lamp\n\n" + WORDS * 600, "note.md",
                                    version=time.time_ns())
-    wait_until(lambda: redis.exists(lock), 120, "the commit lock taken", interval=0.001)
+    poll_until(lambda: redis.exists(lock), 120, "the commit lock taken", interval=0.001)
     holder = locks.Owner.parse(redis.get(lock) or "")
     assert holder is not None, "the write ended before the kill"
     os.kill(holder.pid, signal.SIGKILL)  # the stream child, inside its store write

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.pipeline.sources import DocRef
 
 WORDS = "The lighthouse keeper trims the wick and logs the passing ships by night. "
@@ -45,7 +45,7 @@ def outcome_lines(log, doc_ids: set[str], count: int) -> dict[str, list[dict]]:
                     found.setdefault(fields["doc_id"], []).append(fields)
         return sum(map(len, found.values())) >= count
 
-    wait_until(written, 60, f"{count} outcome lines in {log.name}")
+    poll_until(written, 60, f"{count} outcome lines in {log.name}")
     return found
 
 
@@ -121,7 +121,7 @@ def test_a_json_pool_writes_every_line_as_json_with_the_outcome_fields(json_pool
         return written[next((n for n, line in enumerate(written) if line.startswith("{")),
                             len(written)):]
 
-    wait_until(lambda: sum(f'"doc_id": "{d}"' in line for line in lines() for d in sent) == 2,
+    poll_until(lambda: sum(f'"doc_id": "{d}"' in line for line in lines() for d in sent) == 2,
                60, "the JSON pool's outcome lines")
     entries = [json.loads(line) for line in lines()]  # every one of them is JSON
     assert all({"timestamp", "level", "logger", "message"} <= set(e) for e in entries)

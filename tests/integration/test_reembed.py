@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.ops.stack import wait_until
 from ingest_tasks.pipeline.parse import parse
 from ingest_tasks.state import alias, registry
 from ingest_tasks.state.clock import next_versions
@@ -154,7 +154,7 @@ def while_loaded(client, texts, expected, command: list[str]) -> tuple[dict, Loa
     try:
         output = ingest(*command)
         after = writes.done
-        wait_until(lambda: writes.done >= after + 5 or writes.errors, 120, "writes after the swap")
+        poll_until(lambda: writes.done >= after + 5 or writes.errors, 120, "writes after the swap")
     finally:
         writes.end()
         reads.end()

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from ingest_tasks.ops.stack import wait_until
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.pipeline.retrieval import top_documents
 from tests.corpus import CORPUS_DIR
 
@@ -54,7 +54,7 @@ def test_flower_lists_both_pools_behind_basic_auth(stack, settings):
         nodes = httpx.get(url, auth=(user, password), params={"refresh": 1}, timeout=30).json()
         return {node.split("@")[0] for node in nodes}
 
-    wait_until(lambda: pools() >= {"stream", "bulk"}, 60, "Flower listing both pools")
+    poll_until(lambda: pools() >= {"stream", "bulk"}, 60, "Flower listing both pools")
 
 
 def test_a_small_change_streams_and_a_large_upload_becomes_a_job(client, settings, tmp_path):

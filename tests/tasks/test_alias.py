@@ -7,6 +7,7 @@ import pytest
 import redis as redis_lib
 
 from ingest_tasks.bluegreen.swap import _switch
+from ingest_tasks.core.errors import LiveMoved
 from ingest_tasks.core.keys import (
     ALIAS_KEY,
     CHANGES_KEY,
@@ -15,10 +16,10 @@ from ingest_tasks.core.keys import (
     HISTORY_KEY,
     WRITERS_KEY,
 )
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import get_settings
-from ingest_tasks.ops.stack import wait_until
 from ingest_tasks.state import alias, changes
-from ingest_tasks.state.alias import LiveMoved, Target
+from ingest_tasks.state.alias import Target
 
 PREFIX = f"t-{uuid.uuid4().hex[:8]}"  # the collection prefix whose alias these tests move
 
@@ -90,7 +91,7 @@ def test_a_pause_waits_for_writers_inside_and_holds_new_ones_out(redis):
     inside.wait(5)
     swapper = threading.Thread(target=pause)
     swapper.start()
-    wait_until(lambda: redis.get(GATE_KEY + target.collection) == "bulk", 5, "gate closing")
+    poll_until(lambda: redis.get(GATE_KEY + target.collection) == "bulk", 5, "gate closing")
     assert not paused.is_set()  # the bulk writer inside is still writing
     leave.set()
     assert paused.wait(10)

@@ -19,10 +19,10 @@ import redis as redis_py
 from ingest_tasks.core.errors import EmbeddingUnavailable
 from ingest_tasks.core.keys import RATE_KEY
 from ingest_tasks.core.settings import Settings
-from ingest_tasks.ops.stack import free_port
 from ingest_tasks.pipeline.chunk import chunk_text
 from ingest_tasks.pipeline.embed import Embedder, api_embedder, embedder_class, get_embedder
 from ingest_tasks.state import ratelimit
+from ingest_tasks.testing.stacks import free_port
 from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]

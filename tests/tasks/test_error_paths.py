@@ -5,10 +5,10 @@ import socket
 import pytest
 from celery.signals import task_retry
 
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import get_settings
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.lanes import batch, tasks
-from ingest_tasks.ops.stack import wait_until
 from ingest_tasks.pipeline.resources import Resources
 from ingest_tasks.pipeline.sources import discover
 from ingest_tasks.state import jobs
@@ -80,7 +80,7 @@ def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(
     refs, _ = discover([document])
     job_id = batch.start_job(refs, no_store)
     redis = no_store.redis
-    wait_until(lambda: jobs.progress(redis, job_id)["status"] != jobs.RUNNING, 60, "job end")
+    poll_until(lambda: jobs.progress(redis, job_id)["status"] != jobs.RUNNING, 60, "job end")
     state = jobs.progress(redis, job_id)
     assert state["status"] == jobs.ERROR
     assert "a bug, not a bad document" in state["error"]

@@ -15,10 +15,10 @@ from celery.signals import task_prerun, task_rejected
 from kombu.exceptions import ContentDisallowed
 
 from ingest_tasks.core.keys import STREAM_QUEUE
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.lanes.app import app
 from ingest_tasks.lanes.backpressure import queue_depth
-from ingest_tasks.ops.stack import wait_until
 
 PICKLE = "application/x-python-serialize"
 
@@ -76,7 +76,7 @@ def test_a_pickled_message_is_refused_and_nothing_of_it_runs(worker, seen, tmp_p
     def handled() -> bool:  # refused, or (what must not happen) decoded or run
         return task_id in seen["rejected"] or task_id in seen["ran"] or marker.exists()
 
-    wait_until(handled, 30, "the worker's answer to the message")
+    poll_until(handled, 30, "the worker's answer to the message")
     assert not marker.exists()
     assert task_id not in seen["ran"]
     assert isinstance(seen["rejected"][task_id], ContentDisallowed)

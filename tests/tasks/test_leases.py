@@ -11,8 +11,8 @@ import pytest
 import redis as redis_lib
 
 from ingest_tasks.core.errors import Busy, LeaseLost
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import get_settings
-from ingest_tasks.ops.stack import wait_until
 from ingest_tasks.state import locks, registry
 from ingest_tasks.state.registry import COMMITTED, Entry
 
@@ -112,6 +112,6 @@ def test_a_commit_whose_lock_lapsed_and_was_taken_records_nothing(redis):
         redis.set(lease.keys[0], "another holder")  # as if it lapsed, and another took it
         with pytest.raises(LeaseLost):
             registry.put(redis, collection, {"d": Entry(2, COMMITTED, "h2", 1, 1)}, lease)
-        wait_until(lambda: lease.lost, 10, "the heartbeat noticing the lease lost", 0.05)
+        poll_until(lambda: lease.lost, 10, "the heartbeat noticing the lease lost", 0.05)
     assert registry.get(redis, collection, "d").version == 1
     assert redis.get(lease.keys[0]) == "another holder"  # released only what was its own

@@ -24,14 +24,16 @@ from kombu.exceptions import OperationalError
 from pydantic import ValidationError
 
 from ingest_tasks.core.keys import RATE_KEY
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.lanes.app import create_app
 from ingest_tasks.ops.metrics import Collector
-from ingest_tasks.ops.stack import Stack, free_port, wait_until
+from ingest_tasks.ops.stack import Stack
 from ingest_tasks.pipeline.embed import api_embedder
 from ingest_tasks.pipeline.resources import Resources
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state.clock import next_versions
+from ingest_tasks.testing.stacks import free_port
 from tests.redis_servers import PASSWORD, make_certificates, password_redis, tls_redis
 from tests.servers import ROOT, serving
 
@@ -81,18 +83,18 @@ def test_a_task_goes_through_a_worker_and_flower_and_metrics_see_it(url, tmp_pat
     settings = _settings(url, embedding_model="wordllama")
     app = create_app(settings)
     with _pool_and_flower(settings, tmp_path) as flower:
-        wait_until(lambda: bool(app.control.ping([NODE], timeout=0.5)), 60, "the stream pool")
+        poll_until(lambda: bool(app.control.ping([NODE], timeout=0.5)), 60, "the stream pool")
         blank = DocRef.inline("blank", b" \n", "blank.md", 1)
         result = app.send_task("ingest.stream.ingest", args=[blank.to_dict()]).get(timeout=30)
         assert result["status"] == "failed" and result["reason"].startswith("empty: ")
 
-        wait_until(lambda: _answers(flower), 60, "Flower")
+        poll_until(lambda: _answers(flower), 60, "Flower")
         auth = tuple(settings.flower_basic_auth.split(":", 1))
         queues = httpx.get(f"{flower}/api/queues/length", auth=auth, timeout=10)
         assert {"name": "stream", "messages": 0} in queues.raise_for_status().json()["active_queues"]
         # Flower's refresh asks the workers with a short timeout: an answer late by a moment
         # is an empty {} that time, so wait for the node to be listed
-        wait_until(lambda: NODE in _flower_workers(flower, auth), 60, f"Flower listing {NODE}")
+        poll_until(lambda: NODE in _flower_workers(flower, auth), 60, f"Flower listing {NODE}")
 
     collector = Collector(app, Resources(settings).redis, redis.Redis.from_url(settings.broker))
     metrics = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value

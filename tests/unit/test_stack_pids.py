@@ -6,8 +6,9 @@ import sys
 
 import psutil
 
+from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings
-from ingest_tasks.ops.stack import Stack, wait_until
+from ingest_tasks.ops.stack import Stack
 
 # A parent that never reaps its child: the child, once ended, stays a zombie (not ours).
 PARENT = """
@@ -26,7 +27,7 @@ def test_a_zombie_in_a_pid_file_is_not_running(tmp_path):
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
         zombie = int(parent.stdout.readline())
-        wait_until(lambda: psutil.Process(zombie).status() == psutil.STATUS_ZOMBIE, 10, "a zombie")
+        poll_until(lambda: psutil.Process(zombie).status() == psutil.STATUS_ZOMBIE, 10, "a zombie")
         (stack.run_dir / "bulk.pid").write_text(str(zombie))
         assert stack.pid("bulk") is None
         (stack.run_dir / "bulk.pid").write_text(str(parent.pid))
