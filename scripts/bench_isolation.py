@@ -46,17 +46,18 @@ def note(n: int) -> str:
 
 def trickle(phase: str, rate: float, seconds: float, queue: str) -> list:
     """Send `rate` notes a second to `queue` on a fixed schedule; returns their results."""
-    from ingest_tasks.lanes.tasks import ingest_document, resources
+    from ingest_tasks.lanes.factory import worker_app
+    from ingest_tasks.lanes.tasks import STREAM_INGEST
     from ingest_tasks.pipeline.sources import DocRef
     from ingest_tasks.state.clock import next_versions
 
     sent, started = [], time.monotonic()
     for n in range(int(rate * seconds)):
         time.sleep(max(0.0, started + n / rate - time.monotonic()))
-        version = next_versions(resources().redis)[0]
+        version = next_versions(worker_app().resources.redis)[0]
         ref = DocRef.inline(f"trickle/{phase}/{n}", note(n).encode(), "note.md", version)
-        sent.append(ingest_document.apply_async(
-            (replace(ref, submitted=time.time()).to_dict(), None), queue=queue))
+        sent.append(worker_app().send_task(
+            STREAM_INGEST, args=[replace(ref, submitted=time.time()).to_dict(), None], queue=queue))
     return sent
 
 
@@ -86,8 +87,9 @@ def stream_latency(redis) -> dict:
 def phase(client, name: str, folder: Path | None, opts, queue: str) -> dict:
     """One measured phase: the trickle, during a bulk job of `folder` if given."""
     from ingest_tasks.core.keys import LATENCY_KEY, STREAM_QUEUE
-    from ingest_tasks.lanes.app import app
+    from ingest_tasks.lanes.factory import worker_app
 
+    app = worker_app()
     redis = client.resources.redis
     redis.delete(LATENCY_KEY + STREAM_QUEUE)
     watch, job = DepthWatch(app), {}
@@ -119,8 +121,9 @@ def phase(client, name: str, folder: Path | None, opts, queue: str) -> dict:
 def plain_pool(state: Path):
     """One `celery worker` on the bulk queue with Celery's defaults, as most deployments start."""
     from ingest_tasks.core.polling import poll_until
-    from ingest_tasks.lanes.app import app
+    from ingest_tasks.lanes.factory import worker_app
 
+    app = worker_app()
     with open(state / "plain.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "ingest_tasks", "worker", "-Q", "bulk",

@@ -159,8 +159,8 @@ def sample(stack, load: Load, redis, started: float, cpu: list[float]) -> dict:
     import psutil
 
     from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
-    from ingest_tasks.lanes.app import app
     from ingest_tasks.lanes.backpressure import queue_depth
+    from ingest_tasks.lanes.factory import worker_app
     from ingest_tasks.state.latency import percentiles
 
     stream_tasks, jobs, job_docs = load.outstanding()
@@ -171,7 +171,7 @@ def sample(stack, load: Load, redis, started: float, cpu: list[float]) -> dict:
             # how busy the machine was, and how much of it was this stack: a shared machine
             "cpu_pct": {"machine": psutil.cpu_percent(None),
                         "stack": round(100 * used / (load.opts.sample * cores), 1)},
-            "depth": {q: queue_depth(app, q) for q in (STREAM_QUEUE, BULK_QUEUE)},
+            "depth": {q: queue_depth(worker_app(), q) for q in (STREAM_QUEUE, BULK_QUEUE)},
             "stream_pending": stream_tasks, "jobs_running": jobs,
             "outstanding_docs": stream_tasks + job_docs,
             "stream_p95": window.get("p95"), "stream_samples": window.get("samples", 0)}

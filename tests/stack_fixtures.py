@@ -21,12 +21,10 @@ def stack():
     """Bring Redis, the Chroma server and Flower up once (as `ingest up` does), down at the end."""
     import redis
 
-    from ingest_tasks.lanes.app import app
-
     settings = get_settings()
     redis.Redis.from_url(settings.redis_url).flushdb()  # the suite's own server, or db
-    app.control.purge()  # a broker of its own (RabbitMQ) keeps messages across runs
     stack = Stack(settings)
+    stack.app.control.purge()  # a broker of its own (RabbitMQ) keeps messages across runs
     stack.up(["redis", "chroma", "flower"], report=lambda line: None)
     yield stack
     stack.down(report=lambda line: None)
@@ -59,7 +57,7 @@ def pool_pids(settings):
 
 def worker_pids() -> dict[str, set[int]]:
     """Each worker node's main pid and pool children's pids."""
-    from ingest_tasks.lanes.app import app
+    from ingest_tasks.lanes.factory import create_app
 
-    stats = app.control.inspect(timeout=2).stats() or {}
+    stats = create_app(get_settings()).control.inspect(timeout=2).stats() or {}
     return {node: {s["pid"], *s["pool"]["processes"]} for node, s in stats.items()}

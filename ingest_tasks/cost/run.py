@@ -77,8 +77,9 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
     get_settings.cache_clear()
     settings = get_settings()
     with private_stack(state, parts=["redis", "chroma"]) as stack, ExitStack() as running:
-        from ingest_tasks.lanes.app import app
+        from ingest_tasks.lanes.factory import create_app
 
+        app = create_app(settings)
         _refuse_busy(app, redis_url)
         app.control.purge()
         local = model.removeprefix(API_PREFIX)

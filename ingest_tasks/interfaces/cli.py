@@ -213,7 +213,7 @@ def cmd_reembed(args) -> int:
         return USAGE
     client = _client()
     with _job_bar("copy") as update:
-        build = rebuild.resume(client.resources, update) if args.resume else client.reembed(args.model, update)
+        build = rebuild.resume(client.app, update) if args.resume else client.reembed(args.model, update)
         err.print(f"build {build.build}: {build.source.collection} -> {build.target.collection}")
         state = client.wait_job(build.job_id, on_progress=update) if build.job_id else None
     if state is not None and state.get("summary") is None:

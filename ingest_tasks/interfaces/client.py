@@ -13,10 +13,11 @@ from ingest_tasks.core.errors import SourceError, TooLarge
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings, get_settings
 from ingest_tasks.lanes import batch, rebuild
+from ingest_tasks.lanes.factory import create_app
 from ingest_tasks.lanes.handles import JobHandle, StreamHandle
+from ingest_tasks.lanes.tasks import STREAM_DELETE, STREAM_INGEST
 from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.docids import check_doc_id
-from ingest_tasks.pipeline.resources import Resources
 from ingest_tasks.pipeline.roots import check_submitted
 from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, read_file
 from ingest_tasks.state import jobs
@@ -28,7 +29,8 @@ class IngestClient:
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or get_settings()
-        self.resources = Resources(self.settings)
+        self.app = create_app(self.settings)  # its own broker, backend and resources
+        self.resources = self.app.resources
 
     def submit(self, *paths: str | Path, doc_id: str | None = None, version: int | None = None,
                model: str | None = None) -> StreamHandle | JobHandle:
@@ -49,7 +51,7 @@ class IngestClient:
         s = self.settings
         if len(refs) > s.stream_max_docs or sum(r.size for r in refs) > s.stream_max_bytes:
             self.check_sources(list(paths))
-            return JobHandle(self, batch.start_job(refs, self.resources, model=model,
+            return JobHandle(self, batch.start_job(refs, self.app, model=model,
                                                    sources=_absolute(paths)))
         # the rest travel inline: the workers need not read them
         self.check_sources([ref.source for ref in refs if ref.size > s.inline_max_bytes])
@@ -72,12 +74,11 @@ class IngestClient:
 
     def stream(self, ref: DocRef, model: str | None = None):
         """Send one document to the stream lane, inline if small; returns its AsyncResult."""
-        from ingest_tasks.lanes.tasks import ingest_document
-
         if not ref.content and ref.size <= self.settings.inline_max_bytes:
             data = read_file(Path(ref.source), self.settings.max_document_bytes)
             ref = DocRef.inline(ref.doc_id, data, ref.source, ref.version)
-        return ingest_document.delay(replace(ref, submitted=time.time()).to_dict(), model)
+        ref = replace(ref, submitted=time.time())
+        return self.app.send_task(STREAM_INGEST, args=[ref.to_dict(), model])
 
     def delete(self, doc_id: str, version: int | None = None, model: str | None = None):
         """Stream the removal of one document; returns the task's AsyncResult.
@@ -85,10 +86,8 @@ class IngestClient:
         The tombstone's version defaults to the submit-time clock, so it outranks every
         copy saved before.
         """
-        from ingest_tasks.lanes.tasks import delete_document
-
         version = version if version is not None else next_versions(self.resources.redis)[0]
-        return delete_document.delay(doc_id, version, model)
+        return self.app.send_task(STREAM_DELETE, args=[doc_id, version, model])
 
     def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
                      model: str | None = None,
@@ -103,7 +102,7 @@ class IngestClient:
         workers' source roots raises SourceOutsideRoots before anything is sent.
         """
         self.check_sources(sources)
-        return batch.start_job(refs=_documents(sources), resources=self.resources,
+        return batch.start_job(refs=_documents(sources), app=self.app,
                                job_id=job_id, model=model, sources=_absolute(sources),
                                on_progress=on_progress)
 
@@ -152,7 +151,7 @@ class IngestClient:
 
         Its copy is a batch job (`wait_job(build.job_id)`); `swap()` then makes it live.
         """
-        return rebuild.start(self.resources, model, on_progress)
+        return rebuild.start(self.app, model, on_progress)
 
     def swap(self, report: Callable[[str], None] = lambda line: None):
         """Check the current build, once copied, and make it live; SwapRefused says why not."""

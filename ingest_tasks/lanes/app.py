@@ -1,6 +1,8 @@
 """The Celery app: JSON only, two queues, late acks, time limits below the visibility timeout.
 
-Its worker's log is written in INGEST_LOG_FORMAT (see worklog).
+An IngestApp is made from one Settings, which it carries with its process's heavy
+resources; lanes.factory.create_app registers the tasks on it. Nothing is built at
+import. Its worker's log is written in INGEST_LOG_FORMAT (see worklog).
 """
 
 from __future__ import annotations
@@ -16,13 +18,34 @@ from kombu.utils.url import parse_url
 from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 from ingest_tasks.core.settings import Settings, get_settings
 from ingest_tasks.lanes import worklog
+from ingest_tasks.pipeline.resources import Resources
 
 
-def create_app(settings: Settings) -> Celery:
-    """Build the Celery app for these settings."""
-    app = Celery("ingest_tasks", broker=settings.broker, backend=settings.backend)
-    app.conf.update(
-        include=["ingest_tasks.lanes.tasks"],
+class IngestApp(Celery):
+    """The Celery app of one Settings, and the resources of this process under them."""
+
+    def __init__(self, settings: Settings, *, current: bool = False) -> None:
+        super().__init__("ingest_tasks", broker=settings.broker, backend=settings.backend,
+                         set_as_current=current)
+        self.settings = settings
+        self.conf.update(configuration(settings))
+        self._resources: Resources | None = None
+
+    @property
+    def resources(self) -> Resources:
+        """This process's models and clients, made on first use."""
+        if self._resources is None:
+            self._resources = Resources(self.settings)
+        return self._resources
+
+    def reset_resources(self) -> None:
+        """Forget the resources: a forked pool process makes its own, never its parent's."""
+        self._resources = None
+
+
+def configuration(settings: Settings) -> dict:
+    """Celery's configuration for these settings."""
+    return dict(
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -54,7 +77,6 @@ def create_app(settings: Settings) -> Celery:
         task_publish_retry_policy=publish_retry_policy(settings.publish_retry_seconds),
         broker_use_ssl=_tls_options(settings.broker),
     )
-    return app
 
 
 def publish_retry_policy(seconds: float) -> dict:
@@ -84,5 +106,3 @@ def _task_log_format(logger, **_) -> None:
     """Celery has set up its task logger: its lines in our format."""
     worklog.use_format([logger], get_settings().log_format)
 
-
-app = create_app(get_settings())

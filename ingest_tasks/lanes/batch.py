@@ -10,6 +10,8 @@ from dataclasses import replace
 from celery import chord
 
 from ingest_tasks.lanes import backpressure
+from ingest_tasks.lanes.app import IngestApp
+from ingest_tasks.lanes.tasks import BULK_GROUP, JOB_FAILED, SUMMARIZE
 from ingest_tasks.pipeline.embed import embedder_class
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import jobs
@@ -43,7 +45,7 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def start_job(refs: list[DocRef], resources, job_id: str | None = None,
+def start_job(refs: list[DocRef], app: IngestApp, job_id: str | None = None,
               model: str | None = None, sources: list[str] = (),
               on_progress: Callable[[dict], None] | None = None,
               group_task: Callable[[str, int, int, list[dict]], object] | None = None) -> str:
@@ -53,9 +55,7 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
     `on_progress` the job's state at each look at the queue. Each group is a task
     ingest_group(job_id, run, group, refs, model), or `group_task(job_id, run, group, refs)`.
     """
-    from ingest_tasks.lanes.app import app
-
-    settings, redis = resources.settings, resources.redis
+    settings, redis = app.settings, app.resources.redis
     job_id = job_id or new_job_id()
     submitted = time.time()
     refs = [replace(ref, submitted=submitted) for ref in refs]
@@ -67,10 +67,9 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
     run = jobs.create(redis, job_id, len(refs), len(groups), len(chords),
                       settings.job_ttl_seconds, list(sources), model or "")
     if group_task is None:
-        from ingest_tasks.lanes.tasks import ingest_group
 
         def group_task(job_id: str, run: int, group: int, refs: list[dict]):
-            return ingest_group.s(job_id, run, group, refs, model)
+            return app.signature(BULK_GROUP, args=(job_id, run, group, refs, model))
 
     for number, members in enumerate(chords):
         sent = number * size
@@ -83,21 +82,19 @@ def start_job(refs: list[DocRef], resources, job_id: str | None = None,
 
         if not backpressure.wait_for_room(app, settings, report):
             break  # the job was run again elsewhere: that run sends its own chords
-        _send_chord(job_id, run, number, sent, members, submitted, group_task)
+        _send_chord(app, job_id, run, number, sent, members, submitted, group_task)
     jobs.sending(redis, job_id, run, len(groups), backpressure.queue_depth(app), False)
     return job_id
 
 
-def _send_chord(job_id: str, run: int, number: int, first: int, groups: list[list[DocRef]],
-                submitted: float, group_task) -> None:
+def _send_chord(app: IngestApp, job_id: str, run: int, number: int, first: int,
+                groups: list[list[DocRef]], submitted: float, group_task) -> None:
     """One chord: a task per group (numbered across the job), and its callback."""
-    from ingest_tasks.lanes.tasks import job_failed, summarize_job
-
     header = [group_task(job_id, run, first + index, [ref.to_dict() for ref in group])
               for index, group in enumerate(groups)]
-    callback = summarize_job.s(job_id, run, number, submitted)
-    callback = callback.on_error(job_failed.s(job_id, run))
-    _stop_waiting(chord(header)(callback))
+    callback = app.signature(SUMMARIZE, args=(job_id, run, number, submitted))
+    callback = callback.on_error(app.signature(JOB_FAILED, args=(job_id, run)))
+    _stop_waiting(chord(header, app=app)(callback))
 
 
 def _stop_waiting(result) -> None:

@@ -1,4 +1,9 @@
-"""Celery tasks: thin shells that decode arguments and call the pipeline."""
+"""Celery tasks: thin shells that decode arguments and call the pipeline.
+
+The functions are plain; `register(app)` makes them the tasks of an IngestApp, with
+that app's rate limits and retry budget, under the names of the message schema below.
+A task reaches its settings and its process's resources through `self.app`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import time
 from collections import Counter
 
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_prerun, worker_process_init, worker_ready
+from celery.signals import task_prerun, worker_init, worker_process_init, worker_ready
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -15,37 +20,41 @@ from ingest_tasks.bluegreen import copying, reembed
 from ingest_tasks.core.errors import Busy, RedisUnavailable, TimeLimit, TransientError
 from ingest_tasks.core.keys import BULK_QUEUE, LOCK_KEY, STREAM_QUEUE, WRITER_KEY, WRITERS_KEY
 from ingest_tasks.core.results import ProcessingResult
-from ingest_tasks.core.settings import get_settings
 from ingest_tasks.lanes import worklog, yielding
-from ingest_tasks.lanes.app import app
+from ingest_tasks.lanes.app import IngestApp
 from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.deadline import during_document_work
-from ingest_tasks.pipeline.resources import Resources
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import counters, jobs, latency, locks
 
-_resources: Resources | None = None
+# The task names: the message schema's (docs/architecture.md); routed by their prefix
+STREAM_INGEST, STREAM_DELETE = "ingest.stream.ingest", "ingest.stream.delete"
+BULK_GROUP, BULK_COPY = "ingest.bulk.group", "ingest.bulk.copy"
+SUMMARIZE, JOB_FAILED = "ingest.bulk.summarize", "ingest.bulk.job_failed"
+
+_worker_app: IngestApp | None = None  # the app this process works for, once it is a worker
 
 
-def resources() -> Resources:
-    """This process's resources, made on first use."""
-    global _resources
-    if _resources is None:
-        _resources = Resources(get_settings())
-    return _resources
+@worker_init.connect
+def _remember_app(sender, **_) -> None:
+    """Note the app of the worker starting in this process (its pool processes inherit it)."""
+    global _worker_app
+    _worker_app = sender.app
 
 
 @worker_process_init.connect
-def _after_fork(**_):
+def _after_fork(**_) -> None:
     """Each pool process makes its own models and clients, never sharing the parent's.
 
     Its models (the configured ones, and the live collection's) are loaded now, so that no
     task waits for one.
     """
-    global _resources
-    _resources = None
-    for model in dict.fromkeys([*get_settings().worker_models, resources().target().model]):
-        resources().embedder(model)
+    if _worker_app is None:
+        return
+    _worker_app.reset_resources()
+    resources = _worker_app.resources
+    for model in dict.fromkeys([*_worker_app.settings.worker_models, resources.target().model]):
+        resources.embedder(model)
 
 
 def backoff(retries: int) -> int:
@@ -62,9 +71,6 @@ def retries_within(seconds: float) -> int:
     return retries
 
 
-_MAX_RETRIES = retries_within(get_settings().retry_for_seconds)
-
-
 def _retrying(task, work, give_up):
     """Run `work`; on a transient error retry with backoff, and after the last try `give_up`.
 
@@ -77,7 +83,8 @@ def _retrying(task, work, give_up):
     """
     soft = (task.request.timelimit or (None, None))[1] or task.app.conf.task_soft_time_limit
     try:
-        with locks.budget(_started + get_settings().wait_share * soft if soft else math.inf):
+        share = task.app.settings.wait_share
+        with locks.budget(_started + share * soft if soft else math.inf):
             return work()
     except SoftTimeLimitExceeded as exc:
         if during_document_work(exc):
@@ -107,55 +114,53 @@ def _task_started(**_):
 
 
 @worker_ready.connect
-def _release_dead_owners(**_):
+def _release_dead_owners(sender, **_) -> None:
     """A worker starting gives back the leases of processes of this machine that died
     (a killed pool's commit locks and writers' turns), so nobody waits for them to lapse."""
+    if not isinstance(sender.app, IngestApp):
+        return
     try:
-        locks.release_dead(resources().redis, [LOCK_KEY + "*", WRITER_KEY + "*", WRITERS_KEY + "*"])
+        locks.release_dead(sender.app.resources.redis,
+                           [LOCK_KEY + "*", WRITER_KEY + "*", WRITERS_KEY + "*"])
     except (RedisConnectionError, RedisTimeoutError):
         pass  # they lapse by themselves within a lease
 
 
-@app.task(name="ingest.stream.ingest", bind=True, max_retries=_MAX_RETRIES,
-          rate_limit=get_settings().stream_rate_limit or None)
 def ingest_document(self, ref: dict, model: str | None = None) -> dict:
     """Stream lane: ingest one document, given inline or by reference."""
     started, doc = time.time(), DocRef.from_dict(ref)
     results = _retrying(
         self,
-        lambda: documents.ingest_documents([doc], resources(), model),
+        lambda: documents.ingest_documents([doc], self.app.resources, model),
         lambda exc: [ProcessingResult.failure(doc.doc_id, doc.source, exc.reason)],
     )
     _observe(self, STREAM_QUEUE, None, model, results, doc.submitted, started)
     return results[0].to_dict()
 
 
-@app.task(name="ingest.stream.delete", bind=True, max_retries=_MAX_RETRIES)
 def delete_document(self, doc_id: str, version: int, model: str | None = None) -> dict:
     """Stream lane: remove one document from the index, leaving a tombstone at `version`."""
     started = time.time()
     result = _retrying(
         self,
-        lambda: documents.delete_document(doc_id, version, resources(), model),
+        lambda: documents.delete_document(doc_id, version, self.app.resources, model),
         lambda exc: ProcessingResult.failure(doc_id, "", exc.reason),
     )
     _observe(self, STREAM_QUEUE, None, model, [result], 0.0, started)
     return result.to_dict()
 
 
-@app.task(name="ingest.bulk.group", bind=True, max_retries=_MAX_RETRIES,
-          rate_limit=get_settings().bulk_rate_limit or None)
 def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
                  model: str | None = None) -> dict:
     """Bulk lane: ingest a group of documents, record them in the job; return the counts."""
-    yielded = yielding.wait_for_stream(resources())
+    yielded = yielding.wait_for_stream(self.app.resources)
     started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
     results = _retrying(
         self,
-        lambda: documents.ingest_documents(docs, resources(), model, bulk=True),
+        lambda: documents.ingest_documents(docs, self.app.resources, model, bulk=True),
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
-    if jobs.record(resources().redis, job_id, run, group, results, yielded):  # once per group
+    if jobs.record(self.app.resources.redis, job_id, run, group, results, yielded):  # once per group
         _observe(self, BULK_QUEUE, job_id, model, results, docs[0].submitted, started)
     return dict(Counter(result.status for result in results))
 
@@ -164,46 +169,61 @@ def _observe(task, lane: str, job_id: str | None, model: str | None,
              results: list[ProcessingResult], submitted: float, started: float) -> None:
     """Log a task's outcomes, record its latency samples and add its outcomes to the metrics."""
     worklog.outcomes(results, lane, job_id, task.request.id, submitted, started)
-    redis = resources().redis
+    redis = task.app.resources.redis
     totals = latency.record(redis, lane, results, submitted, started)
-    counters.count(redis, lane, model or resources().target().model, results, totals)
+    counters.count(redis, lane, model or task.app.resources.target().model, results, totals)
 
 
-@app.task(name="ingest.bulk.copy", bind=True, max_retries=_MAX_RETRIES,
-          rate_limit=get_settings().bulk_rate_limit or None)
 def copy_group(self, job_id: str, run: int, group: int, refs: list[dict], build: str) -> dict:
     """Bulk lane, a re-embedding build: copy a group of documents into the build's collection."""
-    yielded = yielding.wait_for_stream(resources())
+    yielded = yielding.wait_for_stream(self.app.resources)
     started, doc_ids = time.time(), [ref["doc_id"] for ref in refs]
-    plan = reembed.current(resources().redis, get_settings().collection_prefix)
+    plan = reembed.current(self.app.resources.redis, self.app.settings.collection_prefix)
     if plan is None or plan.build != build:
         results = [ProcessingResult.failure(d, "", f"build-abandoned: build {build} was replaced")
                    for d in doc_ids]
     else:
         results = _retrying(
             self,
-            lambda: copying.copy_documents(doc_ids, plan.source, plan.target, resources()),
+            lambda: copying.copy_documents(doc_ids, plan.source, plan.target, self.app.resources),
             lambda exc: [ProcessingResult.failure(doc_id, "", exc.reason) for doc_id in doc_ids],
         )
-    if jobs.record(resources().redis, job_id, run, group, results, yielded):
+    if jobs.record(self.app.resources.redis, job_id, run, group, results, yielded):
         _observe(self, BULK_QUEUE, job_id, plan.target.model if plan else None, results, 0.0,
                  started)
     return dict(Counter(result.status for result in results))
 
 
-@app.task(name="ingest.bulk.summarize")
-def summarize_job(_counts: list[dict], job_id: str, run: int, chord: int, started: float) -> dict | None:
+def summarize_job(self, _counts: list[dict], job_id: str, run: int, chord: int, started: float) -> dict | None:
     """Chord callback: count the chord ended; the last one builds the job summary."""
-    redis = resources().redis
+    redis = self.app.resources.redis
     if not jobs.chord_done(redis, job_id, run, chord):
         return None  # chords of the job are still running, or this run is stale
-    summary = jobs.finish(redis, job_id, run, started, get_settings().job_ttl_seconds)
+    summary = jobs.finish(redis, job_id, run, started, self.app.settings.job_ttl_seconds)
     if summary is None:  # a stale run: a newer run of the job owns it now
         return None
     return {key: value for key, value in summary.items() if key != "documents"}
 
 
-@app.task(name="ingest.bulk.job_failed")
 def job_failed(request, exc, traceback, job_id: str, run: int) -> None:
-    """Chord error path: mark the job's run as failed, with the reason."""
-    jobs.fail(resources().redis, job_id, run, f"{type(exc).__name__}: {exc}")
+    """Chord error path: mark the job's run as failed, with the reason.
+
+    Celery calls an error callback with (request, exc, traceback) only if it is not bound,
+    so it finds its app as the worker's.
+    """
+    assert _worker_app is not None, "an error callback runs in a worker"
+    jobs.fail(_worker_app.resources.redis, job_id, run, f"{type(exc).__name__}: {exc}")
+
+
+def register(app: IngestApp) -> None:
+    """Make the lanes' tasks the app's, with its settings' rate limits and retry budget."""
+    settings = app.settings
+    retries = retries_within(settings.retry_for_seconds)
+    stream_limit, bulk_limit = settings.stream_rate_limit or None, settings.bulk_rate_limit or None
+    for name, run, limit in ((STREAM_INGEST, ingest_document, stream_limit),
+                             (STREAM_DELETE, delete_document, None),
+                             (BULK_GROUP, ingest_group, bulk_limit),
+                             (BULK_COPY, copy_group, bulk_limit)):
+        app.task(name=name, bind=True, max_retries=retries, rate_limit=limit)(run)
+    app.task(name=SUMMARIZE, bind=True)(summarize_job)
+    app.task(name=JOB_FAILED)(job_failed)

@@ -64,7 +64,7 @@ class Collector:
             yield unacked
         yield from _counters(self.redis.hgetall(COUNTERS_KEY), CounterMetricFamily,
                              HistogramMetricFamily)
-        yield from _index(self.redis)
+        yield from _index(self.redis, self.app.settings)
         running = [state for state in jobs.recent(self.redis, 100) if state["status"] == jobs.RUNNING]
         progress = GaugeMetricFamily("ingest_job_documents", "Documents of running batch jobs",
                                      labels=["job", "state"])
@@ -74,15 +74,13 @@ class Collector:
         yield progress
 
 
-def _index(redis):
+def _index(redis, settings):
     """The live collection, the last swap's pause, and the changes owed to other collections."""
     from prometheus_client.core import GaugeMetricFamily
 
     from ingest_tasks.bluegreen import reembed
-    from ingest_tasks.core.settings import get_settings
     from ingest_tasks.state import alias, changes
 
-    settings = get_settings()
     prefix = settings.collection_prefix
     live = alias.live(redis, settings)
     info = GaugeMetricFamily("ingest_live_collection", "The collection searches and writes use",
@@ -140,8 +138,9 @@ def serve(settings, port: int) -> None:
     from prometheus_client import start_http_server
     from prometheus_client.core import REGISTRY
 
-    from ingest_tasks.lanes.app import app
+    from ingest_tasks.lanes.factory import create_app
 
+    app = create_app(settings)
     redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
     broker = settings.broker
     broker_redis = redis_lib.Redis.from_url(broker) if broker.startswith(("redis://", "rediss://")) else None

@@ -14,11 +14,13 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
 
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings
+from ingest_tasks.lanes.app import IngestApp
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -49,6 +51,13 @@ class Stack:
         self.settings = settings
         self.run_dir = settings.state_dir / "run"
         self.log_dir = settings.state_dir / "logs"
+
+    @cached_property
+    def app(self) -> IngestApp:
+        """The Celery app of the stack's settings: to ask its pools if they answer."""
+        from ingest_tasks.lanes.factory import create_app
+
+        return create_app(self.settings)
 
     def pid(self, name: str) -> int | None:
         """The pid of a process we started that is still alive (a zombie is not: a part
@@ -117,8 +126,7 @@ class Stack:
     def _worker(self, name: str, env: dict[str, str] | None = None, starts: int = 3) -> str:
         """Start the pool unless it runs; wait until it answers, starting it again should
         it be found dead meanwhile (a SIGKILLed one takes a moment to end), `starts` times."""
-        from ingest_tasks.lanes.app import app
-
+        app = self.app
         node, started = f"{name}@{socket.gethostname()}", [0]
 
         def answering() -> bool:

@@ -30,8 +30,7 @@ def free_port() -> int:
 
 def busy_child(stack: Stack, name: str, timeout: float = 120) -> tuple[int, str]:
     """The pid of a child of pool `name` running a task, once one does, and the task id."""
-    from ingest_tasks.lanes.app import app
-
+    app = stack.app
     node, running = f"{name}@{socket.gethostname()}", {}
 
     def busy() -> bool:

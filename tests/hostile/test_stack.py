@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest_tasks.lanes import batch
-from ingest_tasks.lanes.app import app
-from ingest_tasks.lanes.tasks import ingest_document
+from ingest_tasks.lanes.tasks import STREAM_INGEST
 from ingest_tasks.pipeline.sources import DocRef, discover, file_ref
 from tests.hostile import files
 from tests.hostile.files import MAIN, MiB
@@ -83,12 +82,13 @@ def test_hostile_documents_fail_alone_and_the_pools_keep_serving(client, tmp_pat
 
     # the bulk lane: the whole folder, good and bad, and the crafted references
     refs, _ = discover([folder])
-    job = batch.start_job(refs + [ref for ref, _ in cases.values()], client.resources)
+    job = batch.start_job(refs + [ref for ref, _ in cases.values()], client.app)
     # the stream lane: files as the client sends them, crafted messages as they are
     streamed = {name: client.stream(file_ref(folder / name, f"stream/{name}")) for name in FILES}
-    streamed |= {name: ingest_document.delay(ref.to_dict()) for name, (ref, _) in cases.items()}
-    streamed["slow"] = ingest_document.apply_async((file_ref(dense).to_dict(),),
-                                                   soft_time_limit=1, time_limit=60)
+    streamed |= {name: client.app.send_task(STREAM_INGEST, args=[ref.to_dict()])
+                 for name, (ref, _) in cases.items()}
+    streamed["slow"] = client.app.send_task(STREAM_INGEST, args=[file_ref(dense).to_dict()],
+                                            soft_time_limit=1, time_limit=60)
 
     expected = {name: code for name, (_, code) in FILES.items()}
     expected |= {name: code for name, (_, code) in cases.items()} | {"slow": "time-limit"}
@@ -102,6 +102,6 @@ def test_hostile_documents_fail_alone_and_the_pools_keep_serving(client, tmp_pat
     expected |= {ref.doc_id: code for ref, code in cases.values()}
     assert by_id == expected
 
-    nodes = {node.split("@")[0] for reply in app.control.ping(timeout=5) for node in reply}
+    nodes = {node.split("@")[0] for reply in client.app.control.ping(timeout=5) for node in reply}
     assert nodes >= {"stream", "bulk"}
     assert worker_pids() == before  # no worker or pool process died or was replaced

@@ -17,7 +17,6 @@ import redis as redis_lib
 from ingest_tasks.core.keys import BULK_QUEUE, WRITER_KEY
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import get_settings
-from ingest_tasks.lanes.app import app
 from ingest_tasks.lanes.backpressure import queue_depth
 from ingest_tasks.state import jobs
 from ingest_tasks.testing.stacks import free_port
@@ -110,7 +109,7 @@ def test_submit_batch_waits_at_the_high_water_mark_and_resumes_below_the_low(
             sending = pool.submit(client.submit_batch, [folder], on_progress=seen.append)
             poll_until(lambda: seen and seen[-1]["waiting"], 60, "the submitter waiting")
             assert not sending.done()
-            assert queue_depth(app) == 4  # one chord sent, the next waits for room
+            assert queue_depth(client.app) == 4  # one chord sent, the next waits for room
             assert (seen[-1]["sent"], seen[-1]["queue_depth"]) == (4, 4)
         finally:
             stack.up(["bulk"], report=lambda line: None)

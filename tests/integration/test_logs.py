@@ -103,8 +103,8 @@ def json_pool(stack, tmp_path):
             pool.wait()
 
 
-def test_a_json_pool_writes_every_line_as_json_with_the_outcome_fields(json_pool):
-    from ingest_tasks.lanes.tasks import ingest_document
+def test_a_json_pool_writes_every_line_as_json_with_the_outcome_fields(json_pool, client):
+    from ingest_tasks.lanes.tasks import STREAM_INGEST
 
     queue, log = json_pool
     tag = uuid.uuid4().hex[:8]
@@ -112,7 +112,7 @@ def test_a_json_pool_writes_every_line_as_json_with_the_outcome_fields(json_pool
     waits = []
     for doc_id, data in sent.items():
         ref = replace(DocRef.inline(doc_id, data, doc_id, time.time_ns()), submitted=time.time())
-        waits.append(ingest_document.apply_async((ref.to_dict(), None), queue=queue))
+        waits.append(client.app.send_task(STREAM_INGEST, args=[ref.to_dict(), None], queue=queue))
     results = {r["doc_id"]: r for r in (w.get(timeout=180) for w in waits)}
     assert [r["status"] for r in results.values()] == ["committed", "failed"]
 

@@ -9,8 +9,9 @@ def worker():
     from celery.contrib.testing.worker import start_worker
 
     from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
-    from ingest_tasks.lanes.app import app
+    from ingest_tasks.core.settings import get_settings
+    from ingest_tasks.lanes.factory import create_app
 
-    with start_worker(app, pool="solo", perform_ping_check=False,
+    with start_worker(create_app(get_settings(), current=True), pool="solo", perform_ping_check=False,
                       queues=[STREAM_QUEUE, BULK_QUEUE], shutdown_timeout=30) as worker:
         yield worker

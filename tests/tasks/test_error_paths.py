@@ -21,11 +21,11 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def no_store(monkeypatch):
+def no_store(worker, monkeypatch):
     """The worker's resources point at a Chroma port where nothing listens."""
     settings = get_settings().model_copy(update={"chroma_port": _closed_port()})
     resources = Resources(settings)
-    monkeypatch.setattr(tasks, "_resources", resources)
+    monkeypatch.setattr(worker.app, "_resources", resources)
     return resources
 
 
@@ -51,7 +51,7 @@ def document(tmp_path):
 
 def test_store_outage_is_retried_then_becomes_a_failure_record(
         worker, no_store, retries, document, monkeypatch, caplog):
-    monkeypatch.setattr(tasks.ingest_document, "max_retries", 1)
+    monkeypatch.setattr(worker.app.tasks[tasks.STREAM_INGEST], "max_retries", 1)
     result = IngestClient().submit(document).wait(timeout=120)[0]
     assert retries == ["ingest.stream.ingest"]
     assert result["status"] == "failed"
@@ -78,7 +78,7 @@ def test_a_group_that_raises_marks_its_job_failed_through_the_error_path(
 
     monkeypatch.setattr(tasks.documents, "ingest_documents", bug)
     refs, _ = discover([document])
-    job_id = batch.start_job(refs, no_store)
+    job_id = batch.start_job(refs, worker.app)
     redis = no_store.redis
     poll_until(lambda: jobs.progress(redis, job_id)["status"] != jobs.RUNNING, 60, "job end")
     state = jobs.progress(redis, job_id)

@@ -17,7 +17,6 @@ from kombu.exceptions import ContentDisallowed
 from ingest_tasks.core.keys import STREAM_QUEUE
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.lanes.app import app
 from ingest_tasks.lanes.backpressure import queue_depth
 
 PICKLE = "application/x-python-serialize"
@@ -64,11 +63,11 @@ def test_the_payload_runs_code_when_unpickled(tmp_path):
 
 
 def test_a_pickled_message_is_refused_and_nothing_of_it_runs(worker, seen, tmp_path):
-    stream_queues = app.control.inspect([worker.hostname], timeout=5).active_queues()
+    stream_queues = worker.app.control.inspect([worker.hostname], timeout=5).active_queues()
     assert STREAM_QUEUE in {q["name"] for q in stream_queues[worker.hostname]}
     marker, task_id = tmp_path / "made-by-the-message", str(uuid.uuid4())
-    message = app.amqp.as_task_v2(task_id, "ingest.stream.ingest")  # a real task's headers
-    with app.producer_or_acquire() as producer:
+    message = worker.app.amqp.as_task_v2(task_id, "ingest.stream.ingest")  # a real task's headers
+    with worker.app.producer_or_acquire() as producer:
         producer.publish(_pickled_body(marker), exchange=STREAM_QUEUE, routing_key=STREAM_QUEUE,
                          content_type=PICKLE, content_encoding="binary",
                          headers=message.headers, **message.properties)
@@ -80,14 +79,14 @@ def test_a_pickled_message_is_refused_and_nothing_of_it_runs(worker, seen, tmp_p
     assert not marker.exists()
     assert task_id not in seen["ran"]
     assert isinstance(seen["rejected"][task_id], ContentDisallowed)
-    assert app.AsyncResult(task_id).state == "PENDING"  # no result: it never ran
-    assert queue_depth(app, STREAM_QUEUE) == 0  # dropped, not sent back to the queue
-    if app.conf.broker_url.startswith("redis"):  # nor kept to be delivered again later
-        with app.connection_for_read() as conn:
+    assert worker.app.AsyncResult(task_id).state == "PENDING"  # no result: it never ran
+    assert queue_depth(worker.app, STREAM_QUEUE) == 0  # dropped, not sent back to the queue
+    if worker.app.conf.broker_url.startswith("redis"):  # nor kept to be delivered again later
+        with worker.app.connection_for_read() as conn:
             unacked = conn.default_channel.client.hvals("unacked")
         assert not [raw for raw in unacked if task_id.encode() in raw]
 
-    assert app.control.ping([worker.hostname], timeout=5)
+    assert worker.app.control.ping([worker.hostname], timeout=5)
     result = IngestClient().submit_content("json-after-pickle", " \n", "blank.md").get(timeout=60)
     assert result["status"] == "failed" and result["reason"].startswith("empty: ")
     assert not marker.exists()

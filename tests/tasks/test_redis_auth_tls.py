@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from ingest_tasks.core.keys import RATE_KEY
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings
-from ingest_tasks.lanes.app import create_app
+from ingest_tasks.lanes.factory import create_app
 from ingest_tasks.ops.metrics import Collector
 from ingest_tasks.ops.stack import Stack
 from ingest_tasks.pipeline.embed import api_embedder
