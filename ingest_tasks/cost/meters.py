@@ -232,7 +232,7 @@ class TaskWatcher:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._receiver is not None:
             self._receiver.should_stop = True
         self._thread.join(timeout=5)
