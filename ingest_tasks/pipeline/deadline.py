@@ -25,7 +25,7 @@ def during_document_work(exc: BaseException) -> bool:
 
 def _mark(exc: BaseException) -> None:
     """Note on `exc` that it came during document work (see `during_document_work`)."""
-    setattr(exc, "during_document_work", True)  # no exception class declares it
+    setattr(exc, "during_document_work", True)  # noqa: B010 - mypy: no exception declares it
 
 
 class _Expired(BaseException):
