@@ -11,8 +11,10 @@ settings (price.py). The table goes to the terminal, cost.json and cost.png to `
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_DOCS = 40
@@ -20,7 +22,7 @@ SECONDS_PER_DOC = 0.5  # default spread of the arrivals: the scaled day's length
 DEFAULT_MODEL = "api:all-MiniLM-L6-v2"
 
 
-def add_cost_parser(sub) -> None:
+def add_cost_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `ingest cost` subcommand of the `ingest` command line."""
     from ingest_tasks.testing.stacks import DEFAULT_CORPUS
 
@@ -46,7 +48,7 @@ def add_cost_parser(sub) -> None:
     p.set_defaults(run=cmd_cost)
 
 
-def cmd_cost(args) -> int:
+def cmd_cost(args: argparse.Namespace) -> int:
     """Measure pure streaming against hybrid on a scaled day of the real stack; price both."""
     from rich.console import Console
 
@@ -71,7 +73,7 @@ def cmd_cost(args) -> int:
     return 0
 
 
-def _measure(args, report) -> dict:
+def _measure(args: argparse.Namespace, report: Callable[[str], None]) -> dict:
     """Run the scaled day both ways; the counts with what was run."""
     from ingest_tasks.cost.day import plan_day, valid_files
     from ingest_tasks.cost.run import measure

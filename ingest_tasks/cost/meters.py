@@ -21,7 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from celery import Celery
+    from celery.events.receiver import EventReceiver
 
 WRITE_KINDS = frozenset({"add", "upsert", "update", "delete"})
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
@@ -119,7 +123,7 @@ class _Forward(BaseHTTPRequestHandler):
                 if attempt == tries - 1:
                     raise
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: the counters are the record."""
 
 
@@ -215,20 +219,20 @@ class TaskWatcher:
     counts each of its runs; `ended` keeps when each task last succeeded or failed.
     """
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: Celery) -> None:
         self.app = app
         self.spans: list[Span] = []
         self.ended: dict[str, float] = {}
         self._open: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
-        self._receiver = None
+        self._receiver: EventReceiver | None = None
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._receiver is not None:
             self._receiver.should_stop = True
         self._thread.join(timeout=5)
@@ -241,9 +245,9 @@ class TaskWatcher:
     def _watch(self) -> None:
         ends = ("task-succeeded", "task-failed", "task-retried", "task-rejected", "task-revoked")
         with self.app.connection_for_read() as conn:
-            self._receiver = self.app.events.Receiver(
+            self._receiver = receiver = self.app.events.Receiver(
                 conn, handlers={"task-started": self._started, **dict.fromkeys(ends, self._end)})
-            self._receiver.capture(limit=None, timeout=None, wakeup=False)
+            receiver.capture(limit=None, timeout=None, wakeup=False)
 
     def _started(self, event: dict) -> None:
         with self._lock:

@@ -11,9 +11,13 @@ What is priced, per mode:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from ingest_tasks.core.keys import BULK_QUEUE
 from ingest_tasks.cost.day import DAY_DOCS, HYBRID, MODES, STREAMING, scale_factor
+
+if TYPE_CHECKING:
+    from ingest_tasks.core.settings import Settings
 
 # Per-lane counts that grow with the number of documents (scaled to the day); the rest
 # (peak busy workers, pool size) are levels, kept as measured.
@@ -21,6 +25,14 @@ EXTENSIVE = ("embedding_calls", "embedding_texts", "embedding_tokens", "store_wr
              "store_write_records", "store_write_bytes", "cpu_seconds", "busy_seconds")
 GIB = 2**30
 DAY_HOURS = 24
+
+
+class ModeDay(TypedDict):
+    """One mode's day: each lane's scaled counts, their totals, and the dollars."""
+
+    lanes: dict[str, dict]
+    totals: dict[str, float]
+    dollars: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class Prices:
     store_write_request: float
 
     @classmethod
-    def from_settings(cls, settings) -> Prices:
+    def from_settings(cls, settings: Settings) -> Prices:
         """The prices the settings give."""
         return cls(settings.price_embedding_per_mtok, settings.price_embedding_batch_discount,
                    settings.price_vcpu_hour, settings.price_store_write_gib,
@@ -78,7 +90,7 @@ def dollars(day: dict[str, dict], prices: Prices) -> dict[str, float]:
 def price_run(measured: dict, prices: Prices) -> dict:
     """The measured run priced per day: each mode's scaled counts and dollars, and the ratios."""
     factor = scale_factor(measured["docs"])
-    day = {}
+    day: dict[str, ModeDay] = {}
     for mode in MODES:
         lanes = per_day(measured["modes"][mode]["lanes"], factor)
         day[mode] = {"lanes": lanes, "totals": _totals(lanes), "dollars": dollars(lanes, prices)}

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from ingest_tasks.cost.day import HYBRID, LANES, MODES, STREAMING
 from ingest_tasks.cost.price import ratio
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 ASSUMPTIONS = (
     ("measured on a scaled day and multiplied up to 10,000 documents a day: embedding calls, "
@@ -48,7 +53,7 @@ def table(figures: dict) -> Table:
 def rows(day: dict) -> list[tuple[str, tuple[float, float], str]]:
     """The table's rows: label, (streaming, hybrid), format."""
 
-    def both(get) -> tuple[float, float]:
+    def both(get: Callable[..., float]) -> tuple[float, float]:  # lambdas bind key=, lane=
         return get(day[STREAMING]), get(day[HYBRID])
 
     found = [(label, both(lambda d, key=key: d["totals"][key]), "{:,.0f}")
@@ -77,7 +82,7 @@ def run_table(figures: dict) -> Table:
                         f"of a day, sent over {measured['spread']:g} s, model {measured['model']}")
     modes = [measured["modes"][m] for m in MODES]
 
-    def row(label: str, cell) -> None:
+    def row(label: str, cell: Callable[[dict], object]) -> None:
         table.add_row(label, *(str(cell(m)) for m in modes))
 
     row("wall seconds", lambda m: m["wall_seconds"])
@@ -146,7 +151,7 @@ def chart(figures: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def _bars(axes, labels: list[str], values: dict[str, list[float]], fmt: str) -> None:
+def _bars(axes: Axes, labels: list[str], values: dict[str, list[float]], fmt: str) -> None:
     """Grouped bars, one group per label, one bar per mode, each with its value."""
     width = 0.38
     for offset, (mode, heights) in zip((-width / 2, width / 2), values.items()):

@@ -16,9 +16,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
+from typing import TYPE_CHECKING
 
 from ingest_tasks.cost.day import HYBRID, LANES, MODES, Arrival, pool_sizes
 from ingest_tasks.cost.meters import (
+    CountingProxy,
+    Service,
+    Span,
     TaskWatcher,
     busy_seconds,
     counting_proxy,
@@ -28,14 +32,20 @@ from ingest_tasks.cost.meters import (
 )
 from ingest_tasks.pipeline.embed import API_PREFIX
 
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from ingest_tasks.interfaces.client import IngestClient
+    from ingest_tasks.ops.stack import Stack
+
 
 @dataclass
 class Rig:
     """The stack and the meters in front of its services."""
 
-    stack: object
-    services: dict  # lane -> meters.Service
-    proxies: dict  # lane -> meters.CountingProxy
+    stack: Stack
+    services: dict[str, Service]  # by lane
+    proxies: dict[str, CountingProxy]  # by lane
     watcher: TaskWatcher
 
     def snapshot(self) -> dict:
@@ -122,7 +132,7 @@ def run_mode(rig: Rig, mode: str, arrivals: list[Arrival], folders: dict[int, Pa
     return _figures(rig, sizes, before, after, rig.watcher.since(started), sent, docs, wall)
 
 
-def _send(client, mode: str, arrivals: list[Arrival], folders: dict[int, Path], started: float,
+def _send(client: IngestClient, mode: str, arrivals: list[Arrival], folders: dict[int, Path], started: float,
           report: Callable[[str], None]) -> list[Sent]:
     """Send each arrival at its time: a batch job (hybrid uploads) or one task per document."""
     from ingest_tasks.pipeline.sources import file_ref
@@ -141,7 +151,7 @@ def _send(client, mode: str, arrivals: list[Arrival], folders: dict[int, Path], 
     return sent
 
 
-def _wait(client, sent: list[Sent], timeout: float) -> list[dict]:
+def _wait(client: IngestClient, sent: list[Sent], timeout: float) -> list[dict]:
     """Every document's result, once its arrival is done."""
     docs: list[dict] = []
     for item in sent:
@@ -157,7 +167,7 @@ def _wait(client, sent: list[Sent], timeout: float) -> list[dict]:
     return docs
 
 
-def _figures(rig: Rig, sizes: dict[str, int], before: dict, after: dict, spans: list,
+def _figures(rig: Rig, sizes: dict[str, int], before: dict, after: dict, spans: list[Span],
              sent: list[Sent], docs: list[dict], wall: float) -> dict:
     """A mode's figures: per lane, and for the run."""
     singles = [item.took for item in sent if item.arrival.kind == "single"]
@@ -178,7 +188,7 @@ def _figures(rig: Rig, sizes: dict[str, int], before: dict, after: dict, spans: 
     }
 
 
-def _lane(lane: str, pool: int, before: dict, after: dict, spans: list) -> dict:
+def _lane(lane: str, pool: int, before: dict, after: dict, spans: list[Span]) -> dict:
     """One lane's counts in the mode: embedding, store writes, CPU and busy workers."""
     service = _delta(after["service"][lane], before["service"][lane])
     store = _delta(after["store"][lane], before["store"][lane])
@@ -216,7 +226,7 @@ def _spread(values: list[float]) -> dict:
     return {"median": round(median(values), 2), "max": round(max(values), 2)}
 
 
-def _refuse_busy(app, redis_url: str) -> None:
+def _refuse_busy(app: Celery, redis_url: str) -> None:
     """Stop if workers already serve this broker: they would take the run's tasks."""
     answered = app.control.ping(timeout=1.0)
     if answered:

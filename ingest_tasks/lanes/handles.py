@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 
@@ -29,11 +30,17 @@ class StreamHandle:
         return [result.get(timeout=timeout) for result in self.results]
 
 
+class JobWaiter(Protocol):
+    """What a JobHandle waits through: the client that started the job."""
+
+    def wait_job(self, job_id: str, *, timeout: float | None = None) -> dict: ...
+
+
 @dataclass
 class JobHandle:
     """Documents sent as one batch job to the bulk lane."""
 
-    client: object
+    client: JobWaiter
     id: str
     lane: str = BULK_QUEUE
 

@@ -13,31 +13,41 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.keys import BULK_QUEUE, COUNTERS_KEY, STREAM_QUEUE
 from ingest_tasks.state.counters import LATENCY_BUCKETS
 
+if TYPE_CHECKING:
+    from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+    from prometheus_client.metrics_core import Metric
+    from redis import Redis
 
-def oldest_age(redis, queue: str) -> float | None:
+    from ingest_tasks.core.settings import Settings
+    from ingest_tasks.lanes.app import IngestApp
+
+
+def oldest_age(redis: Redis, queue: str) -> float | None:
     """Seconds since the oldest message of a Redis queue was submitted (None: empty or unknown)."""
     raw = redis.lindex(queue, -1)  # kombu pushes on the left and pops on the right
     if raw is None:
         return None
     message = json.loads(raw)
     args = json.loads(base64.b64decode(message["body"]))[0]
-    stamps = [item.get("submitted") for arg in args
-              for item in (arg if isinstance(arg, list) else [arg]) if isinstance(item, dict)]
-    stamps = [stamp for stamp in stamps if stamp]
+    submitted = [item.get("submitted") for arg in args
+                 for item in (arg if isinstance(arg, list) else [arg]) if isinstance(item, dict)]
+    stamps: list[float] = [stamp for stamp in submitted if stamp]
     return max(time.time() - min(stamps), 0.0) if stamps else None
 
 
 class Collector:
     """The prometheus_client collector of ingest-tasks: reads Redis and the broker at each scrape."""
 
-    def __init__(self, app, redis, broker_redis=None):
+    def __init__(self, app: IngestApp, redis: Redis, broker_redis: Redis | None = None) -> None:
         self.app, self.redis, self.broker_redis = app, redis, broker_redis
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         """Every metric, read now."""
         from prometheus_client.core import (
             CounterMetricFamily,
@@ -74,7 +84,7 @@ class Collector:
         yield progress
 
 
-def _index(redis, settings):
+def _index(redis: Redis, settings: Settings) -> Iterator[Metric]:
     """The live collection, the last swap's pause, and the changes owed to other collections."""
     from prometheus_client.core import GaugeMetricFamily
 
@@ -99,7 +109,8 @@ def _index(redis, settings):
     yield from (info, pause, owed)
 
 
-def _counters(fields: dict, counter, histogram):
+def _counters(fields: dict[str, str], counter: type[CounterMetricFamily],
+              histogram: type[HistogramMetricFamily]) -> Iterator[Metric]:
     """The metric families of the counters hash."""
     docs = counter("ingest_documents", "Documents by lane, model and outcome",
                    labels=["lane", "model", "status"])
@@ -132,7 +143,7 @@ def _counters(fields: dict, counter, histogram):
     yield latency
 
 
-def serve(settings, port: int) -> None:
+def serve(settings: Settings, port: int) -> None:
     """Serve the metrics on http://0.0.0.0:port/metrics until interrupted."""
     import redis as redis_lib
     from prometheus_client import start_http_server

@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 from ingest_tasks.core.errors import TimeLimit
 
@@ -20,6 +21,11 @@ def during_document_work(exc: BaseException) -> bool:
     """True if `exc` (a task's soft time limit, say) came while a document was read, parsed
     or chunked in a `deadline` block: only that work fails a document for time."""
     return getattr(exc, "during_document_work", False)
+
+
+def _mark(exc: BaseException) -> None:
+    """Note on `exc` that it came during document work (see `during_document_work`)."""
+    setattr(exc, "during_document_work", True)  # noqa: B010 - mypy: no exception declares it
 
 
 class _Expired(BaseException):
@@ -33,12 +39,12 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
         try:
             yield
         except Exception as exc:
-            exc.during_document_work = True
+            _mark(exc)
             raise
         return
     armed = [True]
 
-    def expired(_signum, _frame):
+    def expired(_signum: int, _frame: FrameType | None) -> None:
         if armed[0]:  # not once the block is over
             raise _Expired
 
@@ -47,7 +53,7 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # the task's soft limit among them: it came during this work
-        exc.during_document_work = True
+        _mark(exc)
         raise
     except _Expired:
         raise TimeLimit(

@@ -8,9 +8,13 @@ import os
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.errors import SourceError, TooLarge
 from ingest_tasks.pipeline.roots import check_opened, confine
+
+if TYPE_CHECKING:
+    from ingest_tasks.core.settings import Settings
 
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 SUPPORTED_SUFFIXES = HTML_SUFFIXES | {
@@ -94,7 +98,7 @@ def file_ref(path: str | Path, doc_id: str | None = None, version: int | None = 
     return ref if version is None else DocRef(ref.doc_id, ref.source, version, ref.size)
 
 
-def read_source(ref: DocRef, settings) -> bytes:
+def read_source(ref: DocRef, settings: Settings) -> bytes:
     """The bytes of a document as a worker takes them: inline content within its limit,
     or a regular file under a source root (see roots) within its kind's size limit."""
     if ref.content:
@@ -104,7 +108,7 @@ def read_source(ref: DocRef, settings) -> bytes:
     return read_file(path, limit, setting, roots=settings.roots)
 
 
-def byte_limit(name: str, settings) -> tuple[int, str]:
+def byte_limit(name: str, settings: Settings) -> tuple[int, str]:
     """A source's size limit and the setting that sets it: HTML's own, or the general one."""
     html = PurePath(name).suffix.lower() in HTML_SUFFIXES
     if html and settings.max_html_bytes < settings.max_document_bytes:

@@ -16,11 +16,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.errors import LiveMoved
 from ingest_tasks.core.keys import ALIAS_KEY, GATE_KEY, HISTORY_KEY, WRITERS_KEY
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.state import locks
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from ingest_tasks.core.settings import Settings
 
 _POLL = 0.005
 
@@ -50,7 +56,7 @@ def collection_name(prefix: str, model: str, build: str = "") -> str:
     return re.sub(r"[^a-zA-Z0-9._-]+", "-", name).strip("-.")
 
 
-def live(redis, settings) -> Target:
+def live(redis: Redis, settings: Settings) -> Target:
     """The live collection: the alias, or before any swap the configured model's collection.
 
     Each collection prefix has an alias of its own: deployments may share a Redis.
@@ -62,7 +68,7 @@ def live(redis, settings) -> Target:
     return Target(fields["collection"], fields["model"], fields.get("build", ""), live=True)
 
 
-def resolve(redis, settings, model: str | None = None) -> Target:
+def resolve(redis: Redis, settings: Settings, model: str | None = None) -> Target:
     """The live collection, or for a model other than its own that model's collection."""
     current = live(redis, settings)
     if model is None or model == current.model:
@@ -70,12 +76,12 @@ def resolve(redis, settings, model: str | None = None) -> Target:
     return Target(collection_name(settings.collection_prefix, model), model)
 
 
-def alias_fields(redis, prefix: str) -> dict:
+def alias_fields(redis: Redis, prefix: str) -> dict:
     """The alias as stored (empty before the first swap): collection, model, build, swap times."""
     return redis.hgetall(ALIAS_KEY + prefix)
 
 
-def previous(redis, prefix: str) -> list[Target]:
+def previous(redis: Redis, prefix: str) -> list[Target]:
     """The earlier live collections kept for rollback, newest first."""
     return [Target.from_json(raw) for raw in redis.lrange(HISTORY_KEY + prefix, 0, -1)]
 
@@ -96,7 +102,7 @@ return 1
 
 
 @contextmanager
-def writing(redis, target: Target, prefix: str, bulk: bool, wait: float,
+def writing(redis: Redis, target: Target, prefix: str, bulk: bool, wait: float,
             lease: float = 10.0) -> Iterator[None]:
     """Be counted as writing `target` for the block.
 
@@ -130,7 +136,7 @@ class Pause:
 
 
 @contextmanager
-def paused(redis, collection: str, timeout: float) -> Iterator[Pause]:
+def paused(redis: Redis, collection: str, timeout: float) -> Iterator[Pause]:
     """Hold every writer of `collection` out for the block, once those inside have left.
 
     First new bulk writers wait while bulk writes in flight end (they may take seconds);
@@ -155,7 +161,7 @@ def paused(redis, collection: str, timeout: float) -> Iterator[Pause]:
         pause.all_seconds = round(ended - closed, 3) if closed is not None else 0.0
 
 
-def _drain(redis, writers: str, kind: str, deadline: float) -> None:
+def _drain(redis: Redis, writers: str, kind: str, deadline: float) -> None:
     """Wait until no writer of this kind ("": any) holds an unexpired place in `writers`."""
 
     def drained() -> bool:

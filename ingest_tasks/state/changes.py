@@ -10,7 +10,12 @@ is never dropped from the log while a change of it is still owed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ingest_tasks.core.keys import CHANGE_SEQ_KEY, CHANGES_KEY, FEEDS_KEY
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 # KEYS[1]: the feeds of the written collection, KEYS[2]: the sequence; ARGV: doc ids
 _RECORD = """
@@ -34,46 +39,46 @@ return cleared
 """
 
 
-def record(redis, collection: str, doc_ids: list[str]) -> None:
+def record(redis: Redis, collection: str, doc_ids: list[str]) -> None:
     """Mark documents just written to `collection` as changed for every collection it feeds."""
     if doc_ids:
         redis.register_script(_RECORD)(keys=[FEEDS_KEY + collection, CHANGE_SEQ_KEY], args=doc_ids)
 
 
-def follow(redis, source: str, target: str) -> None:
+def follow(redis: Redis, source: str, target: str) -> None:
     """From now on, owe `target` every change written to `source`."""
     redis.sadd(FEEDS_KEY + source, target)
 
 
-def unfollow(redis, source: str, target: str) -> None:
+def unfollow(redis: Redis, source: str, target: str) -> None:
     """Stop owing `target` the changes of `source`, and forget what it was owed."""
     redis.srem(FEEDS_KEY + source, target)
     redis.delete(CHANGES_KEY + target)
 
 
-def feeds(redis, source: str) -> set[str]:
+def feeds(redis: Redis, source: str) -> set[str]:
     """The collections `source` owes its changes to."""
     return redis.smembers(FEEDS_KEY + source)
 
 
-def pending(redis, target: str) -> list[str]:
+def pending(redis: Redis, target: str) -> list[str]:
     """The documents whose changes `target` is still owed, oldest change first."""
     marks = redis.hgetall(CHANGES_KEY + target)
     return sorted(marks, key=lambda doc_id: int(marks[doc_id]))
 
 
-def owed(redis, target: str) -> int:
+def owed(redis: Redis, target: str) -> int:
     """How many documents' changes `target` is owed."""
     return redis.hlen(CHANGES_KEY + target)
 
 
-def read(redis, target: str, doc_ids: list[str]) -> dict[str, str]:
+def read(redis: Redis, target: str, doc_ids: list[str]) -> dict[str, str]:
     """The current marks of these documents (the ones that have one)."""
     marks = redis.hmget(CHANGES_KEY + target, doc_ids) if doc_ids else []
     return {doc_id: mark for doc_id, mark in zip(doc_ids, marks) if mark is not None}
 
 
-def clear(redis, target: str, marks: dict[str, str]) -> None:
+def clear(redis: Redis, target: str, marks: dict[str, str]) -> None:
     """Clear the marks read before a copy, unless a newer change replaced them since."""
     if marks:
         args = [value for pair in marks.items() for value in pair]

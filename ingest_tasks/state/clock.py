@@ -8,19 +8,24 @@ before it: a delete requested now outranks every copy saved earlier.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from redis.exceptions import WatchError
 
 from ingest_tasks.core.keys import VERSION_CLOCK_KEY
 
+if TYPE_CHECKING:
+    from redis import Redis
 
-def next_versions(redis, count: int = 1) -> range:
+
+def next_versions(redis: Redis, count: int = 1) -> range:
     """`count` fresh versions, each above every version given before and not below now."""
     with redis.pipeline() as pipe:
         while True:
             try:
                 pipe.watch(VERSION_CLOCK_KEY)
-                last = int(pipe.get(VERSION_CLOCK_KEY) or 0)
+                # watching, the pipeline runs commands at once; the stubs type get() as queued
+                last = int(pipe.get(VERSION_CLOCK_KEY) or 0)  # type: ignore[arg-type]
                 first = max(time.time_ns(), last + 1)
                 pipe.multi()
                 pipe.set(VERSION_CLOCK_KEY, first + count - 1)

@@ -6,13 +6,18 @@ lane, model and reason, end-to-end latency in histogram buckets, rate-limiter wa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ingest_tasks.core.keys import COUNTERS_KEY
 from ingest_tasks.core.results import COMMITTED, FAILED, ProcessingResult
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
 
-def count(redis, lane: str, model: str, results: list[ProcessingResult],
+def count(redis: Redis, lane: str, model: str, results: list[ProcessingResult],
           latencies: list[float]) -> None:
     """Add a task's outcomes and its documents' end-to-end latencies to the counters."""
     with redis.pipeline(transaction=False) as pipe:
@@ -29,7 +34,7 @@ def count(redis, lane: str, model: str, results: list[ProcessingResult],
         pipe.execute()
 
 
-def count_wait(redis, bucket: str, seconds: float) -> None:
+def count_wait(redis: Redis, bucket: str, seconds: float) -> None:
     """Add a wait for a rate limiter's token to the counters."""
     with redis.pipeline(transaction=False) as pipe:
         pipe.hincrby(COUNTERS_KEY, f"rate_waits|{bucket}", 1)

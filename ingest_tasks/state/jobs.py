@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.keys import JOB_DOCS_KEY, JOB_INDEX_KEY, JOB_KEY, JOB_SUMMARY_KEY
 from ingest_tasks.core.results import STATUSES, ProcessingResult, summarize
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 RUNNING, FINISHED, ERROR = "running", "finished", "error"
 _COUNTERS = (*STATUSES, "chunks")
 _SENDING = ("sent", "queue_depth", "waiting")  # groups sent so far; the producer's last look
 
 
-def create(redis, job_id: str, total: int, groups: int, chords: int, ttl: int,
+def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl: int,
            sources: list[str], model: str = "") -> int:
     """Start a (new) run of a job with its size, sources and model; returns the run number."""
     key = JOB_KEY + job_id
@@ -80,7 +84,7 @@ return {first, redis.call('hget', KEYS[1], 'status')}
 """
 
 
-def record(redis, job_id: str, run: int, group: int, results: list[ProcessingResult],
+def record(redis: Redis, job_id: str, run: int, group: int, results: list[ProcessingResult],
            yielded: float = 0.0) -> bool:
     """Record a group's outcomes in its run; True the first time this group is recorded,
     False for a redelivered copy (its outcomes still count, see above) or a stale run.
@@ -100,7 +104,7 @@ def record(redis, job_id: str, run: int, group: int, results: list[ProcessingRes
     return counted == 1
 
 
-def sending(redis, job_id: str, run: int, sent: int, depth: int, waiting: bool) -> bool:
+def sending(redis: Redis, job_id: str, run: int, sent: int, depth: int, waiting: bool) -> bool:
     """Record how far the producer got and what it saw of the queue; False if stale."""
     if _run(redis, job_id) != run:
         return False
@@ -108,7 +112,7 @@ def sending(redis, job_id: str, run: int, sent: int, depth: int, waiting: bool) 
     return True
 
 
-def chord_done(redis, job_id: str, run: int, chord: int) -> bool:
+def chord_done(redis: Redis, job_id: str, run: int, chord: int) -> bool:
     """Count one of the run's chords as ended (once); True when it is the last one."""
     key = JOB_KEY + job_id
     if _run(redis, job_id) != run:
@@ -117,7 +121,7 @@ def chord_done(redis, job_id: str, run: int, chord: int) -> bool:
     return redis.scard(key + ":chords") - 1 >= int(redis.hget(key, "chords") or 0)
 
 
-def finish(redis, job_id: str, run: int, started: float, ttl: int) -> dict | None:
+def finish(redis: Redis, job_id: str, run: int, started: float, ttl: int) -> dict | None:
     """Build and store the run's summary from its recorded results; None if stale."""
     if _run(redis, job_id) != run:
         return None
@@ -131,7 +135,7 @@ def finish(redis, job_id: str, run: int, started: float, ttl: int) -> dict | Non
     return _summarize(redis, job_id, run, ttl)
 
 
-def _summarize(redis, job_id: str, run: int, ttl: int | None = None) -> dict | None:
+def _summarize(redis: Redis, job_id: str, run: int, ttl: int | None = None) -> dict | None:
     """Store the summary of the run's outcomes as recorded now, again until none came
     meanwhile; None if the run is stale."""
     key = JOB_KEY + job_id
@@ -152,7 +156,7 @@ def _summarize(redis, job_id: str, run: int, ttl: int | None = None) -> dict | N
             return summary
 
 
-def fail(redis, job_id: str, run: int, reason: str) -> bool:
+def fail(redis: Redis, job_id: str, run: int, reason: str) -> bool:
     """Mark a run whose summary could not be built; False if the run is stale."""
     if _run(redis, job_id) != run:
         return False
@@ -160,11 +164,11 @@ def fail(redis, job_id: str, run: int, reason: str) -> bool:
     return True
 
 
-def _run(redis, job_id: str) -> int:
+def _run(redis: Redis, job_id: str) -> int:
     return int(redis.hget(JOB_KEY + job_id, "run") or 0)
 
 
-def progress(redis, job_id: str) -> dict | None:
+def progress(redis: Redis, job_id: str) -> dict | None:
     """The job's counters, rate and ETA, or None for an unknown job."""
     fields = redis.hgetall(JOB_KEY + job_id)
     if not fields:
@@ -183,7 +187,7 @@ def progress(redis, job_id: str) -> dict | None:
     return fields
 
 
-def recent(redis, limit: int = 20) -> list[dict]:
+def recent(redis: Redis, limit: int = 20) -> list[dict]:
     """The newest jobs' progress, newest first; jobs whose state has expired are dropped."""
     found = []
     for job_id in redis.zrevrange(JOB_INDEX_KEY, 0, -1):
@@ -197,7 +201,7 @@ def recent(redis, limit: int = 20) -> list[dict]:
     return found
 
 
-def summary(redis, job_id: str) -> dict | None:
+def summary(redis: Redis, job_id: str) -> dict | None:
     """The job's summary, once its callback has run."""
     raw = redis.get(JOB_SUMMARY_KEY + job_id)
     return json.loads(raw) if raw else None

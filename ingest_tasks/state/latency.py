@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.keys import LATENCY_KEY
 from ingest_tasks.core.results import COMMITTED, ProcessingResult
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 KEEP = 20_000  # samples kept per lane
 PARTS = ("queued", "parse_chunk", "embed", "store")
@@ -24,7 +28,7 @@ def sample(result: ProcessingResult, submitted: float, started: float, now: floa
     return {"at": now, "total": max(now - submitted, 0.0), **parts}
 
 
-def record(redis, lane: str, results: list[ProcessingResult], submitted: float,
+def record(redis: Redis, lane: str, results: list[ProcessingResult], submitted: float,
            started: float) -> list[float]:
     """Add a sample for each committed result of a task submitted at `submitted`; their totals."""
     if not submitted:
@@ -45,19 +49,19 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
-def _samples(redis, lane: str, window: float | None, latest: int = KEEP) -> list[dict]:
+def _samples(redis: Redis, lane: str, window: float | None, latest: int = KEEP) -> list[dict]:
     """The lane's newest samples (at most `latest`) of the last `window` seconds (None: all)."""
     since = time.time() - window if window else 0.0
     rows = (json.loads(raw) for raw in redis.lrange(LATENCY_KEY + lane, 0, latest - 1))
     return [row for row in rows if row["at"] >= since]
 
 
-def recent_totals(redis, lane: str, window: float, latest: int = 64) -> list[float]:
+def recent_totals(redis: Redis, lane: str, window: float, latest: int = 64) -> list[float]:
     """Totals of the lane's newest samples (at most `latest`) of the last `window` seconds."""
     return [row["total"] for row in _samples(redis, lane, window, latest)]
 
 
-def percentiles(redis, lane: str, window: float | None = None) -> dict:
+def percentiles(redis: Redis, lane: str, window: float | None = None) -> dict:
     """p50/p95/p99 of the total over the last `window` seconds, and each part's share."""
     rows = _samples(redis, lane, window)
     if not rows:

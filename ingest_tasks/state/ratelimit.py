@@ -10,9 +10,13 @@ one round trip each and no polling.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.keys import RATE_KEY
 from ingest_tasks.state import counters
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 # KEYS[1] the bucket; ARGV rate (tokens/s), burst (capacity), tokens wanted.
 # Returns the seconds until the tokens may be used, as a string: Lua numbers become integers.
@@ -30,7 +34,7 @@ return tostring(math.max(0, -tokens) / rate)
 """
 
 
-def reserve(redis, name: str, rate_per_s: float, burst: int, tokens: int = 1) -> float:
+def reserve(redis: Redis, name: str, rate_per_s: float, burst: int, tokens: int = 1) -> float:
     """Take `tokens` from the bucket `name` now; the seconds until they may be used."""
     if rate_per_s <= 0:
         return 0.0
@@ -38,7 +42,7 @@ def reserve(redis, name: str, rate_per_s: float, burst: int, tokens: int = 1) ->
     return float(take(keys=[RATE_KEY + name], args=[rate_per_s, burst, tokens]))
 
 
-def acquire(redis, name: str, rate_per_s: float, burst: int, tokens: int = 1) -> float:
+def acquire(redis: Redis, name: str, rate_per_s: float, burst: int, tokens: int = 1) -> float:
     """Block until `tokens` of the bucket `name` are granted; the seconds waited (rate 0: none)."""
     wait = reserve(redis, name, rate_per_s, burst, tokens)
     if wait > 0:

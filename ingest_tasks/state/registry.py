@@ -12,10 +12,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.errors import LeaseLost
 from ingest_tasks.core.keys import DOC_KEY, LOCK_KEY, UNRECORDED_KEY
 from ingest_tasks.state import locks
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 COMMITTED, DELETED = "committed", "deleted"
 
@@ -43,12 +47,12 @@ def _key(collection: str, doc_id: str) -> str:
     return f"{DOC_KEY}{collection}:{doc_id}"
 
 
-def get(redis, collection: str, doc_id: str) -> Entry | None:
+def get(redis: Redis, collection: str, doc_id: str) -> Entry | None:
     """The registered entry of a document, or None if the collection never held it."""
     return _entry(redis.hgetall(_key(collection, doc_id)))
 
 
-def get_many(redis, collection: str, doc_ids: list[str]) -> dict[str, Entry | None]:
+def get_many(redis: Redis, collection: str, doc_ids: list[str]) -> dict[str, Entry | None]:
     """Entries of several documents in one round trip."""
     with redis.pipeline(transaction=False) as pipe:
         for doc_id in doc_ids:
@@ -64,7 +68,7 @@ def _entry(fields: dict) -> Entry | None:
                  int(fields.get("chunks", 0)), int(fields.get("size", 0)))
 
 
-def entries(redis, collection: str, batch: int = 1000) -> Iterator[tuple[str, Entry]]:
+def entries(redis: Redis, collection: str, batch: int = 1000) -> Iterator[tuple[str, Entry]]:
     """Every document the collection's registry holds (committed or tombstone), in no order."""
     prefix = _key(collection, "")
     keys: list[str] = []
@@ -76,7 +80,7 @@ def entries(redis, collection: str, batch: int = 1000) -> Iterator[tuple[str, En
     yield from _read(redis, prefix, keys)
 
 
-def _read(redis, prefix: str, keys: list[str]) -> Iterator[tuple[str, Entry]]:
+def _read(redis: Redis, prefix: str, keys: list[str]) -> Iterator[tuple[str, Entry]]:
     with redis.pipeline(transaction=False) as pipe:
         for key in keys:
             pipe.hgetall(key)
@@ -87,7 +91,7 @@ def _read(redis, prefix: str, keys: list[str]) -> Iterator[tuple[str, Entry]]:
             yield key.removeprefix(prefix), entry
 
 
-def drop(redis, collection: str, batch: int = 1000) -> None:
+def drop(redis: Redis, collection: str, batch: int = 1000) -> None:
     """Forget everything the registry holds of a collection."""
     keys = list(redis.scan_iter(match=_key(collection, "*"), count=batch))
     for start in range(0, len(keys), batch):
@@ -112,21 +116,22 @@ return 1
 """
 
 
-def unrecorded(redis, collection: str, doc_ids: list[str]) -> dict[str, int]:
+def unrecorded(redis: Redis, collection: str, doc_ids: list[str]) -> dict[str, int]:
     """Chunks written to the store for these documents by writes never recorded here (a
     writer cut off between its store write and its registry write); 0 for none."""
     counts = redis.hmget(UNRECORDED_KEY + collection, doc_ids) if doc_ids else []
     return {doc_id: int(count or 0) for doc_id, count in zip(doc_ids, counts)}
 
 
-def writing(redis, collection: str, chunks: dict[str, int]) -> None:
+def writing(redis: Redis, collection: str, chunks: dict[str, int]) -> None:
     """Note, before a store write, how many chunks it writes per document (at least as many
     as noted before): until `put` records them, a later write knows what to prune."""
     if chunks:
-        redis.hset(UNRECORDED_KEY + collection, mapping=chunks)
+        # the stubs' Mapping[str | bytes, ...] (invariant key) refuses a dict[str, int]
+        redis.hset(UNRECORDED_KEY + collection, mapping=chunks)  # type: ignore[arg-type]
 
 
-def put(redis, collection: str, entries: dict[str, Entry], fence: locks.Lease | None = None) -> None:
+def put(redis: Redis, collection: str, entries: dict[str, Entry], fence: locks.Lease | None = None) -> None:
     """Record documents' new entries in one step; with `fence`, only while its locks are
     still held by it (LeaseLost if not: a holder whose lease lapsed writes nothing)."""
     held = fence.keys if fence else []
@@ -139,7 +144,7 @@ def put(redis, collection: str, entries: dict[str, Entry], fence: locks.Lease | 
 
 
 @contextmanager
-def locked(redis, collection: str, doc_ids: list[str], lease: float = 10.0,
+def locked(redis: Redis, collection: str, doc_ids: list[str], lease: float = 10.0,
            wait: float = 120.0) -> Iterator[locks.Lease]:
     """Hold the commit locks of these documents for the block; yields the lease to fence with."""
     keys = [f"{LOCK_KEY}{collection}:{doc_id}" for doc_id in sorted(set(doc_ids))]

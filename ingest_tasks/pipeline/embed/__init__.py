@@ -13,7 +13,7 @@ from ingest_tasks.pipeline.embed.http import HttpEmbedder, api_class
 __all__ = ["API_PREFIX", "Embedder", "api_embedder", "available_models", "embedder_class",
            "get_embedder"]
 
-_instances: dict[tuple[str, int, int | None], Embedder] = {}
+_instances: dict[tuple[str, int, int | None, Settings | None], Embedder] = {}
 _lock = threading.RLock()  # an api: model gets its local model's tokenizer while being made
 
 

@@ -25,6 +25,8 @@ from ingest_tasks.pipeline.embed.base import Embedder, l2_normalize
 from ingest_tasks.state import ratelimit
 
 if TYPE_CHECKING:
+    import redis
+
     from ingest_tasks.pipeline.chunk import Chunk
 
 _MAX_RETRY_AFTER = 60.0  # a worker holds its task while it waits: longer waits are Celery's
@@ -65,7 +67,7 @@ class HttpEmbedder:
         self.retried = 0  # requests sent again after a 429, a 5xx or a connection error
 
     @cached_property
-    def _redis(self):
+    def _redis(self) -> redis.Redis:
         import redis
 
         return redis.Redis.from_url(self.settings.redis_url)

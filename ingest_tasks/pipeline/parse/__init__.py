@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -50,7 +51,7 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def parse(data: bytes, name: str, **options) -> Parsed:
+def parse(data: bytes, name: str, **options: Any) -> Parsed:
     """The text of a document and its encoding, or a ParseError subclass saying why not."""
     opts = Options(**options)
     if not data:

@@ -10,6 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.package import OpcPackage
 from docx.oxml.parser import parse_xml
+from lxml import etree
 
 from ingest_tasks.core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
 from ingest_tasks.pipeline.parse.normalize import join_blocks
@@ -92,7 +93,7 @@ def _check_package(names: set[str]) -> None:
         raise CorruptDocument(f"zip archive is not a .docx (no {MAIN_PART}; it holds {listing})")
 
 
-def _open(data: bytes):
+def _open(data: bytes) -> tuple[OpcPackage, etree._Element]:
     """The package and the root element of its main document part."""
     try:
         document = docx.Document(io.BytesIO(data))
@@ -101,7 +102,7 @@ def _open(data: bytes):
     return document.part.package, document.element
 
 
-def _open_package(data: bytes):
+def _open_package(data: bytes) -> tuple[OpcPackage, etree._Element]:
     """Find the main part by relationship, as Document() does, but in either namespace."""
     package = OpcPackage.open(io.BytesIO(data))
     for relationship in (RT.OFFICE_DOCUMENT, STRICT_MAIN_REL):
@@ -112,7 +113,7 @@ def _open_package(data: bytes):
     raise CorruptDocument("no main document relationship (transitional or strict)")
 
 
-def _text(package, root) -> str:
+def _text(package: OpcPackage, root: etree._Element) -> str:
     """Headers, body, footers and notes of the package, as blocks joined by blank lines."""
     namespace = namespace_of(root)
     if namespace not in (TRANSITIONAL, STRICT):
@@ -123,7 +124,7 @@ def _text(package, root) -> str:
     return join_blocks(blocks + extra["footnotes"] + extra["endnotes"])
 
 
-def _extra_parts(package, words: WordText) -> dict[str, list[str]]:
+def _extra_parts(package: OpcPackage, words: WordText) -> dict[str, list[str]]:
     """Blocks of the header, footer, footnote and endnote parts, by kind."""
     found: dict[str, list[str]] = {kind: [] for kind in _EXTRA_PARTS}
     for part in sorted(package.iter_parts(), key=lambda part: str(part.partname)):

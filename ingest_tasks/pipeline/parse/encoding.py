@@ -225,8 +225,10 @@ def _strict(data: bytes, codec: str) -> str:
     return data.decode(codec, "c1-passthrough" if codec == "cp1252" else "strict")
 
 
-def _c1_passthrough(exc: UnicodeDecodeError) -> tuple[str, int]:
+def _c1_passthrough(exc: UnicodeError) -> tuple[str, int]:
     """Error handler: an unassigned byte 0x80-0x9F becomes the C1 control of that number."""
+    if not isinstance(exc, UnicodeDecodeError):  # registered for decoding only
+        raise exc
     byte = exc.object[exc.start]
     if 0x80 <= byte <= 0x9F:
         return chr(byte), exc.start + 1

@@ -89,7 +89,8 @@ class _RawEnds:
 
     def __init__(self, markup: str):
         """Ends in `markup`; none known yet."""
-        self.markup, self.gt, self.unclosed = markup, -1, set()
+        self.markup, self.gt = markup, -1
+        self.unclosed: set[str] = set()
 
     def of(self, opened: re.Match) -> int | None:
         """Where the cut that `opened` starts ends, or None to leave it to html.parser."""
@@ -150,7 +151,7 @@ def _pieces(soup: BeautifulSoup) -> list[str]:
     return out
 
 
-def _push(stack: list, tag: Tag, out: list[str]) -> bool:
+def _push(stack: list, tag: Tag, out: list[str]) -> int:
     """Schedule a tag's children between its separators; 1 if it opens a <pre>."""
     name = tag.name
     if name in DROPPED:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from celery.exceptions import SoftTimeLimitExceeded
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
+from pypdf.generic import DictionaryObject
 
 from ingest_tasks.core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
 from ingest_tasks.pipeline.parse.normalize import tidy
@@ -33,7 +35,7 @@ def parse_pdf(data: bytes, options: Options) -> Parsed:
 
 
 @contextmanager
-def _quiet_pypdf():
+def _quiet_pypdf() -> Iterator[None]:
     """Hide pypdf's warnings about recoverable damage while it reads one file."""
     logger = logging.getLogger("pypdf")
     level = logger.level
@@ -73,6 +75,8 @@ def _algorithm(reader: PdfReader) -> str:
     """A name for the encryption of a PDF, from its /Encrypt dictionary."""
     try:
         encrypt = reader.trailer["/Encrypt"].get_object()
+        if not isinstance(encrypt, DictionaryObject):
+            return "unknown algorithm"
         if encrypt.get("/Filter") != "/Standard":
             return f"{str(encrypt.get('/Filter')).lstrip('/')} security handler"
         filters = encrypt.get("/CF", {})

@@ -73,7 +73,7 @@ def _inflated_size(raw: memoryview, stop: int) -> int:
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     total = 0
     for at in range(0, len(raw), _FEED):
-        pending = raw[at : at + _FEED]
+        pending: bytes | memoryview = raw[at : at + _FEED]
         while pending:
             total += len(inflater.decompress(pending, _PIECE))
             if total > stop:

@@ -10,7 +10,7 @@ MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fall
 _NO_TEXT = "pPr rPr del moveFrom sectPr tblPr trPr tcPr tblGrid instrText"
 
 
-def namespace_of(element) -> str:
+def namespace_of(element: etree._Element) -> str:
     """The namespace URI of an element's tag."""
     return etree.QName(element).namespace or ""
 
@@ -30,7 +30,7 @@ class WordText:
         self.rows = etree.XPath(paths.format("tr"), namespaces={"w": namespace})
         self.cells = etree.XPath(paths.format("tc"), namespaces={"w": namespace})
 
-    def blocks(self, container) -> list[str]:
+    def blocks(self, container: etree._Element) -> list[str]:
         """Texts of the paragraphs and tables inside a body, cell, note or text box, in order."""
         out: list[str] = []
         for child in container:
@@ -43,7 +43,7 @@ class WordText:
                 out.extend(self.blocks(child))  # sdt, customXml, ins, AlternateContent...
         return out
 
-    def paragraph(self, p) -> list[str]:
+    def paragraph(self, p: etree._Element) -> list[str]:
         """A paragraph's text, followed by the blocks of the text boxes anchored in it."""
         parts: list[str] = []
         boxes: list[str] = []
@@ -61,12 +61,12 @@ class WordText:
                 stack.extend(reversed(element))
         return ["".join(parts), *boxes]
 
-    def table(self, tbl) -> str:
+    def table(self, tbl: etree._Element) -> str:
         """One line per row, cells separated by tabs; merged and empty cells appear once."""
         rows = ("\t".join(filter(None, map(self.cell, self.cells(tr)))) for tr in self.rows(tbl))
         return "\n".join(filter(None, rows))
 
-    def cell(self, tc) -> str:
+    def cell(self, tc: etree._Element) -> str:
         """A cell's paragraphs (and nested tables) on one line; '' if it continues a merge."""
         merge = tc.find(self.v_merge)
         if merge is not None and merge.get(self.val, "continue") == "continue":
