@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points, version
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
@@ -178,7 +179,7 @@ def _show_index(client, as_json: bool) -> int:
     kept = [{"collection": t.collection, "model": t.model, "owed": changes.owed(redis, t.collection)}
             for t in alias.previous(redis, prefix)]
     build = reembed.current(redis, prefix)
-    state = {"live": {**fields, "collection": live.collection, "model": live.model},
+    state: dict[str, Any] = {"live": {**fields, "collection": live.collection, "model": live.model},
              "previous": kept, "build": build.to_dict() if build else None,
              "build_job": client.job_status(build.job_id) if build and build.job_id else None}
     if state["build_job"]:
@@ -253,7 +254,7 @@ def _swap(run: Callable, copied: dict | None, as_json: bool) -> int:
 
 def _show_build(copied: dict | None, swapped: dict | None, as_json: bool) -> None:
     """The copy job's figures and the swap's, as a table or JSON."""
-    rows = {}
+    rows: dict[str, object] = {}
     if copied:
         rows.update(documents=copied["total"], failed=copied["failed"], chunks=copied["chunks"],
                     wall_seconds=copied["wall_seconds"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from celery import chord
@@ -46,7 +46,7 @@ def new_job_id() -> str:
 
 
 def start_job(refs: list[DocRef], app: IngestApp, job_id: str | None = None,
-              model: str | None = None, sources: list[str] = (),
+              model: str | None = None, sources: Sequence[str] = (),
               on_progress: Callable[[dict], None] | None = None,
               group_task: Callable[[str, int, int, list[dict]], object] | None = None) -> str:
     """Start a run of the job (new, or again to resume it) and send its chords; returns its id.
@@ -76,8 +76,9 @@ def start_job(refs: list[DocRef], app: IngestApp, job_id: str | None = None,
 
         def report(depth: int, waiting: bool, sent: int = sent) -> bool:
             current = jobs.sending(redis, job_id, run, sent, depth, waiting)
-            if current and on_progress:
-                on_progress(jobs.progress(redis, job_id))
+            state = jobs.progress(redis, job_id)
+            if current and on_progress and state is not None:
+                on_progress(state)
             return current
 
         if not backpressure.wait_for_room(app, settings, report):

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -163,7 +163,7 @@ class Stack:
                 continue
             os.killpg(pid, signal.SIGTERM)
             try:
-                poll_until(lambda pid=pid: not _alive(pid), timeout, f"{name} still running")
+                poll_until(partial(_dead, pid), timeout, f"{name} still running")
             except TimeoutError:
                 os.killpg(pid, signal.SIGKILL)
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
@@ -190,6 +190,11 @@ def _check_parts(parts: list[str] | None) -> None:
     unknown = set(parts or ()) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)}")
+
+
+def _dead(pid: int) -> bool:
+    """True once the process has ended (and is reaped, if it is our child)."""
+    return not _alive(pid)
 
 
 def _alive(pid: int, since: float = 0.0) -> bool:

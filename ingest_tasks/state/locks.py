@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import psutil
+from redis import Redis
 
 from ingest_tasks.core.errors import Busy
 from ingest_tasks.core.polling import poll_until
@@ -162,7 +163,7 @@ def wait_for(attempt: Callable[[], T | None], wait: float, what: str) -> T:
 class Lease:
     """Keys (or members of sorted sets) held under one value, renewed while held."""
 
-    redis: object
+    redis: Redis
     keys: list[str]
     value: str
     seconds: float

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.ops.stack import Stack
@@ -31,7 +32,7 @@ def free_port() -> int:
 def busy_child(stack: Stack, name: str, timeout: float = 120) -> tuple[int, str]:
     """The pid of a child of pool `name` running a task, once one does, and the task id."""
     app = stack.app
-    node, running = f"{name}@{socket.gethostname()}", {}
+    node, running = f"{name}@{socket.gethostname()}", dict[str, Any]()
 
     def busy() -> bool:
         active = (app.control.inspect([node], timeout=1).active() or {}).get(node) or []
