@@ -13,10 +13,10 @@ T = TypeVar("T")
 
 def poll_until(check: Callable[[], T | None], timeout: float | None, what: str,
                interval: float = 0.2, error: type[IngestError] = WaitTimeout) -> T:
-    """Call `check()` every `interval` s until it returns something other than None or
-    False, and return that; past `timeout` s (None: never) raise `error` naming `what`."""
+    """Call `check()` every `interval` s until it returns something true, and return that;
+    past `timeout` s (None: never) raise `error` naming `what`."""
     started = time.monotonic()
-    while (got := check()) is None or got is False:
+    while not (got := check()):
         waited = time.monotonic() - started
         if timeout is not None and waited > timeout:
             raise error(f"{what} (waited {waited:.1f} s)")

@@ -154,7 +154,11 @@ def budget(until: float) -> Iterator[None]:
 
 def wait_for(attempt: Callable[[], T | None], wait: float, what: str) -> T:
     """Call `attempt()` until it returns something; Busy after `wait` s or past the budget."""
-    return poll_until(attempt, min(wait, _budget.get() - time.monotonic()), what, _POLL, Busy)
+    def found() -> tuple[T] | None:  # what attempt() found, true even if it is empty
+        got = attempt()
+        return None if got is None else (got,)
+
+    return poll_until(found, min(wait, _budget.get() - time.monotonic()), what, _POLL, Busy)[0]
 
 
 # --- leases -----------------------------------------------------------------------------
