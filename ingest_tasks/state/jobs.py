@@ -121,17 +121,31 @@ def chord_done(redis: Redis, job_id: str, run: int, chord: int) -> bool:
     return redis.scard(key + ":chords") - 1 >= int(redis.hget(key, "chords") or 0)
 
 
+_FINISHED = """
+if redis.call('hget', KEYS[1], 'run') ~= ARGV[1] then return 0 end
+redis.call('hset', KEYS[1], 'status', 'finished')
+return 1
+"""
+
+
 def finish(redis: Redis, job_id: str, run: int, started: float, ttl: int) -> dict | None:
     """Build and store the run's summary from its recorded results; None if stale."""
     if _run(redis, job_id) != run:
         return None
     key = JOB_KEY + job_id
     with redis.pipeline() as pipe:
-        pipe.hset(key, mapping={"status": FINISHED, "finished": time.time(), "started": started})
+        pipe.hset(key, mapping={"finished": time.time(), "started": started})
         pipe.delete(key + ":chords")
         for name in (key + ":groups", JOB_DOCS_KEY + job_id):
             pipe.expire(name, ttl)  # copies redelivered later still record, and rebuild
         pipe.execute()
+    # The summary is stored before the status says finished, so no reader finds a
+    # finished job without one; built again after, for outcomes recorded in between (they
+    # saw the job running, so did not rebuild it themselves).
+    if _summarize(redis, job_id, run, ttl) is None:
+        return None
+    if not redis.register_script(_FINISHED)(keys=[key], args=[run]):
+        return None  # a newer run began meanwhile
     return _summarize(redis, job_id, run, ttl)
 
 
