@@ -93,8 +93,9 @@ def record(redis: Redis, job_id: str, run: int, group: int, results: list[Proces
     """
     key = JOB_KEY + job_id
     args: list = [run, f"{run}:{group}", yielded]
-    for result in results:
-        args += [result.doc_id, result.status, result.chunks, json.dumps(result.to_dict())]
+    for result in results:  # an id refused for a lone surrogate is still recorded: as bytes
+        doc_id = result.doc_id.encode("utf-8", "surrogatepass")
+        args += [doc_id, result.status, result.chunks, json.dumps(result.to_dict())]
     counted, status = redis.register_script(_RECORD)(
         keys=[key, key + ":groups", JOB_DOCS_KEY + job_id], args=args)
     if counted == -1:

@@ -86,3 +86,13 @@ def test_an_outcome_recorded_after_the_summary_builds_it_again(redis):
     assert (again["total"], again["committed"], again["failed"]) == (2, 2, 0)
     assert (again["started"], again["finished"]) == (first["started"], first["finished"])
     assert jobs.progress(redis, job)["committed"] == 2
+
+
+def test_a_refused_id_with_a_lone_surrogate_is_recorded_like_any_other(redis):
+    job = uuid.uuid4().hex
+    run = jobs.create(redis, job, total=2, groups=1, chords=1, ttl=600, sources=["/x"])
+    refused = ProcessingResult.failure("lone-\ud800.md", "", "doc-id: not valid UTF-8")
+    assert jobs.record(redis, job, run, 0, [refused, *results("committed")])
+    summary = jobs.finish(redis, job, run, started=jobs.progress(redis, job)["created"], ttl=600)
+    assert (summary["failed"], summary["committed"]) == (1, 1)
+    assert {doc["doc_id"] for doc in summary["documents"]} == {"lone-\ud800.md", "d0"}
