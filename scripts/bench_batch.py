@@ -94,17 +94,18 @@ def store_limit(store, prefix: str, docs, vectors, model: str, dim: int) -> floa
     """Vectors/s writing the vectors to a fresh collection, as one bulk write."""
     from ingest_tasks.pipeline.commit import chunk_records
 
-    col = store.collection(f"{prefix}-limit-{dim}", model, dim)
+    name = f"{prefix}-limit-{dim}"
+    store.ensure(name, model, dim)
     records, row = [], 0
     for doc in docs:
         records += chunk_records(doc, vectors[row : row + len(doc.chunks)], model)
         row += len(doc.chunks)
     started = time.perf_counter()
-    store.write(col, records, {})
+    store.write(name, records, {})
     return len(records) / (time.perf_counter() - started)
 
 
-async def _seed(refs, embedder, store, col, settings) -> int:
+async def _seed(refs, embedder, store, name, settings) -> int:
     """The seed's pattern: one coroutine per document, a semaphore, gather."""
     from ingest_tasks.core.errors import PermanentError
     from ingest_tasks.pipeline.commit import chunk_records
@@ -120,7 +121,7 @@ async def _seed(refs, embedder, store, col, settings) -> int:
                 return 0
             vectors = await asyncio.to_thread(embedder.embed, [c.text for c in doc.chunks])
             records = list(chunk_records(doc, vectors, embedder.name))
-            await asyncio.to_thread(store.write, col, records, {ref.doc_id: len(records)})
+            await asyncio.to_thread(store.write, name, records, {ref.doc_id: len(records)})
             return len(records)
 
     return sum(await asyncio.gather(*(one(ref) for ref in refs)))
@@ -132,10 +133,11 @@ def seed_pattern(folder: Path, model: str, store, settings) -> float:
     from ingest_tasks.pipeline.sources import discover
 
     embedder = get_embedder(model, threads=os.cpu_count() or 1, batch=settings.embed_batch)
-    col = store.collection(f"{settings.collection_prefix}-seed-{embedder.dim}", model, embedder.dim)
+    name = f"{settings.collection_prefix}-seed-{embedder.dim}"
+    store.ensure(name, model, embedder.dim)
     refs, _ = discover([folder])
     started = time.perf_counter()
-    chunks = asyncio.run(_seed(refs, embedder, store, col, settings))
+    chunks = asyncio.run(_seed(refs, embedder, store, name, settings))
     return chunks / (time.perf_counter() - started)
 
 

@@ -76,14 +76,18 @@ def _swap_figures(swapped: dict) -> dict:
     return {key: swapped[key] for key in keys} | {"check_ok": swapped["check"]["ok"]}
 
 
-def live_texts(client) -> list[str]:
-    """Every chunk text of the live collection."""
-    col, texts, page = client.resources.collection(), [], 5000
-    while True:
-        rows = col.get(include=["documents"], limit=page, offset=len(texts))["documents"]
-        texts += rows
-        if len(rows) < page:
-            return texts
+def live_texts(client, page: int = 500) -> list[str]:
+    """Every chunk text of the live collection, by document id and chunk index."""
+    from ingest_tasks.state import registry
+
+    resources = client.resources
+    name = resources.collection()
+    doc_ids = sorted(doc_id for doc_id, _ in registry.entries(resources.redis, name))
+    texts: list[str] = []
+    for start in range(0, len(doc_ids), page):
+        chunks = resources.store.chunks_of(name, doc_ids[start : start + page])
+        texts += [text for doc_id in sorted(chunks) for text, _ in chunks[doc_id]]
+    return texts
 
 
 def editor(client, doc_ids: list[str]):

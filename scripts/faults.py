@@ -319,7 +319,7 @@ def killed_in_write(rig: Rig) -> None:
     redis = rig.client.resources.redis
     job_id = rig.job("in-write", 300)
     poll_until(lambda: rig.done(job_id) >= 8, 300, "a first group")
-    slot = f"{WRITER_KEY}{rig.client.resources.collection().name}:0"
+    slot = f"{WRITER_KEY}{rig.client.resources.collection()}:0"
     poll_until(lambda: redis.exists(slot), 300, "a bulk store write", interval=0.001)
     rig.notes.update(kill_pool(rig), done_at_kill=rig.done(job_id))
     rig.notes["turn_held_after_up"] = bool(redis.exists(slot))
@@ -345,7 +345,7 @@ def held_lock(rig: Rig, doc_id: str, words: int = 3000) -> tuple[str, object]:
     from ingest_tasks.state import locks
 
     redis = rig.client.resources.redis
-    key = f"ingest:lock:{rig.client.resources.collection().name}:{doc_id}"
+    key = f"ingest:lock:{rig.client.resources.collection()}:{doc_id}"
     threading.Thread(target=rig.stream, args=(doc_id, words), daemon=True).start()
     poll_until(lambda: redis.exists(key), 120, "the commit lock taken", interval=0.001)
     return key, locks.Owner.parse(redis.get(key) or "")
@@ -359,7 +359,7 @@ def committed_within(rig: Rig, doc_id: str, since: float, timeout: float = 120) 
     resources = rig.client.resources
 
     def committed() -> bool:
-        entry = registry.get(resources.redis, resources.collection().name, doc_id)
+        entry = registry.get(resources.redis, resources.collection(), doc_id)
         want = rig.ledger.accepted.get(doc_id)
         return entry is not None and want is not None and entry.version == want.version
     poll_until(committed, timeout, f"{doc_id} committed", interval=0.05)

@@ -55,19 +55,19 @@ class Ledger:
 
     def stored(self, resources) -> dict[str, Counter]:
         """Chunks per version of every document in the model's collection, counted there."""
-        col = resources.collection(resources.target(self.model))
+        name = resources.collection(resources.target(self.model))
         found: dict[str, Counter] = {}
-        for meta in resources.store.metadatas(col):
+        for meta in resources.store.metadatas(name):
             found.setdefault(meta["doc_id"], Counter())[meta["version"]] += 1
         return found
 
     def audit(self, resources) -> dict:
         """submitted, committed, duplicated and lost, read from the registry and Chroma now."""
-        col = resources.collection(resources.target(self.model))
+        name = resources.collection(resources.target(self.model))
         found = self.stored(resources)
         with self._lock:
             accepted = dict(self.accepted)
-        entries = registry.get_many(resources.redis, col.name, list(accepted)) if accepted else {}
+        entries = registry.get_many(resources.redis, name, list(accepted)) if accepted else {}
         twice = {doc_id for summary in self.summaries for doc_id, n in
                  Counter(d["doc_id"] for d in summary["documents"]).items() if n > 1}
         lost, duplicated = [], []

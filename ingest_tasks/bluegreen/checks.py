@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from ingest_tasks.pipeline.retrieval import middle_sentence, top_documents
 from ingest_tasks.state import registry
 from ingest_tasks.state.registry import COMMITTED, DELETED, Entry
+
+if TYPE_CHECKING:
+    from ingest_tasks.pipeline.resources import Resources
+    from ingest_tasks.state.alias import Target
 
 _SHOWN = 10  # documents named per problem in a report
 
@@ -68,9 +74,12 @@ class Report:
         return {**asdict(self), "ok": self.ok, "retrieval_rate": round(self.retrieval_rate, 3)}
 
 
-def verify(resources, live, candidate, docs: list[str] | None = None) -> Report:
+def verify(resources: Resources, live: Target, candidate: Target,
+           docs: list[str] | None = None) -> Report:
     """Check `candidate` against `live`: every document, or only `docs` (no retrieval sample)."""
     redis, settings = resources.redis, resources.settings
+    held: Mapping[str, Entry | None]
+    there: Mapping[str, Entry | None]
     if docs is None:
         held = dict(registry.entries(redis, live.collection))
         there = dict(registry.entries(redis, candidate.collection))
@@ -98,18 +107,18 @@ def verify(resources, live, candidate, docs: list[str] | None = None) -> Report:
     return report
 
 
-def _wrong_chunks(resources, candidate, there: dict[str, Entry | None],
+def _wrong_chunks(resources: Resources, candidate: Target, there: Mapping[str, Entry | None],
                   docs: list[str] | None) -> list[str]:
     """Documents whose chunks in the collection disagree with their registry entry."""
-    store, col = resources.store, resources.collection(candidate)
+    store, name = resources.store, resources.collection(candidate)
     if docs is None:
-        metas = list(store.metadatas(col))
+        metas = list(store.metadatas(name))
     else:
-        metas = [meta for rows in store.chunks_of(col, docs).values() for _, meta in rows]
+        metas = [meta for rows in store.chunks_of(name, docs).values() for _, meta in rows]
     counts = Counter(meta["doc_id"] for meta in metas)
     wrong = {meta["doc_id"] for meta in metas
-             if meta.get("model") != candidate.model or there.get(meta["doc_id"]) is None
-             or meta["content_hash"] != there[meta["doc_id"]].content_hash}
+             if meta.get("model") != candidate.model or (entry := there.get(meta["doc_id"])) is None
+             or meta["content_hash"] != entry.content_hash}
     for doc_id, entry in there.items():
         expected = entry.chunks if entry is not None and entry.state == COMMITTED else 0
         if counts.get(doc_id, 0) != expected:
@@ -117,8 +126,8 @@ def _wrong_chunks(resources, candidate, there: dict[str, Entry | None],
     return sorted(wrong)
 
 
-def _sample_retrieval(resources, candidate, there: dict[str, Entry | None], size: int,
-                      report: Report, k: int = 3) -> None:
+def _sample_retrieval(resources: Resources, candidate: Target, there: Mapping[str, Entry | None],
+                      size: int, report: Report, k: int = 3) -> None:
     """Search a sample of documents by a sentence of their middle chunk, with the model.
 
     A hit counts if it is the document or a chunk of the very same text (copies of one
@@ -126,16 +135,16 @@ def _sample_retrieval(resources, candidate, there: dict[str, Entry | None], size
     """
     committed = sorted(d for d, e in there.items() if e is not None and e.state == COMMITTED)
     sample = random.Random(len(committed)).sample(committed, min(size, len(committed)))
-    store, col = resources.store, resources.collection(candidate)
+    store, name = resources.store, resources.collection(candidate)
     embedder = resources.embedder(candidate.model)
-    chunks = store.chunks_of(col, sample)
+    chunks = store.chunks_of(name, sample)
     for doc_id in sample:
         rows = chunks.get(doc_id, [])
         if not rows:
             report.retrieval_misses.append(doc_id)
             continue
         text = rows[len(rows) // 2][0]
-        hits = store.search(col, embedder.embed_query(middle_sentence(text, min_words=8)), 50)
+        hits = store.search(name, embedder.embed_query(middle_sentence(text, min_words=8)), 50)
         top = set(top_documents(hits, k))
         if doc_id not in top and not any(h.text == text and h.doc_id in top for h in hits):
             report.retrieval_misses.append(doc_id)

@@ -12,6 +12,7 @@ the same tombstone.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.errors import EmptyDocument
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
@@ -20,9 +21,16 @@ from ingest_tasks.pipeline.commit import Prepared, commit_documents, delete_docu
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import changes, registry
 from ingest_tasks.state.registry import COMMITTED, DELETED, Entry
+from ingest_tasks.store.base import Metadata
+
+if TYPE_CHECKING:
+    from ingest_tasks.core.settings import Settings
+    from ingest_tasks.pipeline.embed import Embedder
+    from ingest_tasks.pipeline.resources import Resources
+    from ingest_tasks.state.alias import Target
 
 
-def copy_documents(doc_ids: list[str], source, target, resources,
+def copy_documents(doc_ids: list[str], source: Target, target: Target, resources: Resources,
                    bulk: bool = True) -> list[ProcessingResult]:
     """Bring these documents in `target` to their state in `source`; clear their change marks.
 
@@ -31,13 +39,14 @@ def copy_documents(doc_ids: list[str], source, target, resources,
     redis, store = resources.redis, resources.store
     with registry.locked(redis, source.collection, doc_ids,
                          lease=resources.settings.lock_lease_seconds):
-        held = registry.get_many(redis, source.collection, doc_ids)
+        found = registry.get_many(redis, source.collection, doc_ids)
         marks = changes.read(redis, target.collection, doc_ids)
         there = registry.get_many(redis, target.collection, doc_ids)
-        todo = [d for d in doc_ids if held[d] is not None and not _same_entry(held[d], there[d])]
+        held = {d: e for d, e in found.items() if e is not None}
+        todo = [d for d in doc_ids if d in held and not _same_entry(held[d], there[d])]
         chunks = store.chunks_of(resources.collection(source),
                                  [d for d in todo if held[d].state == COMMITTED])
-    results = [ProcessingResult(d, "", UNCHANGED, chunks=held[d].chunks if held[d] else 0)
+    results = [ProcessingResult(d, "", UNCHANGED, chunks=held[d].chunks if d in held else 0)
                for d in doc_ids if d not in todo]
     embedder = resources.embedder(target.model)
     ready = []
@@ -68,7 +77,7 @@ def _same_entry(held: Entry, there: Entry | None) -> bool:
     return there is not None and (there.version, there.state) == (held.version, held.state)
 
 
-def _disagrees(entry: Entry, rows: list[tuple[str, dict]]) -> str:
+def _disagrees(entry: Entry, rows: list[tuple[str, Metadata]]) -> str:
     """Why the chunks read do not make up the registered text ("" if they do).
 
     The text, not the version: a new version of unchanged text is recorded without
@@ -81,8 +90,8 @@ def _disagrees(entry: Entry, rows: list[tuple[str, dict]]) -> str:
     return ""
 
 
-def _prepared(doc_id: str, entry: Entry, rows: list[tuple[str, dict]], embedder,
-              settings) -> Prepared:
+def _prepared(doc_id: str, entry: Entry, rows: list[tuple[str, Metadata]], embedder: Embedder,
+              settings: Settings) -> Prepared:
     """A document's chunks as the target model will embed them: cut again where too long."""
     started = time.perf_counter()
     chunks: list[Chunk] = []

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from ingest_tasks.bluegreen.swap import SwapRefused, SwapResult, swap_to
 from ingest_tasks.core.errors import IngestError
@@ -21,6 +23,11 @@ from ingest_tasks.core.models import check_model
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import changes, jobs, registry
 from ingest_tasks.state.alias import Target, collection_name, previous
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from ingest_tasks.pipeline.resources import Resources
 
 BUILDING, SWAPPED, REFUSED, ABANDONED = "building", "swapped", "refused", "abandoned"
 
@@ -49,7 +56,7 @@ class Build:
                 "model": self.target.model, "source_model": self.source.model}
 
 
-def current(redis, prefix: str) -> Build | None:
+def current(redis: Redis, prefix: str) -> Build | None:
     """The newest build of the collections named with `prefix`, whatever its state."""
     fields = redis.hgetall(BUILD_KEY + prefix)
     if not fields:
@@ -59,7 +66,7 @@ def current(redis, prefix: str) -> Build | None:
                  fields.get("job_id", ""), fields.get("report", ""))
 
 
-def _save(redis, prefix: str, build: Build) -> None:
+def _save(redis: Redis, prefix: str, build: Build) -> None:
     redis.hset(BUILD_KEY + prefix, mapping={
         "build": build.build, "source": build.source.to_json(), "target": build.target.to_json(),
         "status": build.status, "started": build.started, "job_id": build.job_id,
@@ -67,7 +74,7 @@ def _save(redis, prefix: str, build: Build) -> None:
     })
 
 
-def begin(resources, model: str, build_id: str) -> Build:
+def begin(resources: Resources, model: str, build_id: str) -> Build:
     """Open a build of the live index with `model`: its collection and its change log.
 
     The lanes send its copy job (lanes.rebuild); a running build must end first.
@@ -88,7 +95,7 @@ def begin(resources, model: str, build_id: str) -> Build:
     return build
 
 
-def resumable(resources) -> Build:
+def resumable(resources: Resources) -> Build:
     """The current build, if its copy can run again (documents already copied are skipped)."""
     build = current(resources.redis, resources.settings.collection_prefix)
     if build is None or build.status != BUILDING:
@@ -96,24 +103,25 @@ def resumable(resources) -> Build:
     return build
 
 
-def to_copy(resources, build: Build) -> list[DocRef]:
+def to_copy(resources: Resources, build: Build) -> list[DocRef]:
     """Every document of the live registry, as it is now: what the build's job copies."""
     return [DocRef(doc_id, "", entry.version, entry.size)
             for doc_id, entry in registry.entries(resources.redis, build.source.collection)]
 
 
-def job_sent(resources, build: Build, job_id: str) -> None:
+def job_sent(resources: Resources, build: Build, job_id: str) -> None:
     """Record the job copying the build."""
     build.job_id = job_id
     _save(resources.redis, resources.settings.collection_prefix, build)
 
 
-def _job_running(redis, build: Build) -> bool:
+def _job_running(redis: Redis, build: Build) -> bool:
     state = jobs.progress(redis, build.job_id) if build.job_id else None
     return state is not None and state["status"] == jobs.RUNNING
 
 
-def finish(resources, report=lambda line: None) -> SwapResult:
+def finish(resources: Resources,
+           report: Callable[[str], None] = lambda line: None) -> SwapResult:
     """Swap the current build in once its job has ended; SwapRefused says why not."""
     redis, prefix = resources.redis, resources.settings.collection_prefix
     build = current(redis, prefix)
@@ -134,7 +142,7 @@ def finish(resources, report=lambda line: None) -> SwapResult:
     return result
 
 
-def _abandon(resources, build: Build) -> None:
+def _abandon(resources: Resources, build: Build) -> None:
     """Drop an unfinished build's collection, unless it is live or kept for rollback."""
     prefix = resources.settings.collection_prefix
     keep = {resources.target().collection, *(t.collection for t in previous(resources.redis, prefix))}

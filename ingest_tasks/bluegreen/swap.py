@@ -14,7 +14,9 @@ To swap in a candidate (a build, or for a rollback the previous live collection)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ingest_tasks.bluegreen import checks
 from ingest_tasks.bluegreen.copying import copy_documents
@@ -22,6 +24,11 @@ from ingest_tasks.core.errors import IngestError
 from ingest_tasks.core.keys import ALIAS_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
 from ingest_tasks.state import alias, changes, registry
 from ingest_tasks.state.alias import Pause, Target
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from ingest_tasks.pipeline.resources import Resources
 
 _COPY_BATCH = 64
 _CATCH_UP_ROUNDS = 20
@@ -58,7 +65,8 @@ class SwapResult:
                 "bulk_writers_paused_seconds": self.pause.bulk_seconds, "dropped": self.dropped}
 
 
-def swap_to(resources, candidate: Target, report=lambda line: None) -> SwapResult:
+def swap_to(resources: Resources, candidate: Target,
+            report: Callable[[str], None] = lambda line: None) -> SwapResult:
     """Make `candidate` live, or raise SwapRefused (the live collection then stays live)."""
     redis, settings = resources.redis, resources.settings
     live = resources.target()
@@ -96,7 +104,7 @@ def swap_to(resources, candidate: Target, report=lambda line: None) -> SwapResul
                       [t.collection for t in dropped])
 
 
-def rollback(resources, report=lambda line: None) -> SwapResult:
+def rollback(resources: Resources, report: Callable[[str], None] = lambda line: None) -> SwapResult:
     """Make the previous live collection live again, caught up with every change since."""
     history = alias.previous(resources.redis, resources.settings.collection_prefix)
     if not history:
@@ -104,7 +112,7 @@ def rollback(resources, report=lambda line: None) -> SwapResult:
     return swap_to(resources, history[0], report)
 
 
-def catch_up(resources, source: Target, target: Target, until: int,
+def catch_up(resources: Resources, source: Target, target: Target, until: int,
              rounds: int = _CATCH_UP_ROUNDS, bulk: bool = True) -> list[str]:
     """Copy documents owed to `target` until at most `until` are owed, or `rounds` passes end.
 
@@ -121,7 +129,8 @@ def catch_up(resources, source: Target, target: Target, until: int,
     return copied
 
 
-def _switch(redis, prefix: str, live: Target, candidate: Target, keep: int) -> list[Target]:
+def _switch(redis: Redis, prefix: str, live: Target, candidate: Target,
+            keep: int) -> list[Target]:
     """Move the alias and the feeds in one MULTI; returns the collections no longer kept."""
     history = [live] + [t for t in alias.previous(redis, prefix) if t.collection != candidate.collection]
     kept, dropped = history[:keep], history[keep:]

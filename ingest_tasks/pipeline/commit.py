@@ -1,4 +1,4 @@
-"""Commit: write a group's vectors to Chroma as a check-and-set against the registry.
+"""Commit: write a group's vectors to the store as a check-and-set against the registry.
 
 Under the documents' commit locks, each write is checked against what the registry
 holds now: an older version never overwrites a newer one, a tombstone is never
@@ -8,8 +8,12 @@ resurrected by a stale write, and unchanged text is recorded without new vectors
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ingest_tasks.core.errors import LeaseLost
 from ingest_tasks.core.keys import WRITER_KEY
@@ -18,7 +22,12 @@ from ingest_tasks.pipeline.chunk import Chunk, chunk_id
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import alias, changes, locks, registry
 from ingest_tasks.state.registry import Entry
-from ingest_tasks.store.chroma import ChunkRecord
+from ingest_tasks.store.base import ChunkRecord
+
+if TYPE_CHECKING:
+    from ingest_tasks.pipeline.embed import Embedder
+    from ingest_tasks.pipeline.resources import Resources
+    from ingest_tasks.state.alias import Target
 
 
 @dataclass
@@ -36,8 +45,9 @@ class Prepared:
         return Entry(self.ref.version, COMMITTED, self.digest, len(self.chunks), self.ref.size)
 
 
-def commit_documents(docs: list[Prepared], embedder, target, resources,
-                     known: dict[str, Entry | None], bulk: bool = False) -> list[ProcessingResult]:
+def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
+                     resources: Resources, known: dict[str, Entry | None],
+                     bulk: bool = False) -> list[ProcessingResult]:
     """Embed what changed, then write every document that still wins, in one batch.
 
     A bulk write waits for its turn at the collection (see `_writer_turn`). Writing, it is
@@ -49,17 +59,18 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
     same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
     started = time.perf_counter()
-    vectors = embedder.embed_chunks([c for d in fresh for c in d.chunks]) if fresh else []
+    rows: dict[str, np.ndarray] = {}
+    if fresh:
+        vectors, row = embedder.embed_chunks([c for d in fresh for c in d.chunks]), 0
+        for doc in fresh:
+            rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
+            row += len(doc.chunks)
     embed_s = time.perf_counter() - started
-    rows, row = {}, 0
-    for doc in fresh:
-        rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
-        row += len(doc.chunks)
-    redis, col = resources.redis, resources.collection(target)
-    with _writer_turn(resources, col.name, bulk), _gate(resources, target, bulk), \
-            _locked(resources, col.name, [d.ref.doc_id for d in docs]) as lease:
-        now = registry.get_many(redis, col.name, [d.ref.doc_id for d in docs])
-        cut_off = registry.unrecorded(redis, col.name, [d.ref.doc_id for d in docs])
+    redis, name = resources.redis, resources.collection(target)
+    with _writer_turn(resources, name, bulk), _gate(resources, target, bulk), \
+            _locked(resources, name, [d.ref.doc_id for d in docs]) as lease:
+        now = registry.get_many(redis, name, [d.ref.doc_id for d in docs])
+        cut_off = registry.unrecorded(redis, name, [d.ref.doc_id for d in docs])
         # Text that was unchanged before the lock may have changed since, or a write cut off
         # before it was recorded may have left other text in the store: embed it after.
         changed = [d for d in same if not _same_text(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
@@ -70,11 +81,11 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
         longer = {d.ref.doc_id: len(d.chunks) for d in written
                   if _shrinks(now[d.ref.doc_id], d, cut_off[d.ref.doc_id])}
         _still_held(lease)
-        registry.writing(redis, col.name, {d.ref.doc_id: max(len(d.chunks), cut_off[d.ref.doc_id])
-                                           for d in written})
-        resources.store.write(col, records, longer)
-        registry.put(redis, col.name, {doc.ref.doc_id: doc.entry() for doc in winners}, lease)
-        changes.record(redis, col.name, [doc.ref.doc_id for doc in winners])
+        registry.writing(redis, name, {d.ref.doc_id: max(len(d.chunks), cut_off[d.ref.doc_id])
+                                       for d in written})
+        resources.store.write(name, records, longer)
+        registry.put(redis, name, {doc.ref.doc_id: doc.entry() for doc in winners}, lease)
+        changes.record(redis, name, [doc.ref.doc_id for doc in winners])
         store_s = time.perf_counter() - started
     total = max(sum(len(d.chunks) for d in written), 1)
     results = [_result(d, now[d.ref.doc_id], d in written, len(d.chunks) / total * embed_s,
@@ -85,7 +96,7 @@ def commit_documents(docs: list[Prepared], embedder, target, resources,
     return results
 
 
-def _writer_turn(resources, collection: str, bulk: bool):
+def _writer_turn(resources: Resources, collection: str, bulk: bool):
     """For a bulk write, one of the collection's `bulk_writers` turns; none for a stream write.
 
     The Chroma server applies one write at a time, and writers that contend for it cost
@@ -99,7 +110,7 @@ def _writer_turn(resources, collection: str, bulk: bool):
                       lease=resources.settings.lock_lease_seconds, wait=300.0)
 
 
-def _locked(resources, collection: str, doc_ids: list[str]):
+def _locked(resources: Resources, collection: str, doc_ids: list[str]):
     """The commit locks of these documents, under a lease of INGEST_LOCK_LEASE_SECONDS."""
     return registry.locked(resources.redis, collection, doc_ids,
                            lease=resources.settings.lock_lease_seconds)
@@ -111,7 +122,7 @@ def _still_held(lease) -> None:
         raise LeaseLost("the commit locks lapsed before the store write")
 
 
-def _gate(resources, target, bulk: bool):
+def _gate(resources: Resources, target: Target, bulk: bool):
     """Count as a writer of the target while a swap may pause it (see alias.writing)."""
     settings = resources.settings
     return alias.writing(resources.redis, target, settings.collection_prefix, bulk,
@@ -137,8 +148,8 @@ def _outranked(entry: Entry | None, ref: DocRef) -> bool:
     return entry is not None and entry.outranks(ref.version)
 
 
-def chunk_records(doc: Prepared, vectors, model: str):
-    """The Chroma records of a document's chunks with their vectors."""
+def chunk_records(doc: Prepared, vectors: np.ndarray, model: str) -> Iterator[ChunkRecord]:
+    """The store records of a document's chunks with their vectors."""
     # Chroma holds no None: a document read from no bytes of text (.docx, PDF) has no key
     encoding = {"encoding": doc.encoding} if doc.encoding else {}
     for chunk, vector in zip(doc.chunks, vectors):
@@ -162,7 +173,7 @@ def _result(doc: Prepared, held: Entry | None, written: bool, embed_s: float,
             store_s: float) -> ProcessingResult:
     """The outcome of one document; group-wide embed and store time shared by chunks."""
     ref = doc.ref
-    if _outranked(held, ref):
+    if held is not None and held.outranks(ref.version):
         return superseded(ref, held)
     timings = {"parse_chunk": round(doc.seconds, 4)}
     if written:
@@ -179,15 +190,16 @@ def superseded(ref: DocRef, held: Entry) -> ProcessingResult:
                             reason=f"{held.state} at version {held.version}, newer than {ref.version}")
 
 
-def delete_document(doc_id: str, version: int, target, resources) -> ProcessingResult:
+def delete_document(doc_id: str, version: int, target: Target,
+                    resources: Resources) -> ProcessingResult:
     """Remove a document's chunks and leave a tombstone at `version`, unless a newer write holds."""
-    redis, col = resources.redis, resources.collection(target)
-    with _gate(resources, target, False), _locked(resources, col.name, [doc_id]) as lease:
-        held = registry.get(redis, col.name, doc_id)
+    redis, name = resources.redis, resources.collection(target)
+    with _gate(resources, target, False), _locked(resources, name, [doc_id]) as lease:
+        held = registry.get(redis, name, doc_id)
         if held is not None and held.version > version:
             return superseded(DocRef(doc_id, "", version), held)
         _still_held(lease)
-        resources.store.delete_document(col, doc_id)
-        registry.put(redis, col.name, {doc_id: Entry(version, DELETED)}, lease)
-        changes.record(redis, col.name, [doc_id])
+        resources.store.delete_documents(name, [doc_id])
+        registry.put(redis, name, {doc_id: Entry(version, DELETED)}, lease)
+        changes.record(redis, name, [doc_id])
     return ProcessingResult(doc_id=doc_id, source="", status=DELETED)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from ingest_tasks.core.errors import (
     EmptyDocument,
@@ -21,9 +23,18 @@ from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.parse import Parsed, parse
 from ingest_tasks.pipeline.sources import DocRef, content_hash, read_source
 from ingest_tasks.state import registry
+from ingest_tasks.store.base import Hit
+
+if TYPE_CHECKING:
+    from ingest_tasks.core.settings import Settings
+    from ingest_tasks.pipeline.embed import Embedder
+    from ingest_tasks.pipeline.resources import Resources
+    from ingest_tasks.state.alias import Target
+
+T = TypeVar("T")
 
 
-def prepare(ref: DocRef, embedder, settings) -> Prepared:
+def prepare(ref: DocRef, embedder: Embedder, settings: Settings) -> Prepared:
     """Read, parse and chunk one document in its time limit; PermanentError for bad input."""
     started = time.perf_counter()
     with deadline(settings.document_time_limit, "reading, parsing and chunking"):
@@ -37,7 +48,7 @@ def prepare(ref: DocRef, embedder, settings) -> Prepared:
                     parsed.encoding)
 
 
-def document_text(ref: DocRef, settings) -> Parsed:
+def document_text(ref: DocRef, settings: Settings) -> Parsed:
     """A document parsed, within the limits on its source, its archive and its text."""
     data = read_source(ref, settings)
     parsed = parse(data, Path(ref.source).name, legacy_encoding=settings.legacy_encoding,
@@ -50,7 +61,7 @@ def document_text(ref: DocRef, settings) -> Parsed:
     return parsed
 
 
-def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
+def ingest_documents(refs: list[DocRef], resources: Resources, model: str | None = None,
                      bulk: bool = False) -> list[ProcessingResult]:
     """Ingest a group of documents; bad ones become failure records, the rest are committed.
 
@@ -62,7 +73,8 @@ def ingest_documents(refs: list[DocRef], resources, model: str | None = None,
     return _on_live(resources, model, lambda target: _ingest(refs, resources, target, bulk))
 
 
-def _ingest(refs: list[DocRef], resources, target, bulk: bool) -> list[ProcessingResult]:
+def _ingest(refs: list[DocRef], resources: Resources, target: Target,
+            bulk: bool) -> list[ProcessingResult]:
     embedder = resources.embedder(target.model)
     results, refs = _with_valid_ids(refs, resources.settings.max_doc_id_bytes)
     known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])
@@ -97,22 +109,24 @@ def _with_valid_ids(refs: list[DocRef], max_bytes: int) -> tuple[list[Processing
     return failed, valid
 
 
-def _on_live(resources, model: str | None, work, attempts: int = 3):
+def _on_live(resources: Resources, model: str | None, work: Callable[[Target], T],
+             attempts: int = 3) -> T:
     """`work(target)` on the collection `model` resolves to, again if a swap moved it."""
-    for attempt in range(attempts):
+    for _ in range(attempts - 1):
         try:
             return work(resources.target(model))
         except LiveMoved:
-            if attempt == attempts - 1:
-                raise
+            continue
+    return work(resources.target(model))
 
 
-def delete_document(doc_id: str, version: int, resources, model: str | None = None) -> ProcessingResult:
+def delete_document(doc_id: str, version: int, resources: Resources,
+                    model: str | None = None) -> ProcessingResult:
     """Remove a document from the live collection, leaving a tombstone at `version`."""
     return _on_live(resources, model, lambda target: _delete(doc_id, version, target, resources))
 
 
-def search(text: str, resources, k: int = 5, model: str | None = None):
+def search(text: str, resources: Resources, k: int = 5, model: str | None = None) -> list[Hit]:
     """The chunks nearest to a query text, in the live collection (resolved now)."""
     target = resources.target(model)
     vector = resources.embedder(target.model).embed_query(text)

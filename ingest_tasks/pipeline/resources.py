@@ -1,19 +1,33 @@
-"""Heavy resources of one process (model, Chroma client, Redis), made lazily after the fork."""
+"""Heavy resources of one process (model, store client, Redis), made lazily after the fork."""
 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ingest_tasks.core.settings import Settings
+from ingest_tasks.store.base import Store
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from ingest_tasks.pipeline.embed import Embedder
+    from ingest_tasks.state.alias import Target
 
 
 class Resources:
-    """What a worker process needs, created on first use and kept for its lifetime."""
+    """What a worker process needs, created on first use and kept for its lifetime.
 
-    def __init__(self, settings: Settings):
+    The store is the Chroma server of the settings unless one is given (a MemoryStore in
+    tests); Redis is always the settings' own.
+    """
+
+    def __init__(self, settings: Settings, store: Store | None = None):
         self.settings = settings
+        if store is not None:
+            self.store = store  # takes the cached property's place
 
-    def embedder(self, model: str | None = None):
+    def embedder(self, model: str | None = None) -> Embedder:
         """The embedder named `model` (default: the configured one), loaded once."""
         from ingest_tasks.pipeline.embed import get_embedder
 
@@ -21,22 +35,24 @@ class Resources:
         return get_embedder(name, threads=self.settings.embed_threads,
                             batch=self.settings.embed_batch, settings=self.settings)
 
-    def target(self, model: str | None = None):
+    def target(self, model: str | None = None) -> Target:
         """Where `model`'s writes and searches go: the live collection (resolved now through
         the alias) unless `model` is another than the live one's; see alias.resolve."""
         from ingest_tasks.state.alias import resolve
 
         return resolve(self.redis, self.settings, model)
 
-    def collection(self, target=None):
-        """The Chroma collection of a target (default: the live one), the model not loaded."""
+    def collection(self, target: Target | None = None) -> str:
+        """The name of a target's collection (default: the live one's), made in the store if
+        it was not, and checked to hold the target model's vectors (the model not loaded)."""
         from ingest_tasks.pipeline.embed import embedder_class
 
         target = target or self.target()
-        return self.store.collection(target.collection, target.model, embedder_class(target.model).dim)
+        self.store.ensure(target.collection, target.model, embedder_class(target.model).dim)
+        return target.collection
 
     @cached_property
-    def store(self):
+    def store(self) -> Store:
         """The Chroma store client."""
         from ingest_tasks.store.chroma import ChromaStore
 
@@ -44,7 +60,7 @@ class Resources:
         return ChromaStore(s.chroma_host, s.chroma_port, s.store_batch)
 
     @cached_property
-    def redis(self):
+    def redis(self) -> Redis:
         """A Redis client for job state."""
         import redis
 

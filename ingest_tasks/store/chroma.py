@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ingest_tasks.core.errors import ModelMismatch, StoreUnavailable
-
-
-@dataclass
-class ChunkRecord:
-    """One chunk ready to write: id, vector, text and metadata."""
-
-    id: str
-    vector: np.ndarray
-    text: str
-    metadata: dict
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result."""
-
-    doc_id: str
-    source: str
-    chunk_index: int
-    score: float
-    text: str
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return self.__dict__.copy()
+from ingest_tasks.store.base import ChunkRecord, Hit, Metadata, NoCollection, Where, tail_of
 
 
 @contextmanager
@@ -53,7 +29,7 @@ def _store_errors() -> Iterator[None]:
 
 
 class ChromaStore:
-    """Writes and searches chunks on a Chroma server."""
+    """Writes and searches chunks on a Chroma server (a Store); collection handles kept by name."""
 
     def __init__(self, host: str, port: int, batch: int = 1024):
         import chromadb
@@ -67,11 +43,12 @@ class ChromaStore:
                 self.batch = min(batch, self.client.get_max_batch_size())
         except ValueError as exc:  # how HttpClient says that nothing answered at connect
             raise StoreUnavailable(f"Chroma server at {host}:{port} did not answer: {exc}") from exc
-        self._collections: dict[str, object] = {}
+        self._collections: dict[str, Any] = {}
 
-    def collection(self, name: str, model: str, dim: int):
-        """The collection `name` of `model`'s vectors, created on first use and checked to be."""
-        if name not in self._collections:
+    def ensure(self, name: str, model: str, dim: int) -> None:
+        """Make the collection `name` of `model`'s vectors if there is none, and check it is."""
+        col = self._collections.get(name)
+        if col is None:
             with _store_errors():
                 col = self.client.get_or_create_collection(
                     name,
@@ -79,13 +56,26 @@ class ChromaStore:
                     metadata={"model": model, "dim": dim},
                     configuration={"hnsw": {"space": "cosine"}},
                 )
-            if col.metadata.get("model") != model or col.metadata.get("dim") != dim:
-                raise ModelMismatch(f"collection {name} holds {col.metadata}, not {model}/{dim}")
+        if col.metadata.get("model") != model or col.metadata.get("dim") != dim:
+            raise ModelMismatch(f"collection {name} holds {col.metadata}, not {model}/{dim}")
+        self._collections[name] = col
+
+    def _col(self, name: str) -> Any:
+        """The handle of a collection made before, in this process or another."""
+        from chromadb.errors import NotFoundError
+
+        if name not in self._collections:
+            with _store_errors():
+                try:
+                    col = self.client.get_collection(name, embedding_function=None)
+                except (NotFoundError, ValueError) as exc:
+                    raise NoCollection(name) from exc
             self._collections[name] = col
         return self._collections[name]
 
-    def write(self, col, records: list[ChunkRecord], prune: dict[str, int]) -> None:
+    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int]) -> None:
         """Upsert records in batches, then prune the named documents' chunks past their count."""
+        col = self._col(name)
         with _store_errors():
             for start in range(0, len(records), self.batch):
                 part = records[start : start + self.batch]
@@ -96,20 +86,31 @@ class ChromaStore:
                     metadatas=[r.metadata for r in part],
                 )
             for doc_id, count in prune.items():
-                col.delete(where={"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": count}}]})
+                col.delete(where=dict(tail_of(doc_id, count)))
 
-    def delete_document(self, col, doc_id: str) -> None:
-        """Remove every chunk of a document."""
-        with _store_errors():
-            col.delete(where={"doc_id": doc_id})
+    def delete(self, name: str, ids: Sequence[str]) -> None:
+        """Delete chunks by id."""
+        if ids:
+            col = self._col(name)
+            with _store_errors():
+                col.delete(ids=list(ids))
 
-    def search(self, col, vector: np.ndarray, k: int = 5, where: dict | None = None) -> list[Hit]:
+    def delete_documents(self, name: str, doc_ids: Sequence[str]) -> None:
+        """Remove every chunk of these documents."""
+        if doc_ids:
+            col = self._col(name)
+            with _store_errors():
+                col.delete(where={"doc_id": {"$in": list(doc_ids)}})
+
+    def search(self, name: str, vector: np.ndarray, k: int = 5,
+               where: Where | None = None) -> list[Hit]:
         """The k chunks nearest to `vector`, best first."""
+        col = self._col(name)
         with _store_errors():
             found = col.query(
                 query_embeddings=vector.reshape(1, -1),
                 n_results=k,
-                where=where,
+                where=dict(where) if where else None,
                 include=["documents", "metadatas", "distances"],
             )
         rows = zip(found["documents"][0], found["metadatas"][0], found["distances"][0])
@@ -119,28 +120,31 @@ class ChromaStore:
             for text, meta, dist in rows if meta is not None
         ]
 
-    def count(self, col, doc_id: str | None = None) -> int:
+    def count(self, name: str, doc_id: str | None = None) -> int:
         """How many chunks the collection holds, for one document or in all."""
+        col = self._col(name)
         with _store_errors():
             if doc_id is None:
                 return col.count()
             return len(col.get(where={"doc_id": doc_id}, include=[])["ids"])
 
-    def chunks_of(self, col, doc_ids: list[str]) -> dict[str, list[tuple[str, dict]]]:
+    def chunks_of(self, name: str, doc_ids: Sequence[str]) -> dict[str, list[tuple[str, Metadata]]]:
         """The chunks (text, metadata) of these documents, in chunk order."""
         if not doc_ids:
             return {}
+        col = self._col(name)
         with _store_errors():
-            found = col.get(where={"doc_id": {"$in": doc_ids}}, include=["documents", "metadatas"])
-        chunks: dict[str, list[tuple[str, dict]]] = {}
+            found = col.get(where={"doc_id": {"$in": list(doc_ids)}},
+                            include=["documents", "metadatas"])
+        chunks: dict[str, list[tuple[str, Metadata]]] = {}
         for text, meta in sorted(zip(found["documents"], found["metadatas"]),
                                  key=lambda row: row[1]["chunk_index"]):
             chunks.setdefault(meta["doc_id"], []).append((text, meta))
         return chunks
 
-    def metadatas(self, col, page: int = 5000) -> Iterator[dict]:
+    def metadatas(self, name: str, page: int = 5000) -> Iterator[Metadata]:
         """Every chunk's metadata in the collection, a page at a time."""
-        offset = 0
+        col, offset = self._col(name), 0
         while True:
             with _store_errors():
                 rows = col.get(include=["metadatas"], limit=page, offset=offset)["metadatas"]

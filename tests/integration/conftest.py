@@ -8,9 +8,10 @@ __all__ = ["chunks_in_store", "worker_pids"]
 
 def chunks_in_store(client, prefix: str, model: str | None = None) -> dict[str, int]:
     """Chunks per document id of the sources under a folder, counted in Chroma itself."""
-    col = client.resources.collection(client.resources.target(model))
+    resources = client.resources
+    name = resources.collection(resources.target(model))
     counts: dict[str, int] = {}
-    for meta in col.get(include=["metadatas"])["metadatas"]:
+    for meta in resources.store.metadatas(name):
         if meta["source"].startswith(prefix):
             counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
     return counts

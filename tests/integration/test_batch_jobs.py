@@ -272,7 +272,7 @@ def test_a_pool_killed_inside_a_store_write_loses_nothing_and_its_summary_is_the
     folder = write_docs(tmp_path / "in-write", 300)  # 38 groups
     job_id = client.submit_batch([folder])
     poll_until(lambda: client.job_status(job_id)["done"] >= 16, 300, "two groups")
-    slot = f"{WRITER_KEY}{client.resources.collection().name}:0"
+    slot = f"{WRITER_KEY}{client.resources.collection()}:0"
     holder = kill_inside_a_store_write(stack, redis, slot)
     assert holder, "the kill came after the write"
     killed, done = time.monotonic(), client.job_status(job_id)["done"]

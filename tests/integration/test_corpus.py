@@ -86,10 +86,10 @@ def test_recoverable_files_are_committed_or_fail_with_an_encoding_reason(corpus_
 
 
 def test_chunks_name_the_encoding_of_their_text(corpus_job, client):
-    col = client.resources.collection(client.resources.target(None))
-    found = col.get(where={"doc_id": {"$in": list(ENCODINGS)}}, include=["metadatas"])
-    named = {(meta["doc_id"], meta.get("encoding", "")) for meta in found["metadatas"]
-             if meta["source"].startswith(str(CORPUS_DIR.resolve()))}
+    name = client.resources.collection(client.resources.target(None))
+    found = client.resources.store.chunks_of(name, list(ENCODINGS))
+    named = {(meta["doc_id"], meta.get("encoding", "")) for rows in found.values()
+             for _, meta in rows if meta["source"].startswith(str(CORPUS_DIR.resolve()))}
     assert named == set(ENCODINGS.items())
 
 

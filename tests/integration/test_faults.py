@@ -23,11 +23,11 @@ def test_a_stream_child_killed_mid_task_loses_and_duplicates_nothing(client, sta
     os.kill(pid, signal.SIGKILL)  # late acks: the pool requeues the task at once
 
     done = {r["doc_id"]: r for r in (result.get(timeout=120) for result in results)}
-    col = client.resources.collection()
+    name = client.resources.collection()
     for doc_id in texts:
         assert done[doc_id]["status"] in ("committed", "unchanged")
-        entry = registry.get(client.resources.redis, col.name, doc_id)
-        metas = col.get(where={"doc_id": doc_id}, include=["metadatas"])["metadatas"]
+        entry = registry.get(client.resources.redis, name, doc_id)
+        metas = [m for _, m in client.resources.store.chunks_of(name, [doc_id]).get(doc_id, [])]
         assert entry.chunks == len(metas) > 1  # as many chunks as committed, none twice
         assert {meta["version"] for meta in metas} == {entry.version}
     assert task_id in {result.id for result in results}
@@ -41,9 +41,9 @@ def test_a_stream_child_killed_holding_a_commit_lock_holds_up_no_writer(client, 
     from ingest_tasks.core.polling import poll_until
     from ingest_tasks.state import locks
 
-    redis, col = client.resources.redis, client.resources.collection()
+    redis, name = client.resources.redis, client.resources.collection()
     doc_id = "killed-holder/0"
-    lock = f"ingest:lock:{col.name}:{doc_id}"
+    lock = f"ingest:lock:{name}:{doc_id}"
     result = client.submit_content(doc_id, "# Keeper's lamp\n\n" + WORDS * 600, "note.md",
                                    version=time.time_ns())
     poll_until(lambda: redis.exists(lock), 120, "the commit lock taken", interval=0.001)
@@ -56,7 +56,7 @@ def test_a_stream_child_killed_holding_a_commit_lock_holds_up_no_writer(client, 
     assert done["status"] == "committed"
     assert time.monotonic() - killed < 60  # the old commit lock's TTL; the lease is shorter
     assert redis.get(lock) is None
-    entry = registry.get(redis, col.name, doc_id)
-    metas = col.get(where={"doc_id": doc_id}, include=["metadatas"])["metadatas"]
+    entry = registry.get(redis, name, doc_id)
+    metas = [meta for _, meta in client.resources.store.chunks_of(name, [doc_id]).get(doc_id, [])]
     assert entry.chunks == len(metas) > 1 and {m["version"] for m in metas} == {entry.version}
     assert lease > 0

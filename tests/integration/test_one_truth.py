@@ -105,11 +105,9 @@ def expected_state(events: list[Event], folder) -> dict[str, tuple | None]:
 
 def stored_state(client, doc_ids: list[str]) -> dict[str, tuple | None]:
     """Per document, what the store holds: (version, chunks, content hash), None if nothing."""
-    col = client.resources.collection(client.resources.target(MODEL))
-    rows = col.get(where={"doc_id": {"$in": doc_ids}}, include=["metadatas"])["metadatas"]
-    held: dict[str, list[dict]] = {}
-    for meta in rows:
-        held.setdefault(meta["doc_id"], []).append(meta)
+    name = client.resources.collection(client.resources.target(MODEL))
+    held = {doc_id: [meta for _, meta in rows]
+            for doc_id, rows in client.resources.store.chunks_of(name, doc_ids).items()}
     state = {}
     for doc_id in doc_ids:
         metas = held.get(doc_id, [])

@@ -1,0 +1,93 @@
+"""What a vector store does, keyed by collection name: the Store protocol and its records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+Metadata = dict[str, Any]
+Where = Mapping[str, Any]  # Chroma's filter language: field equality, $in, $gte, $and
+
+
+@dataclass
+class ChunkRecord:
+    """One chunk ready to write: id, vector, text and metadata."""
+
+    id: str
+    vector: np.ndarray
+    text: str
+    metadata: Metadata
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    doc_id: str
+    source: str
+    chunk_index: int
+    score: float
+    text: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return self.__dict__.copy()
+
+
+def tail_of(doc_id: str, count: int) -> Where:
+    """The filter of a document's chunks from chunk index `count` on: what a prune deletes."""
+    return {"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": count}}]}
+
+
+class NoCollection(LookupError):
+    """The collection named was never made in the store, or was dropped."""
+
+
+class Store(Protocol):
+    """A vector store of chunks in collections, each of one model's vectors.
+
+    A collection is made (and checked) by `ensure`; the other methods name one made
+    before, or raise NoCollection. A busy or unreachable server raises StoreUnavailable.
+    """
+
+    def ensure(self, name: str, model: str, dim: int) -> None:
+        """Make the collection `name` of `model`'s vectors if there is none; ModelMismatch if
+        it holds another model's, or another dimension."""
+        ...
+
+    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int]) -> None:
+        """Upsert records by id, then delete the chunks of each document in `prune` from its
+        chunk index `prune[doc_id]` on."""
+        ...
+
+    def delete(self, name: str, ids: Sequence[str]) -> None:
+        """Delete chunks by id (ids not held are no error)."""
+        ...
+
+    def delete_documents(self, name: str, doc_ids: Sequence[str]) -> None:
+        """Delete every chunk of these documents."""
+        ...
+
+    def search(self, name: str, vector: np.ndarray, k: int = 5,
+               where: Where | None = None) -> list[Hit]:
+        """The k chunks (matching `where`) nearest to `vector` by cosine, best first."""
+        ...
+
+    def count(self, name: str, doc_id: str | None = None) -> int:
+        """How many chunks the collection holds, for one document or in all."""
+        ...
+
+    def chunks_of(self, name: str, doc_ids: Sequence[str]) -> dict[str, list[tuple[str, Metadata]]]:
+        """The chunks (text, metadata) of these documents, in chunk order; absent ones left out."""
+        ...
+
+    def metadatas(self, name: str, page: int = 5000) -> Iterator[Metadata]:
+        """Every chunk's metadata in the collection, read a page at a time."""
+        ...
+
+    def drop(self, name: str) -> None:
+        """Delete a collection and everything in it (nothing if there is none)."""
+        ...
