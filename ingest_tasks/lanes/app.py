@@ -65,6 +65,9 @@ def configuration(settings: Settings) -> dict:
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": settings.unacked_restore_interval,
             "unacked_restore_throttle": settings.unacked_restore_throttle,
+            # kombu's lock around restoring unacked messages: a worker killed while holding
+            # it (default 300 s) would hold back every redelivery that long
+            "unacked_mutex_expire": min(300, settings.visibility_timeout),
         },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         result_expires=settings.job_ttl_seconds,
