@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from ingest_tasks.bluegreen.swap import SwapRefused, SwapResult, swap_to
-from ingest_tasks.core.errors import IngestError
+from ingest_tasks.bluegreen.swap import SwapResult, swap_to
+from ingest_tasks.core.errors import BuildError, SwapRefused
 from ingest_tasks.core.keys import BUILD_KEY
 from ingest_tasks.core.models import check_model
 from ingest_tasks.pipeline.sources import DocRef
@@ -30,12 +30,6 @@ if TYPE_CHECKING:
     from ingest_tasks.pipeline.resources import Resources
 
 BUILDING, SWAPPED, REFUSED, ABANDONED = "building", "swapped", "refused", "abandoned"
-
-
-class BuildError(IngestError):
-    """The build asked for cannot be started, resumed or swapped in."""
-
-    code = "build"
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ingest_tasks.bluegreen import checks
 from ingest_tasks.bluegreen.copying import copy_documents
-from ingest_tasks.core.errors import IngestError
+from ingest_tasks.core.errors import SwapRefused
 from ingest_tasks.core.keys import ALIAS_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
 from ingest_tasks.state import alias, changes, registry
 from ingest_tasks.state.alias import Pause, Target
@@ -32,16 +32,6 @@ if TYPE_CHECKING:
 
 _COPY_BATCH = 64
 _CATCH_UP_ROUNDS = 20
-
-
-class SwapRefused(IngestError):
-    """A check failed: the live collection stays live."""
-
-    code = "swap-refused"
-
-    def __init__(self, message: str, report: checks.Report | None = None):
-        super().__init__(message)
-        self.report = report
 
 
 @dataclass

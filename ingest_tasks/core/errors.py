@@ -18,6 +18,9 @@ The hierarchy decides what happens to a document:
     │   ├── TimeLimit           the task ran past its soft time limit
     │   └── ModelMismatch       a collection belongs to another embedding model
     ├── WaitTimeout             waited past its deadline (a job, a service, writers); a TimeoutError
+    ├── BlueGreenError          an operator's re-embedding command cannot go on
+    │   ├── BuildError          no build to start, resume or swap in, or one still running
+    │   └── SwapRefused         a check failed: the live collection stays live
     └── TransientError          a service is down or busy: the task is retried
         ├── LiveMoved           the alias moved during a write: redo it on the new live collection
         ├── StoreUnavailable    the Chroma server did not answer
@@ -29,6 +32,10 @@ The hierarchy decides what happens to a document:
 Every error carries a short ``code`` for counting failures by reason and a message
 that says what was wrong with this document.
 """
+
+from __future__ import annotations
+
+from typing import Protocol
 
 
 class IngestError(Exception):
@@ -146,6 +153,32 @@ class WaitTimeout(IngestError, TimeoutError):
     """Something waited for did not happen in time (core.polling.poll_until)."""
 
     code = "timeout"
+
+
+class BlueGreenError(IngestError):
+    """A re-embedding build or swap cannot go on: the message says what to run."""
+
+
+class BuildError(BlueGreenError):
+    """The build asked for cannot be started, resumed or swapped in."""
+
+    code = "build"
+
+
+class CheckReport(Protocol):
+    """What refused a swap: a check's report (bluegreen.checks.Report)."""
+
+    def to_dict(self) -> dict: ...
+
+
+class SwapRefused(BlueGreenError):
+    """A check failed: the live collection stays live."""
+
+    code = "swap-refused"
+
+    def __init__(self, message: str, report: CheckReport | None = None):
+        super().__init__(message)
+        self.report = report
 
 
 class LiveMoved(TransientError):

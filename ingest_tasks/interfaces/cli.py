@@ -239,7 +239,7 @@ def cmd_rollback(args) -> int:
 
 
 def _swap(run: Callable, copied: dict | None, as_json: bool) -> int:
-    from ingest_tasks.bluegreen.swap import SwapRefused
+    from ingest_tasks.core.errors import SwapRefused
 
     try:
         result = run()

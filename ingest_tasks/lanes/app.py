@@ -17,7 +17,7 @@ from kombu.utils.url import parse_url
 
 from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 from ingest_tasks.core.settings import Settings, get_settings
-from ingest_tasks.lanes import worklog
+from ingest_tasks.lanes import result_backend, worklog
 from ingest_tasks.pipeline.resources import Resources
 
 
@@ -25,7 +25,8 @@ class IngestApp(Celery):
     """The Celery app of one Settings, and the resources of this process under them."""
 
     def __init__(self, settings: Settings, *, current: bool = False) -> None:
-        super().__init__("ingest_tasks", broker=settings.broker, backend=settings.backend,
+        super().__init__("ingest_tasks", broker=settings.broker,
+                         backend=result_backend.backend_url(settings.backend),
                          set_as_current=current)
         self.settings = settings
         self.conf.update(configuration(settings))

@@ -95,18 +95,4 @@ def _send_chord(app: IngestApp, job_id: str, run: int, number: int, first: int,
               for index, group in enumerate(groups)]
     callback = app.signature(SUMMARIZE, args=(job_id, run, number, submitted))
     callback = callback.on_error(app.signature(JOB_FAILED, args=(job_id, run)))
-    _stop_waiting(chord(header, app=app)(callback))
-
-
-def _stop_waiting(result) -> None:
-    """Stop the backend listening for the chord's results, which we never read.
-
-    The job is followed through its state in Redis. Left pending, these results would
-    unsubscribe in their finalisers while the interpreter shuts down, and fail there.
-    """
-    backend = result.backend
-    ids = {result.id, *(child.id for child in getattr(result.parent, "results", ()))}
-    for mapping in backend._pending_results:
-        for task_id in ids & set(mapping):
-            for waiter in list(mapping[task_id].values()):
-                backend.remove_pending_result(waiter)
+    chord(header, app=app)(callback)

@@ -11,8 +11,11 @@ import math
 import time
 from collections import Counter
 
+from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_prerun, worker_init, worker_process_init, worker_ready
+from celery.signals import (task_prerun, task_retry, worker_init, worker_process_init,
+                            worker_ready)
+from celery.utils.time import get_exponential_backoff_interval
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -57,22 +60,39 @@ def _after_fork(**_) -> None:
         resources.embedder(model)
 
 
-def backoff(retries: int) -> int:
-    """Seconds before the next try of a task retried `retries` times: 1, 2, 4 ... 60."""
-    return min(2**retries, 60)
+BACKOFF_MAX = 60  # seconds: the longest wait between two tries of a task
+
+
+class LaneTask(Task):
+    """A task of the lanes. Celery retries it on a transient error, waiting a time drawn
+    between 0 and 1, 2, 4 ... 60 s (exponential backoff with full jitter), and logs why."""
+
+    autoretry_for = (TransientError,)
+    retry_backoff = True
+    retry_backoff_max = BACKOFF_MAX
+    retry_jitter = True
+
+
+@task_retry.connect
+def _log_retry(sender, reason, **_) -> None:
+    """Log a lane task's retry: its error, the try that failed, and the wait Celery drew."""
+    if isinstance(sender, LaneTask):
+        worklog.retry(sender, reason.exc, reason.when)
 
 
 def retries_within(seconds: float) -> int:
-    """How many retries, spaced by `backoff`, keep a task trying for at least `seconds`."""
-    retries, waited = 0, 0
+    """How many retries keep a task trying for `seconds` on average: each wait is drawn
+    evenly between 0 and its backoff, so it is half of that on average."""
+    retries, waited = 0, 0.0
     while waited < seconds:
-        waited += backoff(retries)
+        waited += get_exponential_backoff_interval(1, retries, BACKOFF_MAX, False) / 2
         retries += 1
     return retries
 
 
-def _retrying(task, work, give_up):
-    """Run `work`; on a transient error retry with backoff, and after the last try `give_up`.
+def _attempt(task, work, give_up):
+    """Run `work`; raise a transient error for Celery to retry, or after the last try
+    return `give_up(error)`: the documents' failure records.
 
     Its waits for locks, turns and gates end by INGEST_WAIT_SHARE of the soft time limit
     (locks.budget) in Busy, a transient error. Past the soft time limit while a document
@@ -98,9 +118,7 @@ def _retrying(task, work, give_up):
         error = exc
     if task.request.retries >= task.max_retries:
         return give_up(error)
-    countdown = backoff(task.request.retries)
-    worklog.retry(task, error, countdown)
-    raise task.retry(exc=error, countdown=countdown)
+    raise error
 
 
 _started = time.monotonic()
@@ -129,7 +147,7 @@ def _release_dead_owners(sender, **_) -> None:
 def ingest_document(self, ref: dict, model: str | None = None) -> dict:
     """Stream lane: ingest one document, given inline or by reference."""
     started, doc = time.time(), DocRef.from_dict(ref)
-    results = _retrying(
+    results = _attempt(
         self,
         lambda: documents.ingest_documents([doc], self.app.resources, model),
         lambda exc: [ProcessingResult.failure(doc.doc_id, doc.source, exc.reason)],
@@ -141,7 +159,7 @@ def ingest_document(self, ref: dict, model: str | None = None) -> dict:
 def delete_document(self, doc_id: str, version: int, model: str | None = None) -> dict:
     """Stream lane: remove one document from the index, leaving a tombstone at `version`."""
     started = time.time()
-    result = _retrying(
+    result = _attempt(
         self,
         lambda: documents.delete_document(doc_id, version, self.app.resources, model),
         lambda exc: ProcessingResult.failure(doc_id, "", exc.reason),
@@ -155,7 +173,7 @@ def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
     """Bulk lane: ingest a group of documents, record them in the job; return the counts."""
     yielded = yielding.wait_for_stream(self.app.resources)
     started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
-    results = _retrying(
+    results = _attempt(
         self,
         lambda: documents.ingest_documents(docs, self.app.resources, model, bulk=True),
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
@@ -183,7 +201,7 @@ def copy_group(self, job_id: str, run: int, group: int, refs: list[dict], build:
         results = [ProcessingResult.failure(d, "", f"build-abandoned: build {build} was replaced")
                    for d in doc_ids]
     else:
-        results = _retrying(
+        results = _attempt(
             self,
             lambda: copying.copy_documents(doc_ids, plan.source, plan.target, self.app.resources),
             lambda exc: [ProcessingResult.failure(doc_id, "", exc.reason) for doc_id in doc_ids],
@@ -211,7 +229,9 @@ def job_failed(request, exc, traceback, job_id: str, run: int) -> None:
     Celery calls an error callback with (request, exc, traceback) only if it is not bound,
     so it finds its app as the worker's.
     """
-    assert _worker_app is not None, "an error callback runs in a worker"
+    if _worker_app is None:
+        raise RuntimeError(f"{JOB_FAILED} is a chord's error callback: it runs in a worker, "
+                           "which sets the app it reports to")
     jobs.fail(_worker_app.resources.redis, job_id, run, f"{type(exc).__name__}: {exc}")
 
 
@@ -224,6 +244,6 @@ def register(app: IngestApp) -> None:
                              (STREAM_DELETE, delete_document, None),
                              (BULK_GROUP, ingest_group, bulk_limit),
                              (BULK_COPY, copy_group, bulk_limit)):
-        app.task(name=name, bind=True, max_retries=retries, rate_limit=limit)(run)
+        app.task(name=name, base=LaneTask, bind=True, max_retries=retries, rate_limit=limit)(run)
     app.task(name=SUMMARIZE, bind=True)(summarize_job)
     app.task(name=JOB_FAILED)(job_failed)

@@ -75,6 +75,24 @@ def test_a_rerun_skips_what_is_committed_and_redoes_what_changed(client, tmp_pat
     assert_exactly_once(client, folder, again)
 
 
+def test_a_producer_keeps_no_subscription_for_results_it_never_reads(client, settings, tmp_path):
+    """A job's chords are followed through the job's state, never their results; a stream
+    result is subscribed to while its get() waits. A long-running producer (the HTTP API)
+    would otherwise keep a result subscription per task it ever sent."""
+    backend = redis_lib.Redis.from_url(settings.backend)
+
+    def subscribed() -> set:
+        return set(backend.pubsub_channels("celery-task-meta-*"))
+
+    before = subscribed()
+    folder = write_docs(tmp_path / "unread", 40)
+    assert client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]["committed"] == 40
+    assert subscribed() == before
+    handle = client.submit(write_docs(tmp_path / "read", 1) / "read-0000.md")
+    assert [result["status"] for result in handle.wait(timeout=120)] == ["committed"]
+    assert subscribed() == before
+
+
 @pytest.mark.skipif(not BROKER_IS_REDIS, reason="cuts the queue's list in Redis, as a dead submitter would")
 def test_resume_finishes_a_job_whose_submitter_died_mid_send(client, stack, settings, tmp_path):
     folder = write_docs(tmp_path / "cut", 96)  # 6 groups of 16

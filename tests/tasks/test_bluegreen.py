@@ -6,7 +6,8 @@ import pytest
 
 from ingest_tasks.bluegreen import checks, reembed
 from ingest_tasks.bluegreen.copying import copy_documents
-from ingest_tasks.bluegreen.swap import SwapRefused, rollback, swap_to
+from ingest_tasks.bluegreen.swap import rollback, swap_to
+from ingest_tasks.core.errors import SwapRefused
 from ingest_tasks.core.results import DELETED, UNCHANGED
 from ingest_tasks.pipeline.chunk import chunk_id, chunk_text
 from ingest_tasks.pipeline.documents import delete_document
