@@ -34,12 +34,27 @@ REMEMBERED_ROOTS = "source-roots"  # in the state folder: one root a line
 
 
 def remembered(state_dir: Path) -> list[Path]:
-    """The source roots `ingest up --source-root` remembered in this state folder."""
+    """The source roots `ingest up --source-root` remembered in this state folder.
+
+    Read again only when the file changes: workers ask once per document, and see a
+    root added while they run.
+    """
+    path = state_dir / REMEMBERED_ROOTS
     try:
-        lines = (state_dir / REMEMBERED_ROOTS).read_text(encoding="utf-8").splitlines()
+        stat = path.stat()
     except FileNotFoundError:
         return []
-    return [Path(line) for line in lines if line.strip()]
+    return list(_roots_in(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=8)
+def _roots_in(path: Path, _mtime_ns: int, _size: int) -> tuple[Path, ...]:
+    """The roots a remembered-roots file lists, as of that modification time and size."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return ()
+    return tuple(Path(line) for line in lines if line.strip())
 
 
 def _default_state_dir() -> Path:
@@ -165,7 +180,7 @@ class Settings(BaseSettings):
     unacked_restore_interval: int = Field(10, ge=1)
     unacked_restore_throttle: int = Field(10, ge=1)  # scan every interval x throttle seconds
     # A transient failure (the Chroma server or the embedding service down) is retried with
-    # backoff (1, 2, 4 ... 60 s between tries) for at least this long; then the document fails
+    # backoff (waits drawn up to 1, 2, 4 ... 60 s) this long on average; then the document fails
     retry_for_seconds: float = Field(300.0, ge=0)
     # A producer keeps trying to send a task this long while the broker does not answer (a
     # Redis restart); then the submission raises
@@ -188,6 +203,18 @@ class Settings(BaseSettings):
     # Worker logs: one line per document outcome and per retry; json: every line of the
     # worker (Celery's too) is one JSON object
     log_format: Literal["plain", "json"] = "plain"
+
+    # HTTP API (`ingest serve`). Keys: comma-separated NAME:SCOPE:SHA256 entries, as
+    # `ingest apikey NAME --scope SCOPE` prints them; scopes read < write < admin.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8900
+    api_keys: str = ""
+    api_max_request_bytes: int = Field(64 * 1024 * 1024, ge=1)  # a request's body, uploads too
+    api_max_files: int = Field(1000, ge=1)  # files in one multipart upload
+    api_wait_seconds: float = Field(60.0, gt=0)  # longest ?wait=true on a stream submission
+    # Uploads are stored here for the bulk workers to read (a source root of its own);
+    # empty: uploads/ in the state folder
+    uploads_dir: str = ""
 
     # Local stack
     state_dir: Path = Field(default_factory=_default_state_dir)
@@ -219,7 +246,12 @@ class Settings(BaseSettings):
         then those `ingest up --source-root` remembered in the state folder."""
         parts = self.source_roots.split(os.pathsep)
         given = [Path(part.strip()).expanduser() for part in parts if part.strip()]
-        return list(dict.fromkeys([*given, *remembered(self.state_dir)]))
+        return list(dict.fromkeys([*given, *remembered(self.state_dir), self.uploads]))
+
+    @property
+    def uploads(self) -> Path:
+        """Where the HTTP API stores uploads for the bulk workers: a source root."""
+        return Path(self.uploads_dir).expanduser() if self.uploads_dir else self.state_dir / "uploads"
 
     @model_validator(mode="after")
     def _check_tls(self) -> Settings:

@@ -171,37 +171,24 @@ def cmd_status(args) -> int:
 
 def _show_index(client, as_json: bool) -> int:
     """The live collection, the ones kept for rollback, and the newest build with its progress."""
-    from ingest_tasks.bluegreen import reembed
-    from ingest_tasks.state import alias, changes
-
-    redis, prefix = client.resources.redis, client.settings.collection_prefix
-    live, fields = client.resources.target(), alias.alias_fields(redis, prefix)
-    kept = [{"collection": t.collection, "model": t.model, "owed": changes.owed(redis, t.collection)}
-            for t in alias.previous(redis, prefix)]
-    build = reembed.current(redis, prefix)
-    state: dict[str, Any] = {"live": {**fields, "collection": live.collection, "model": live.model},
-             "previous": kept, "build": build.to_dict() if build else None,
-             "build_job": client.job_status(build.job_id) if build and build.job_id else None}
-    if state["build_job"]:
-        state["build_job"].pop("summary", None)
-    if build:
-        state["build"]["owed"] = changes.owed(redis, build.target.collection)
+    state = client.index()
+    live, kept, build = state["live"], state["previous"], state["build"]
     if as_json:
         print(json.dumps(state))
         return OK
-    line = f"live: {live.collection} ({live.model})"
-    if fields.get("swapped_at"):
-        line += (f", swapped in {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(float(fields['swapped_at'])))}"
-                 f", writers paused {float(fields.get('pause_seconds', 0)):.3f} s")
+    line = f"live: {live['collection']} ({live['model']})"
+    if live.get("swapped_at"):
+        line += (f", swapped in {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(float(live['swapped_at'])))}"
+                 f", writers paused {float(live.get('pause_seconds', 0)):.3f} s")
     out.print(line)
     for t in kept:
         out.print(f"kept for rollback: {t['collection']} ({t['model']}), {t['owed']} changes owed")
     if build:
         job = state["build_job"]
         progress = f", {job['done']}/{job['total']} copied, {job['docs_per_second']} docs/s" if job else ""
-        out.print(f"build {build.build}: {build.status}, {build.source.collection} -> "
-                  f"{build.target.collection} ({build.target.model}){progress}, "
-                  f"{state['build']['owed']} changes owed")
+        out.print(f"build {build['build']}: {build['status']}, {build['source']} -> "
+                  f"{build['target']} ({build['model']}){progress}, "
+                  f"{build['owed']} changes owed")
     return OK
 
 
@@ -356,6 +343,30 @@ def cmd_metrics(args) -> int:
     return OK
 
 
+def cmd_serve(args) -> int:
+    """Serve the HTTP API and the status page (needs INGEST_API_KEYS)."""
+    from ingest_tasks.interfaces.http.server import serve
+
+    settings = get_settings()
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    err.print(f"serving the API at http://{host}:{port}/ (schema: /docs, status page: /)")
+    serve(settings, host, port, args.workers)
+    return OK
+
+
+def cmd_apikey(args) -> int:
+    """Make an API key: print the key once, and the INGEST_API_KEYS entry to configure."""
+    from ingest_tasks.interfaces.http.auth import new_key
+
+    secret, entry = new_key(args.name, args.scope)
+    if args.json:
+        print(json.dumps({"key": secret, "entry": entry}))
+        return OK
+    print(f"key (shown once; give it to the caller): {secret}")
+    print(f"entry (add to INGEST_API_KEYS, comma-separated; it holds only a hash): {entry}")
+    return OK
+
+
 JSON = "print JSON for scripts instead of tables"
 COMMANDS = "ingest_tasks.commands"  # entry points: functions adding a subcommand to the CLI
 TIMEOUT = "seconds to wait for the outcome (default: 300)"
@@ -421,6 +432,16 @@ def parser() -> argparse.ArgumentParser:
         _command(sub, name, run).add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "metrics", cmd_metrics)
     p.add_argument("--port", type=int, default=9808, help="port to serve on (default: 9808)")
+    p = _command(sub, "serve", cmd_serve)
+    p.add_argument("--host", help="address to listen on (default: INGEST_API_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: INGEST_API_PORT, 8900)")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default: 1)")
+    p = _command(sub, "apikey", cmd_apikey)
+    p.add_argument("name", help="who holds the key (letters, digits, _ . -)")
+    p.add_argument("--scope", choices=("read", "write", "admin"), default="read",
+                   help="read: search and status; write: also submit and delete; admin: all "
+                   "(default: read)")
+    p.add_argument("--json", action="store_true", help=JSON)
     for command in entry_points(group=COMMANDS):  # `ingest cost`, and any other add-on
         command.load()(sub)
     return top

@@ -20,7 +20,9 @@ from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.roots import check_submitted
 from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, read_file
-from ingest_tasks.state import jobs
+from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
+from ingest_tasks.lanes.backpressure import queue_depth
+from ingest_tasks.state import alias, changes, jobs, latency
 from ingest_tasks.state.clock import next_versions
 
 
@@ -123,6 +125,63 @@ class IngestClient:
         if state is not None and state["status"] == jobs.FINISHED:
             state["summary"] = jobs.summary(self.resources.redis, job_id)
         return state
+
+    def job_documents(self, job_id: str, cursor: int = 0, limit: int = 100,
+                      status: str | None = None) -> dict:
+        """A page of a job's per-document results, recorded so far, and the next page's
+        cursor (0: the last page); with `status`, only those (e.g. "failed")."""
+        if jobs.progress(self.resources.redis, job_id) is None:
+            raise KeyError(f"unknown job {job_id}")
+        found, cursor = jobs.documents(self.resources.redis, job_id, cursor, limit, status)
+        return {"job_id": job_id, "documents": found, "next_cursor": cursor}
+
+    def task_result(self, task_id: str) -> dict:
+        """A stream task's state, and its ProcessingResult once it has ended."""
+        result = self.app.AsyncResult(task_id)
+        state = result.state
+        if state == "SUCCESS":
+            return {"task_id": task_id, "state": "done", "result": result.result}
+        if state in ("FAILURE", "REVOKED"):
+            return {"task_id": task_id, "state": "error", "error": str(result.result)}
+        return {"task_id": task_id, "state": "pending"}
+
+    def index(self) -> dict:
+        """The live collection and its model, the ones kept for rollback with the changes
+        they are owed, and the newest build with its copy job's progress."""
+        redis, prefix = self.resources.redis, self.settings.collection_prefix
+        live, fields = self.resources.target(), alias.alias_fields(redis, prefix)
+        kept = [{"collection": t.collection, "model": t.model,
+                 "owed": changes.owed(redis, t.collection)} for t in alias.previous(redis, prefix)]
+        build = reembed.current(redis, prefix)
+        job = self.job_status(build.job_id) if build and build.job_id else None
+        if job:
+            job.pop("summary", None)
+        return {"live": {**fields, "collection": live.collection, "model": live.model},
+                "previous": kept,
+                "build": {**build.to_dict(), "owed": changes.owed(redis, build.target.collection)}
+                if build else None,
+                "build_job": job}
+
+    def lanes(self, window: float | None = None) -> list[dict]:
+        """Each lane's queue depth and end-to-end latency p50/p95/p99 (over `window` s)."""
+        return [{**latency.percentiles(self.resources.redis, lane, window),
+                 "depth": queue_depth(self.app, lane)} for lane in (STREAM_QUEUE, BULK_QUEUE)]
+
+    def readiness(self) -> dict[str, str]:
+        """Each service's answer: "ok", or why not (Redis, the broker, the Chroma server)."""
+        checks: dict[str, Callable[[], object]] = {
+            "redis": self.resources.redis.ping,
+            "broker": lambda: self.app.connection_for_write().ensure_connection(max_retries=1),
+            "chroma": self.resources.store.heartbeat,
+        }
+        answers = {}
+        for name, check in checks.items():
+            try:
+                check()
+                answers[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - any failure is an answer
+                answers[name] = f"{type(exc).__name__}: {exc}"[:300]
+        return answers
 
     def recent_jobs(self, limit: int = 20) -> list[dict]:
         """The newest jobs' progress, newest first."""

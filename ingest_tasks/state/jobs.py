@@ -220,3 +220,20 @@ def summary(redis: Redis, job_id: str) -> dict | None:
     """The job's summary, once its callback has run."""
     raw = redis.get(JOB_SUMMARY_KEY + job_id)
     return json.loads(raw) if raw else None
+
+
+def documents(redis: Redis, job_id: str, cursor: int = 0, count: int = 100,
+              status: str | None = None) -> tuple[list[dict], int]:
+    """A page of the job's per-document results (as recorded so far), and the cursor of the
+    next page (0: no more). With `status`, only the documents of that outcome.
+
+    Pages follow Redis's HSCAN: every document recorded before the first page is on one of
+    them once (a page may hold a few more or fewer than `count`).
+    """
+    found: list[dict] = []
+    while True:
+        cursor, fields = redis.hscan(JOB_DOCS_KEY + job_id, cursor, count=count)
+        rows = (json.loads(raw) for raw in fields.values())
+        found += [row for row in rows if status is None or row["status"] == status]
+        if cursor == 0 or len(found) >= count:
+            return found, cursor

@@ -91,3 +91,7 @@ class Store(Protocol):
     def drop(self, name: str) -> None:
         """Delete a collection and everything in it (nothing if there is none)."""
         ...
+
+    def heartbeat(self) -> None:
+        """Nothing if the store answers; StoreUnavailable if not."""
+        ...

@@ -153,6 +153,11 @@ class ChromaStore:
                 return
             offset += page
 
+    def heartbeat(self) -> None:
+        """Nothing if the server answers; StoreUnavailable if not."""
+        with _store_errors():
+            self.client.heartbeat()
+
     def drop(self, name: str) -> None:
         """Delete a collection and everything in it (nothing if there is none)."""
         from chromadb.errors import NotFoundError

@@ -100,6 +100,9 @@ class MemoryStore:
         """Delete a collection and everything in it (nothing if there is none)."""
         self._collections.pop(name, None)
 
+    def heartbeat(self) -> None:
+        """Always answers: it lives in this process."""
+
     @staticmethod
     def _delete_where(col: _Collection, where: Where) -> None:
         for chunk_id in [i for i, (_, _, meta) in col.rows.items() if _matches(meta, where)]:

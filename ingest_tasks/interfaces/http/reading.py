@@ -1,0 +1,76 @@
+"""Reading the index: search (with a metadata `where` filter), the index's collections
+and builds, and the lanes' queue depths and latency."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from ingest_tasks.interfaces.client import IngestClient
+from ingest_tasks.interfaces.http.auth import READ, require
+from ingest_tasks.interfaces.http.context import client
+
+router = APIRouter(prefix="/v1", tags=["index"])
+
+MAX_K = 100
+
+
+class SearchIn(BaseModel):
+    """A query: its text, how many chunks, and a filter on their metadata."""
+
+    q: str = Field(min_length=1, max_length=10_000)
+    k: int = Field(5, ge=1, le=MAX_K)
+    where: dict[str, Any] | None = Field(
+        None, description='Chroma\'s filter on chunk metadata: {"team": "docs"}, $and, $or, '
+                          "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin")
+
+
+def search(ingest: IngestClient, query: SearchIn) -> list[dict]:
+    """The hits of a query, best first, as JSON-ready dicts."""
+    return [hit.to_dict() for hit in ingest.search(query.q, k=query.k, where=query.where)]
+
+
+@router.post("/search", summary="Search the live collection")
+def search_post(body: SearchIn, ingest: IngestClient = Depends(client),
+                _=Depends(require(READ))) -> list[dict]:
+    """The k chunks nearest to `q`, best first, among those `where` admits."""
+    return search(ingest, body)
+
+
+@router.get("/search", summary="Search the live collection")
+def search_get(q: Annotated[str, Query(min_length=1, max_length=10_000)],
+               k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+               where: Annotated[str | None, Query(description="a JSON object (see POST)")] = None,
+               ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> list[dict]:
+    """As POST /v1/search, with `where` as JSON in the query string."""
+    return search(ingest, SearchIn(q=q, k=k, where=parse_where(where)))
+
+
+def parse_where(raw: str | None) -> dict | None:
+    """A `where` given as JSON text; a ValueError (400) if it is not a JSON object."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        where = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"where is not JSON: {exc}") from None
+    if not isinstance(where, dict):
+        raise ValueError("where must be a JSON object")
+    return where
+
+
+@router.get("/index", summary="The live collection, the kept ones, and a build")
+def index(ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> dict:
+    """The live collection and its model (readers resolve it here: it changes at every
+    swap), the collections kept for rollback, and the newest build with its progress."""
+    return ingest.index()
+
+
+@router.get("/lanes", summary="Each lane's queue depth and latency")
+def lanes(window: Annotated[float | None, Query(gt=0, le=30 * 86400)] = None,
+          ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> list[dict]:
+    """Queue depth, and submit -> searchable p50/p95/p99 over the last `window` seconds."""
+    return ingest.lanes(window)
