@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -78,8 +79,9 @@ def presented(request: Request, bearer: HTTPAuthorizationCredentials | None,
 def require(scope: str):
     """A route dependency: the request's ApiKey, if it holds `scope`; else 401 or 403."""
 
-    def check(request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-              header: str | None = Depends(_header)) -> ApiKey:
+    def check(request: Request,
+              bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+              header: Annotated[str | None, Depends(_header)]) -> ApiKey:
         secret = presented(request, bearer, header)
         if not secret:
             raise HTTPException(401, "an API key is needed: Authorization: Bearer KEY",
@@ -93,3 +95,7 @@ def require(scope: str):
         return key
 
     return check
+
+
+Reader = Annotated[ApiKey, Depends(require(READ))]
+Writer = Annotated[ApiKey, Depends(require(WRITE))]

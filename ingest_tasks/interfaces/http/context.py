@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.interfaces.client import IngestClient
@@ -16,3 +18,7 @@ def client(request: Request) -> IngestClient:
 def settings(request: Request) -> Settings:
     """The server's settings (its client's)."""
     return request.app.state.client.settings
+
+
+Client = Annotated[IngestClient, Depends(client)]
+Config = Annotated[Settings, Depends(settings)]

@@ -7,21 +7,30 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import (BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter,
-                      ValidationError, model_validator)
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from ingest_tasks.core.errors import InvalidDocId
 from ingest_tasks.core.keys import STREAM_QUEUE
-from ingest_tasks.core.settings import Settings
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.interfaces.http import uploads
-from ingest_tasks.interfaces.http.auth import READ, WRITE, require
-from ingest_tasks.interfaces.http.context import client, settings
+from ingest_tasks.interfaces.http.auth import Reader, Writer
+from ingest_tasks.interfaces.http.context import Client, Config
+from ingest_tasks.interfaces.http.errors import RESPONSES
 from ingest_tasks.lanes.handles import JobHandle
 
-router = APIRouter(prefix="/v1", tags=["documents"])
+router = APIRouter(prefix="/v1", tags=["documents"], responses=RESPONSES)
 
 Metadata = dict[StrictStr, StrictStr | StrictInt | StrictFloat | StrictBool]
 _METADATA: TypeAdapter[Metadata] = TypeAdapter(Metadata)
@@ -83,9 +92,8 @@ WaitQuery = Annotated[bool, Query(description="wait for the outcome (at most ING
 @router.post("/documents", summary="Submit one document as content (stream lane)",
              status_code=202, response_model=Accepted,
              responses={200: {"description": "with ?wait=true: the outcome"}})
-def submit_document(body: DocumentIn, wait: WaitQuery = False,
-                    ingest: IngestClient = Depends(client), config: Settings = Depends(settings),
-                    _=Depends(require(WRITE))) -> JSONResponse:
+def submit_document(body: DocumentIn, ingest: Client, config: Config, _: Writer,
+                    wait: WaitQuery = False) -> JSONResponse:
     """Stream one document given inline (at most INGEST_INLINE_MAX_BYTES)."""
     result = ingest.submit_content(body.doc_id, body.data(), body.name or body.doc_id,
                                    body.version, body.model, metadata=body.metadata)
@@ -96,12 +104,11 @@ def submit_document(body: DocumentIn, wait: WaitQuery = False,
              status_code=202, response_model=Accepted,
              responses={200: {"description": "with ?wait=true: the outcome"}})
 def upload_document(file: Annotated[UploadFile, File(description="the document")],
+                    ingest: Client, config: Config, _: Writer,
                     doc_id: Annotated[str | None, Form(description="default: the file's name")] = None,
                     version: Annotated[int | None, Form(ge=0)] = None,
                     metadata: Annotated[str | None, Form(description="a JSON object")] = None,
-                    wait: WaitQuery = False,
-                    ingest: IngestClient = Depends(client), config: Settings = Depends(settings),
-                    _=Depends(require(WRITE))) -> JSONResponse:
+                    wait: WaitQuery = False) -> JSONResponse:
     """Stream one uploaded file; one past INGEST_STREAM_MAX_BYTES becomes a batch job."""
     folder = uploads.new_folder(config.uploads)
     try:
@@ -119,11 +126,10 @@ def upload_document(file: Annotated[UploadFile, File(description="the document")
 
 
 @router.delete("/documents/{doc_id:path}", summary="Delete one document (stream lane)",
-               status_code=202, response_model=Accepted)
-def delete_document(doc_id: str, version: Annotated[int | None, Query(ge=0)] = None,
-                    wait: WaitQuery = False,
-                    ingest: IngestClient = Depends(client), config: Settings = Depends(settings),
-                    _=Depends(require(WRITE))) -> JSONResponse:
+               status_code=202, response_model=Accepted,
+               responses={200: {"description": "with ?wait=true: the outcome"}})
+def delete_document(doc_id: str, ingest: Client, config: Config, _: Writer,
+                    version: Annotated[int | None, Query(ge=0)] = None, wait: WaitQuery = False) -> JSONResponse:
     """Remove a document from the index, leaving a tombstone (default: the clock's now)."""
     if not doc_id.strip():
         raise InvalidDocId("a document id is needed")
@@ -132,7 +138,7 @@ def delete_document(doc_id: str, version: Annotated[int | None, Query(ge=0)] = N
 
 
 @router.get("/tasks/{task_id}", summary="A stream task's state and outcome")
-def task(task_id: str, ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> dict:
+def task(task_id: str, ingest: Client, _: Reader) -> dict:
     """{"state": "pending"}, then {"state": "done", "result": ProcessingResult}."""
     return ingest.task_result(task_id)
 

@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
@@ -32,6 +33,30 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (TooLarge, 413), (SourceOutsideRoots, 403), (PermanentError, 400), (BlueGreenError, 409),
     (TransientError, 503), (WaitTimeout, 504),
 )
+
+
+class Problem(BaseModel):
+    """What went wrong: a short code (the error tree's, for counting) and a message."""
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every failure's body."""
+
+    error: Problem
+
+
+RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody, "description": description} for status, description in (
+        (400, "bad input: the message says what"), (401, "no API key, or an unknown one"),
+        (403, "the key's scope does not allow it, or a path outside the source roots"),
+        (404, "no such job"), (409, "a re-embedding command cannot go on now"),
+        (413, "past a size limit"), (422, "the request does not match the schema"),
+        (503, "Redis, the broker or the Chroma server did not answer"),
+        (504, "waited past the time allowed"))
+}
 
 
 def error(status: int, code: str, message: str, **more) -> JSONResponse:

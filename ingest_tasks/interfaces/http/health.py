@@ -3,11 +3,10 @@ broker and the Chroma server answer too (503 naming the ones that do not)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.interfaces.http.context import client
+from ingest_tasks.interfaces.http.context import Client
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +19,7 @@ def healthz() -> dict:
 
 @router.get("/readyz", summary="Redis, the broker and Chroma answer",
             responses={503: {"description": "a service does not answer"}})
-def readyz(ingest: IngestClient = Depends(client)) -> JSONResponse:
+def readyz(ingest: Client) -> JSONResponse:
     """{"status": "ready", "checks": {...}}, or 503 with the failing checks' reasons."""
     checks = ingest.readiness()
     ready = all(answer == "ok" for answer in checks.values())

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from pydantic import BaseModel, Field
 
 from ingest_tasks.core.results import STATUSES
-from ingest_tasks.core.settings import Settings
-from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.interfaces.http import uploads
-from ingest_tasks.interfaces.http.auth import READ, WRITE, require
-from ingest_tasks.interfaces.http.context import client, settings
+from ingest_tasks.interfaces.http.auth import Reader, Writer
+from ingest_tasks.interfaces.http.context import Client, Config
 from ingest_tasks.interfaces.http.documents import Accepted, Metadata, parse_metadata
+from ingest_tasks.interfaces.http.errors import RESPONSES
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=RESPONSES)
 
 
 class JobIn(BaseModel):
@@ -33,8 +32,7 @@ def _accepted(job_id: str) -> Accepted:
 
 
 @router.post("", summary="Start a batch job over paths", status_code=202, response_model=Accepted)
-def start_job(body: JobIn, ingest: IngestClient = Depends(client),
-              _=Depends(require(WRITE))) -> Accepted:
+def start_job(body: JobIn, ingest: Client, _: Writer) -> Accepted:
     """Answers once every group is sent (backpressure may hold it while the bulk queue is full)."""
     return _accepted(ingest.submit_batch(body.paths, model=body.model, metadata=body.metadata))
 
@@ -42,9 +40,8 @@ def start_job(body: JobIn, ingest: IngestClient = Depends(client),
 @router.post("/upload", summary="Start a batch job over uploaded files", status_code=202,
              response_model=Accepted)
 def upload_job(files: Annotated[list[UploadFile], File(description="the documents")],
-               metadata: Annotated[str | None, Form(description="a JSON object")] = None,
-               ingest: IngestClient = Depends(client), config: Settings = Depends(settings),
-               _=Depends(require(WRITE))) -> Accepted:
+               ingest: Client, config: Config, _: Writer,
+               metadata: Annotated[str | None, Form(description="a JSON object")] = None) -> Accepted:
     """The files are stored under INGEST_UPLOADS_DIR and sent by reference, never in a message."""
     if len(files) > config.api_max_files:
         raise HTTPException(413, f"{len(files)} files is over INGEST_API_MAX_FILES "
@@ -60,15 +57,14 @@ def upload_job(files: Annotated[list[UploadFile], File(description="the document
 
 
 @router.get("", summary="The newest jobs")
-def recent(limit: Annotated[int, Query(ge=1, le=200)] = 20, ingest: IngestClient = Depends(client),
-           _=Depends(require(READ))) -> list[dict]:
+def recent(ingest: Client, _: Reader, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict]:
     """Their progress, newest first."""
     return ingest.recent_jobs(limit)
 
 
 @router.get("/{job_id}", summary="A job's progress, and its summary once it has ended",
             responses={404: {"description": "no such job"}})
-def status(job_id: str, ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> dict:
+def status(job_id: str, ingest: Client, _: Reader) -> dict:
     """Counters, rate and ETA; the summary's counts and failures by reason once finished
     (its per-document results: /v1/jobs/{job_id}/documents)."""
     state = ingest.job_status(job_id)
@@ -81,10 +77,9 @@ def status(job_id: str, ingest: IngestClient = Depends(client), _=Depends(requir
 
 @router.get("/{job_id}/documents", summary="A page of a job's per-document results",
             responses={404: {"description": "no such job"}})
-def documents(job_id: str, cursor: Annotated[int, Query(ge=0)] = 0,
+def documents(job_id: str, ingest: Client, _: Reader, cursor: Annotated[int, Query(ge=0)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-              status: Annotated[str | None, Query(description=" | ".join(STATUSES))] = None,
-              ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> dict:
+              status: Annotated[str | None, Query(description=" | ".join(STATUSES))] = None) -> dict:
     """The results recorded so far; pass `next_cursor` back for the next page (0: none)."""
     if status is not None and status not in STATUSES:
         raise HTTPException(422, f"status is one of {', '.join(STATUSES)}")
@@ -96,8 +91,7 @@ def documents(job_id: str, cursor: Annotated[int, Query(ge=0)] = 0,
 
 @router.post("/{job_id}/resume", summary="Run a job again; what it committed is skipped",
              status_code=202, response_model=Accepted, responses={404: {"description": "no such job"}})
-def resume(job_id: str, ingest: IngestClient = Depends(client),
-           _=Depends(require(WRITE))) -> Accepted:
+def resume(job_id: str, ingest: Client, _: Writer) -> Accepted:
     """Documents it already committed at the same version are skipped."""
     try:
         return _accepted(ingest.resume(job_id))

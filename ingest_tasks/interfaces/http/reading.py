@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.interfaces.http.auth import READ, require
-from ingest_tasks.interfaces.http.context import client
+from ingest_tasks.interfaces.http.auth import Reader
+from ingest_tasks.interfaces.http.context import Client
+from ingest_tasks.interfaces.http.errors import RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["index"])
+router = APIRouter(prefix="/v1", tags=["index"], responses=RESPONSES)
 
 MAX_K = 100
 
@@ -34,17 +35,15 @@ def search(ingest: IngestClient, query: SearchIn) -> list[dict]:
 
 
 @router.post("/search", summary="Search the live collection")
-def search_post(body: SearchIn, ingest: IngestClient = Depends(client),
-                _=Depends(require(READ))) -> list[dict]:
+def search_post(body: SearchIn, ingest: Client, _: Reader) -> list[dict]:
     """The k chunks nearest to `q`, best first, among those `where` admits."""
     return search(ingest, body)
 
 
 @router.get("/search", summary="Search the live collection")
-def search_get(q: Annotated[str, Query(min_length=1, max_length=10_000)],
-               k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
-               where: Annotated[str | None, Query(description="a JSON object (see POST)")] = None,
-               ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> list[dict]:
+def search_get(q: Annotated[str, Query(min_length=1, max_length=10_000)], ingest: Client,
+               _: Reader, k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+               where: Annotated[str | None, Query(description="a JSON object (see POST)")] = None) -> list[dict]:
     """As POST /v1/search, with `where` as JSON in the query string."""
     return search(ingest, SearchIn(q=q, k=k, where=parse_where(where)))
 
@@ -63,14 +62,14 @@ def parse_where(raw: str | None) -> dict | None:
 
 
 @router.get("/index", summary="The live collection, the kept ones, and a build")
-def index(ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> dict:
+def index(ingest: Client, _: Reader) -> dict:
     """The live collection and its model (readers resolve it here: it changes at every
     swap), the collections kept for rollback, and the newest build with its progress."""
     return ingest.index()
 
 
 @router.get("/lanes", summary="Each lane's queue depth and latency")
-def lanes(window: Annotated[float | None, Query(gt=0, le=30 * 86400)] = None,
-          ingest: IngestClient = Depends(client), _=Depends(require(READ))) -> list[dict]:
+def lanes(ingest: Client, _: Reader,
+          window: Annotated[float | None, Query(gt=0, le=30 * 86400)] = None) -> list[dict]:
     """Queue depth, and submit -> searchable p50/p95/p99 over the last `window` seconds."""
     return ingest.lanes(window)
