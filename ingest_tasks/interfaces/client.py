@@ -88,6 +88,7 @@ class IngestClient:
         The tombstone's version defaults to the submit-time clock, so it outranks every
         copy saved before.
         """
+        check_doc_id(doc_id, self.settings.max_doc_id_bytes)
         version = version if version is not None else next_versions(self.resources.redis)[0]
         return self.app.send_task(STREAM_DELETE, args=[doc_id, version, model])
 

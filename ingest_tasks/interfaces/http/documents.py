@@ -7,6 +7,7 @@ import base64
 import binascii
 from typing import Annotated
 
+from celery.exceptions import TimeoutError as CeleryTimeout
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import (
@@ -21,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from ingest_tasks.core.errors import InvalidDocId
+from ingest_tasks.core.errors import WaitTimeout
 from ingest_tasks.core.keys import STREAM_QUEUE
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.interfaces.http import uploads
@@ -81,7 +82,11 @@ def _stream_accepted(doc_id: str, task_id: str) -> Accepted:
 def _answer(ingest: IngestClient, accepted: Accepted, wait: bool, timeout: float) -> JSONResponse:
     """202 with what was taken; with `wait`, 200 with the task's outcome once it ends."""
     if wait and accepted.task_id:
-        result = ingest.app.AsyncResult(accepted.task_id).get(timeout=timeout)
+        try:
+            result = ingest.app.AsyncResult(accepted.task_id).get(timeout=timeout)
+        except CeleryTimeout:
+            raise WaitTimeout(f"no outcome within {timeout:.0f} s (INGEST_API_WAIT_SECONDS): "
+                              f"follow it at {accepted.status_url}") from None
         return JSONResponse({**accepted.model_dump(exclude_none=True), "result": result})
     return JSONResponse(accepted.model_dump(exclude_none=True), status_code=202)
 
@@ -131,8 +136,6 @@ def upload_document(file: Annotated[UploadFile, File(description="the document")
 def delete_document(doc_id: str, ingest: Client, config: Config, _: Writer,
                     version: Annotated[int | None, Query(ge=0)] = None, wait: WaitQuery = False) -> JSONResponse:
     """Remove a document from the index, leaving a tombstone (default: the clock's now)."""
-    if not doc_id.strip():
-        raise InvalidDocId("a document id is needed")
     result = ingest.delete(doc_id, version)
     return _answer(ingest, _stream_accepted(doc_id, result.id), wait, config.api_wait_seconds)
 

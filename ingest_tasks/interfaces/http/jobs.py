@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ingest_tasks.core.results import STATUSES
 from ingest_tasks.interfaces.http import uploads
@@ -25,6 +25,15 @@ class JobIn(BaseModel):
     paths: list[str] = Field(min_length=1, max_length=10_000)
     metadata: Metadata | None = Field(None, description="given to every document of the job")
     model: str | None = Field(None, description="embed into this model's collection")
+
+    @field_validator("paths")
+    @classmethod
+    def _usable(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            parts = path.encode("utf-8", "surrogatepass").split(b"/")
+            if not path or "\x00" in path or len(path) > 4096 or max(map(len, parts)) > 255:
+                raise ValueError(f"not a usable path: {path[:100]!r}")
+        return paths
 
 
 def _accepted(job_id: str) -> Accepted:

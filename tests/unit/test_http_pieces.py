@@ -1,0 +1,49 @@
+"""The HTTP API's pieces that need no server: keys and scopes, upload names."""
+
+import pytest
+
+from ingest_tasks.core.errors import SourceError
+from ingest_tasks.interfaces.http.auth import ApiKey, digest, new_key, parse_keys
+from ingest_tasks.interfaces.http.uploads import base_name
+
+
+def test_a_new_key_is_stored_as_its_digest_only():
+    secret, entry = new_key("app", "write")
+    assert secret not in entry
+    assert parse_keys(entry) == {digest(secret): ApiKey("app", "write")}
+
+
+@pytest.mark.parametrize("held, needed, allowed", [
+    ("read", "read", True), ("read", "write", False), ("write", "read", True),
+    ("write", "admin", False), ("admin", "write", True)])
+def test_scopes_nest(held, needed, allowed):
+    assert ApiKey("k", held).allows(needed) is allowed
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ("app:owner:" + "0" * 64, "scope 'owner'"),
+    ("app:read:ik_the-key-itself", "never the key itself"),
+    ("bad name:read:" + "0" * 64, "a name is"),
+])
+def test_a_wrong_key_entry_says_which_and_why(spec, problem):
+    with pytest.raises(ValueError, match=problem):
+        parse_keys(spec)
+
+
+def test_entries_are_comma_separated_and_blanks_ignored():
+    _, one = new_key("one", "read")
+    _, two = new_key("two", "admin")
+    assert {key.name for key in parse_keys(f" {one}, ,{two},").values()} == {"one", "two"}
+
+
+@pytest.mark.parametrize("given, kept", [
+    ("report.pdf", "report.pdf"), ("../../etc/passwd", "passwd"), ("C:\\Users\\x\\a.docx", "a.docx"),
+    ("dir/sub/note.md", "note.md")])
+def test_an_upload_keeps_its_base_name_only(given, kept):
+    assert base_name(given) == kept
+
+
+@pytest.mark.parametrize("given", [None, "", "..", "a/..", "nul\x00.md", "x" * 300])
+def test_an_upload_without_a_usable_name_is_refused(given):
+    with pytest.raises(SourceError):
+        base_name(given)
