@@ -16,4 +16,5 @@ if ! .venv/bin/python -c "import kombu, sys; kombu.Connection(sys.argv[1]).ensur
   echo "RabbitMQ at $amqp does not answer: the amqp:// pass is skipped (CI runs it)"
   exit 0
 fi
-INGEST_TEST_BROKER_URL="$amqp" .venv/bin/python -m pytest tests/integration/test_stream.py tests/integration/test_batch_jobs.py
+INGEST_TEST_BROKER_URL="$amqp" .venv/bin/python -m pytest tests/integration/test_stream.py tests/integration/test_batch_jobs.py \
+  tests/integration/test_foreign_producer.py
