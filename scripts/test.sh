@@ -27,4 +27,5 @@ if [ -z "$amqp" ] || ! .venv/bin/python -c "import kombu, sys; kombu.Connection(
   echo "RabbitMQ does not answer, or rabbitmqctl cannot make a virtual host: the amqp:// pass is skipped (CI runs it; or set INGEST_TEST_AMQP_URL)"
   exit 0
 fi
-INGEST_TEST_BROKER_URL="$amqp" .venv/bin/python -m pytest tests/integration/test_stream.py tests/integration/test_batch_jobs.py
+INGEST_TEST_BROKER_URL="$amqp" .venv/bin/python -m pytest tests/integration/test_stream.py tests/integration/test_batch_jobs.py \
+  tests/integration/test_foreign_producer.py

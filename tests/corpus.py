@@ -8,7 +8,8 @@ commit_sha, licence, size_bytes, expected_kind, note):
   project. Tests marked `whole_corpus` need it and skip, saying why, when it is absent.
 
 CORPUS_DIR is the whole corpus when it is present, else the bundled subset: the names
-the tests pick out are in both.
+the tests pick out are in both. `paragraphs` draws distinct paragraphs from it, as the
+documents of the re-embedding tests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from ingest_tasks.pipeline.parse import parse
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "data" / "corpus"
 # tests/corpus.py -> parents[2] is the folder holding this project and shared/
@@ -38,3 +41,19 @@ def manifest(folder: Path = CORPUS_DIR) -> list[dict]:
     """One dict per corpus file: file, expected_kind (valid/recoverable/malformed/empty), ..."""
     with open(folder / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def paragraphs(count: int) -> list[str]:
+    """Distinct paragraphs of 40 to 120 words from the corpus's valid text documents."""
+    found: list[str] = []
+    for row in manifest():
+        if row["expected_kind"] != "valid" or not row["file"].endswith((".md", ".txt", ".html")):
+            continue
+        path = CORPUS_DIR / row["file"]
+        for block in parse(path.read_bytes(), path.name).text.split("\n\n"):
+            words = block.split()
+            if 40 <= len(words) and " ".join(words[:120]) not in found:
+                found.append(" ".join(words[:120]))
+            if len(found) == count:
+                return found
+    return found

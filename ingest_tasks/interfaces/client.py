@@ -23,7 +23,9 @@ from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, read_file
 from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 from ingest_tasks.lanes.backpressure import queue_depth
 from ingest_tasks.state import alias, changes, jobs, latency
+from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
+from ingest_tasks.store.base import Hit
 
 
 class IngestClient:
@@ -202,9 +204,14 @@ class IngestClient:
 
         return poll_until(ended, timeout, f"job {job_id} still running", poll)
 
-    def search(self, text: str, k: int = 5) -> list:
-        """The k chunks nearest to `text`, best first, in the live collection."""
+    def search(self, text: str, k: int = 5) -> list[Hit]:
+        """The k chunks nearest to `text`, best first, in the live collection (resolved now:
+        each hit names the collection it was found in)."""
         return documents.search(text, self.resources, k)
+
+    def live(self) -> Target:
+        """The live collection and its model, read from the alias now: it changes at every swap."""
+        return self.resources.target()
 
     def reembed(self, model: str, on_progress: Callable[[dict], None] | None = None):
         """Start re-embedding the live index with `model` into a new collection; the Build.

@@ -30,10 +30,13 @@ from ingest_tasks.pipeline.deadline import during_document_work
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import counters, jobs, latency, locks
 
-# The task names: the message schema's (docs/architecture.md); routed by their prefix
+# The task names, routed by their prefix (docs/message-schema.md). Apps in any language may
+# send the public ones, whose arguments and results lanes/schema versions; the package
+# alone sends the others, which may change in any release.
 STREAM_INGEST, STREAM_DELETE = "ingest.stream.ingest", "ingest.stream.delete"
 BULK_GROUP, BULK_COPY = "ingest.bulk.group", "ingest.bulk.copy"
 SUMMARIZE, JOB_FAILED = "ingest.bulk.summarize", "ingest.bulk.job_failed"
+PUBLIC_TASKS = (STREAM_INGEST, STREAM_DELETE)
 
 _worker_app: IngestApp | None = None  # the app this process works for, once it is a worker
 

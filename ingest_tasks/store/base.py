@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -24,13 +24,15 @@ class ChunkRecord:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result."""
+    """One search result: a chunk, its cosine similarity to the query, where it was found."""
 
     doc_id: str
     source: str
     chunk_index: int
     score: float
     text: str
+    metadata: Metadata = field(default_factory=dict, compare=False)  # as the chunk was written
+    collection: str = ""  # the collection searched
 
     def to_dict(self) -> dict:
         """JSON-ready form."""

@@ -116,7 +116,8 @@ class ChromaStore:
         rows = zip(found["documents"][0], found["metadatas"][0], found["distances"][0])
         # A chunk deleted while the query ran comes back without its metadata (chroma#2007).
         return [
-            Hit(meta["doc_id"], meta["source"], meta["chunk_index"], round(1 - dist, 4), text)
+            Hit(meta["doc_id"], meta["source"], meta["chunk_index"], round(1 - dist, 4), text,
+                dict(meta), name)
             for text, meta, dist in rows if meta is not None
         ]
 

@@ -74,7 +74,7 @@ class MemoryStore:
         scores = matrix @ query / np.where(norms == 0, 1, norms)
         best = np.argsort(-scores, kind="stable")[:k]
         return [Hit(rows[i][2]["doc_id"], rows[i][2]["source"], rows[i][2]["chunk_index"],
-                    round(float(scores[i]), 4), rows[i][1]) for i in best]
+                    round(float(scores[i]), 4), rows[i][1], dict(rows[i][2]), name) for i in best]
 
     def count(self, name: str, doc_id: str | None = None) -> int:
         """How many chunks the collection holds, for one document or in all."""

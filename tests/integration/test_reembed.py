@@ -24,31 +24,14 @@ import pytest
 from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.pipeline.parse import parse
 from ingest_tasks.state import alias, registry
 from ingest_tasks.state.clock import next_versions
-from tests.corpus import CORPUS_DIR, manifest
+from tests.corpus import paragraphs
 
 OLD, NEW = "wordllama", "all-MiniLM-L6-v2"
 DOCUMENTS = 300
 QUERIES = ("how to install the package", "error handling and retries", "license terms",
            "configuration options", "the history of the project")
-
-
-def paragraphs(count: int) -> list[str]:
-    """Distinct paragraphs of 40 to 120 words from the corpus's valid text documents."""
-    found: list[str] = []
-    for row in manifest():
-        if row["expected_kind"] != "valid" or not row["file"].endswith((".md", ".txt", ".html")):
-            continue
-        path = CORPUS_DIR / row["file"]
-        for block in parse(path.read_bytes(), path.name).text.split("\n\n"):
-            words = block.split()
-            if 40 <= len(words) and " ".join(words[:120]) not in found:
-                found.append(" ".join(words[:120]))
-            if len(found) == count:
-                return found
-    return found
 
 
 @dataclass
