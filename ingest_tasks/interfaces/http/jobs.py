@@ -4,6 +4,7 @@ results, a page at a time; resume."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
@@ -43,7 +44,8 @@ def _accepted(job_id: str) -> Accepted:
 @router.post("", summary="Start a batch job over paths", status_code=202, response_model=Accepted)
 def start_job(body: JobIn, ingest: Client, _: Writer) -> Accepted:
     """Answers once every group is sent (backpressure may hold it while the bulk queue is full)."""
-    return _accepted(ingest.submit_batch(body.paths, model=body.model, metadata=body.metadata))
+    paths: list[str | Path] = list(body.paths)
+    return _accepted(ingest.submit_batch(paths, model=body.model, metadata=body.metadata))
 
 
 @router.post("/upload", summary="Start a batch job over uploaded files", status_code=202,
