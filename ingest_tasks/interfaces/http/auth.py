@@ -76,6 +76,11 @@ def presented(request: Request, bearer: HTTPAuthorizationCredentials | None,
     return (bearer.credentials if bearer else None) or header or request.cookies.get(COOKIE)
 
 
+def known(request: Request, secret: str | None) -> ApiKey | None:
+    """The server's ApiKey for a presented secret; None for none or an unknown one."""
+    return request.app.state.keys.get(digest(secret)) if secret else None
+
+
 def require(scope: str):
     """A route dependency: the request's ApiKey, if it holds `scope`; else 401 or 403."""
 
@@ -86,7 +91,7 @@ def require(scope: str):
         if not secret:
             raise HTTPException(401, "an API key is needed: Authorization: Bearer KEY",
                                 headers={"WWW-Authenticate": "Bearer"})
-        key = request.app.state.keys.get(digest(secret))
+        key = known(request, secret)
         if key is None:
             raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
         if not key.allows(scope):
