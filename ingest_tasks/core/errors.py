@@ -17,6 +17,7 @@ The hierarchy decides what happens to a document:
     │   │   └── ZipBomb             a zip part expands past the size or ratio limit
     │   ├── TimeLimit           the task ran past its soft time limit
     │   └── ModelMismatch       a collection belongs to another embedding model
+    ├── InvalidWhere            a search filter outside the `where` language; a ValueError
     ├── WaitTimeout             waited past its deadline (a job, a service, writers); a TimeoutError
     ├── BlueGreenError          an operator's re-embedding command cannot go on
     │   ├── BuildError          no build to start, resume or swap in, or one still running
@@ -75,6 +76,12 @@ class InvalidDocId(PermanentError, ValueError):
     """A document id no document may have; a ValueError too, for callers of the client."""
 
     code = "doc-id"
+
+
+class InvalidWhere(IngestError, ValueError):
+    """A search filter the store would refuse, or that the in-memory store cannot run."""
+
+    code = "where"
 
 
 class ParseError(PermanentError):

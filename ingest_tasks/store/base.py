@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 Metadata = dict[str, Any]
-Where = Mapping[str, Any]  # Chroma's filter language: field equality, $in, $gte, $and
+Where = Mapping[str, Any]  # Chroma's filter language: see store.where
+
+# The chunk metadata the pipeline writes itself (pipeline.commit.chunk_records). A caller's
+# metadata sits beside it, under any other name (see pipeline.metadata).
+SYSTEM_FIELDS = frozenset({"doc_id", "version", "source", "chunk_index", "model",
+                           "content_hash", "encoding"})
+
+
+def caller_metadata(meta: Mapping[str, Any]) -> Metadata:
+    """The caller's part of a chunk's metadata: every key but the system's own."""
+    return {key: value for key, value in meta.items() if key not in SYSTEM_FIELDS}
 
 
 @dataclass
@@ -31,10 +41,17 @@ class Hit:
     chunk_index: int
     score: float
     text: str
+    metadata: Metadata = field(default_factory=dict)  # the caller's, as its document carries it
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return self.__dict__.copy()
+        return {**self.__dict__, "metadata": dict(self.metadata)}
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any], score: float, text: str) -> Hit:
+        """The hit of a chunk, from its metadata as the store holds it."""
+        return cls(meta["doc_id"], meta["source"], meta["chunk_index"], score, text,
+                   caller_metadata(meta))
 
 
 def tail_of(doc_id: str, count: int) -> Where:
