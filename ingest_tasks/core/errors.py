@@ -8,6 +8,7 @@ The hierarchy decides what happens to a document:
     │   │   ├── TooLarge            past a size limit: file, HTML, inline content, text
     │   │   └── SourceOutsideRoots  a path under none of INGEST_SOURCE_ROOTS
     │   ├── InvalidDocId        empty, too long, control characters, absolute or `..`
+    │   ├── InvalidMetadata     a caller's metadata: a reserved or bad key, a bad value, too much
     │   ├── ParseError          the bytes cannot become text
     │   │   ├── UnsupportedFormat   no parser for this kind of file
     │   │   ├── CorruptDocument     truncated or not what its name says
@@ -76,6 +77,12 @@ class InvalidDocId(PermanentError, ValueError):
     """A document id no document may have; a ValueError too, for callers of the client."""
 
     code = "doc-id"
+
+
+class InvalidMetadata(PermanentError, ValueError):
+    """A caller's metadata no document may carry; a ValueError too, for callers of the client."""
+
+    code = "metadata"
 
 
 class InvalidWhere(IngestError, ValueError):
