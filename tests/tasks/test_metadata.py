@@ -2,7 +2,8 @@
 
 Every chunk carries it on both lanes; new metadata on unchanged text is written, the same
 again is not; a bad one in a message is a failure record; search filters by it; a
-build's copy keeps it, its checks compare it, and it is live after the swap.
+build's copy keeps it, its checks compare it, and it is live after the swap. The client
+refuses bad metadata and filters before sending anything.
 """
 
 import pytest
@@ -10,13 +11,14 @@ import pytest
 from ingest_tasks.bluegreen import checks, reembed
 from ingest_tasks.bluegreen.copying import _disagrees, copy_documents
 from ingest_tasks.bluegreen.swap import swap_to
-from ingest_tasks.core.errors import InvalidWhere
+from ingest_tasks.core.errors import InvalidMetadata, InvalidWhere
 from ingest_tasks.core.results import COMMITTED, FAILED, UNCHANGED
+from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.pipeline.chunk import chunk_id
 from ingest_tasks.pipeline.documents import ingest_documents, search
 from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
-from ingest_tasks.state import registry
+from ingest_tasks.state import jobs, registry
 from ingest_tasks.state.registry import Entry
 from ingest_tasks.store.base import SYSTEM_FIELDS, ChunkRecord, caller_metadata
 from tests.tasks.in_memory import MODEL, TOPICS, memory_resources, text
@@ -136,6 +138,14 @@ def test_search_filters_by_metadata_and_hits_carry_it(resources):
         search("water", resources, where={"topic": {"$like": "k%"}})
 
 
+def test_a_job_keeps_its_metadata_for_a_resumed_run(resources):
+    job = f"{resources.settings.collection_prefix}-job"  # deleted with the prefix's keys
+    jobs.create(resources.redis, job, 1, 1, 1, 600, ["/x"], "", {"team": "red", "n": 1.5})
+    assert jobs.progress(resources.redis, job)["metadata"] == {"team": "red", "n": 1.5}
+    jobs.create(resources.redis, job, 1, 1, 1, 600, ["/x"])
+    assert jobs.progress(resources.redis, job)["metadata"] == {}
+
+
 def build_of(resources, build_id: str = "b1"):
     """A build of the live collection, every document copied into it."""
     started = reembed.begin(resources, MODEL, build_id)
@@ -195,3 +205,27 @@ def test_after_a_swap_the_live_collection_filters_by_the_same_metadata(resources
     after = search("forest", resources, 10, where={"group": "b"})
     assert {h.doc_id for h in after} == before == set(list(TOPICS)[3:])
     assert all(h.metadata == {"group": "b"} for h in after)
+
+
+def test_the_client_refuses_bad_metadata_and_filters_before_sending(monkeypatch, tmp_path):
+    with memory_resources() as resources:
+        client = IngestClient(resources.settings)
+    sent = []
+    monkeypatch.setattr(client.app, "send_task", lambda name, args: sent.append(args))
+    (tmp_path / "a.md").write_text(text("kelp"))
+
+    with pytest.raises(InvalidMetadata, match="reserved"):
+        client.submit_content("d", "text", "d.md", version=1, metadata={"version": 2})
+    with pytest.raises(InvalidMetadata, match="null"):
+        client.submit(tmp_path / "a.md", metadata={"a": None})
+    with pytest.raises(InvalidMetadata, match="object"):
+        client.submit_batch([tmp_path], metadata=[("a", 1)])
+    with pytest.raises(InvalidMetadata, match="finite"):
+        client.stream(DocRef.inline("d", b"x", "d.md", 1), metadata={"a": float("nan")})
+    with pytest.raises(ValueError, match="one field"):
+        client.search("q", where={"a": 1, "b": 2})
+    assert sent == []
+
+    client.submit_content("d", "text", "d.md", version=1, metadata={"team": "red"})
+    client.submit(tmp_path / "a.md", metadata={"n": 1})
+    assert [args[0]["metadata"] for args in sent] == [{"team": "red"}, {"n": 1}]

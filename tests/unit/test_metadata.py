@@ -1,9 +1,10 @@
-"""A caller's metadata: what is refused where it enters, and its hash."""
+"""A caller's metadata: what is refused where it enters, its hash, and the CLI's --meta/--where."""
 
 import pytest
 
 from ingest_tasks.core.errors import InvalidMetadata, PermanentError
 from ingest_tasks.core.settings import get_settings
+from ingest_tasks.interfaces.cli import meta_value, parser
 from ingest_tasks.pipeline.metadata import check_metadata, metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 
@@ -65,3 +66,39 @@ def test_a_message_without_metadata_still_reads_and_one_with_it_round_trips():
     ref = DocRef.inline("d", b"hi", "d.md", 3, {"team": "red", "n": 2})
     assert DocRef.from_dict(ref.to_dict()) == ref and ref.to_dict()["metadata"] == {
         "team": "red", "n": 2}
+
+
+@pytest.mark.parametrize("text, value", [
+    ("red", "red"), ("true", True), ("false", False), ("True", "True"), ("12", 12), ("-3", -3),
+    ("0", 0), ("1.5", 1.5), ("2e3", 2000.0), ("-0.25", -0.25), ('"12"', "12"), ('"true"', "true"),
+    ("007", "007"), ("1.", "1."), ("nan", "nan"), ("inf", "inf"), ("", ""), ("a=b", "a=b"),
+    ("1_000", "1_000"),
+])
+def test_meta_values_on_the_command_line(text, value):
+    parsed = meta_value(text)
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_meta_options_gather_into_one_object_and_where_is_checked_json():
+    args = parser().parse_args(["submit", "a.md", "--meta", "team=red", "--meta", "year=2024",
+                                "--meta", "eq=a=b"])
+    assert args.meta == {"team": "red", "year": 2024, "eq": "a=b"}
+    assert parser().parse_args(["batch", "docs"]).meta is None
+    args = parser().parse_args(["search", "q", "--where", '{"year": {"$gte": 2020}}'])
+    assert args.where == {"year": {"$gte": 2020}}
+    assert parser().parse_args(["search", "q"]).where is None
+
+
+@pytest.mark.parametrize("argv", [
+    ["submit", "a.md", "--meta", "team"],
+    ["submit", "a.md", "--meta", "=red"],
+    ["batch", "docs", "--meta", "team=red", "--meta", "team=blue"],
+    ["search", "q", "--where", "{team: red}"],
+    ["search", "q", "--where", '{"a": 1, "b": 2}'],
+    ["search", "q", "--where", '{"a": {"$gt": "x"}}'],
+])
+def test_a_wrong_meta_or_where_is_a_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        parser().parse_args(argv)
+    assert exited.value.code == 2
+    assert "--meta" in capsys.readouterr().err or "--where" in argv
