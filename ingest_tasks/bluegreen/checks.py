@@ -1,9 +1,10 @@
 """Checks before a swap: does a collection hold what the live one holds?
 
 Three checks, each of which refuses the swap: the registries agree (every document
-at the same version and state, nothing extra); the collection itself holds, for every
-document, the number of chunks its registry entry says, of its text (a new version of
-unchanged text keeps its chunks) and of the collection's model; and a sample of documents find themselves when searched by a
+at the same version and state, with the same caller's metadata, nothing extra); the
+collection itself holds, for every document, the number of chunks its registry entry
+says, of its text and metadata (a new version of unchanged content keeps its chunks) and
+of the collection's model; and a sample of documents find themselves when searched by a
 sentence of their own, embedded by that model.
 """
 
@@ -15,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.retrieval import middle_sentence, top_documents
 from ingest_tasks.state import registry
 from ingest_tasks.state.registry import COMMITTED, DELETED, Entry
+from ingest_tasks.store.base import Metadata, caller_metadata
 
 if TYPE_CHECKING:
     from ingest_tasks.pipeline.resources import Resources
@@ -93,11 +96,11 @@ def verify(resources: Resources, live: Target, candidate: Target,
         report.documents += entry.state == COMMITTED
         report.deleted += entry.state == DELETED
         mine = there.get(doc_id)
-        if mine is None or (mine.version, mine.state) != (entry.version, entry.state):
+        if mine is None or _state(mine) != _state(entry):
             report.not_current.append(doc_id)
             if len(report.details) < _SHOWN:
-                here = f"{mine.state} at {mine.version}" if mine else "absent"
-                report.details[doc_id] = f"live: {entry.state} at {entry.version}, here: {here}"
+                here = _state(mine) if mine else "absent"
+                report.details[doc_id] = f"live: {_state(entry)}, here: {here}"
     report.extra = sorted(d for d, e in there.items()
                           if e is not None and e.state == COMMITTED and held.get(d) is None)
     report.wrong_chunks = _wrong_chunks(resources, candidate, there, docs)
@@ -105,6 +108,12 @@ def verify(resources: Resources, live: Target, candidate: Target,
     if docs is None:
         _sample_retrieval(resources, candidate, there, settings.swap_check_sample, report)
     return report
+
+
+def _state(entry: Entry) -> str:
+    """A document's state, version and metadata, as two registries must agree on them."""
+    meta = f" with metadata {entry.meta_hash}" if entry.meta_hash else ""
+    return f"{entry.state} at {entry.version}{meta}"
 
 
 def _wrong_chunks(resources: Resources, candidate: Target, there: Mapping[str, Entry | None],
@@ -116,14 +125,20 @@ def _wrong_chunks(resources: Resources, candidate: Target, there: Mapping[str, E
     else:
         metas = [meta for rows in store.chunks_of(name, docs).values() for _, meta in rows]
     counts = Counter(meta["doc_id"] for meta in metas)
-    wrong = {meta["doc_id"] for meta in metas
-             if meta.get("model") != candidate.model or (entry := there.get(meta["doc_id"])) is None
-             or meta["content_hash"] != entry.content_hash}
+    wrong = {meta["doc_id"] for meta in metas if _chunk_wrong(meta, there.get(meta["doc_id"]),
+                                                              candidate.model)}
     for doc_id, entry in there.items():
         expected = entry.chunks if entry is not None and entry.state == COMMITTED else 0
         if counts.get(doc_id, 0) != expected:
             wrong.add(doc_id)
     return sorted(wrong)
+
+
+def _chunk_wrong(meta: Metadata, entry: Entry | None, model: str) -> bool:
+    """True if a chunk is of another model, or not of its document's registered content."""
+    return (meta.get("model") != model or entry is None
+            or meta["content_hash"] != entry.content_hash
+            or metadata_hash(caller_metadata(meta)) != entry.meta_hash)
 
 
 def _sample_retrieval(resources: Resources, candidate: Target, there: Mapping[str, Entry | None],

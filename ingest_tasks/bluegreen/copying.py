@@ -1,12 +1,12 @@
 """Copy documents from one collection into another, embedded with the other's model.
 
 What is copied is the index itself: each document's chunks as the source collection
-holds them, under its registry entry (version, content hash, size), read together
-under the document's commit lock so they agree. The chunk texts are cut again only
-where the target model's window is smaller, then embedded and committed to the target
-through the same check-and-set as every write: a newer version or a tombstone already
-in the target wins. A document deleted in the source is deleted in the target, leaving
-the same tombstone.
+holds them, with the caller's metadata they carry, under its registry entry (version,
+content and metadata hashes, size), read together under the document's commit lock so
+they agree. The chunk texts are cut again only where the target model's window is
+smaller, then embedded and committed to the target through the same check-and-set as
+every write: a newer version or a tombstone already in the target wins. A document
+deleted in the source is deleted in the target, leaving the same tombstone.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from ingest_tasks.core.errors import EmptyDocument
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
 from ingest_tasks.pipeline.chunk import Chunk, chunk_text
 from ingest_tasks.pipeline.commit import Prepared, commit_documents, delete_document
+from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import changes, registry
 from ingest_tasks.state.registry import COMMITTED, DELETED, Entry
-from ingest_tasks.store.base import Metadata
+from ingest_tasks.store.base import Metadata, caller_metadata
 
 if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings
@@ -74,19 +75,25 @@ def copy_documents(doc_ids: list[str], source: Target, target: Target, resources
 
 
 def _same_entry(held: Entry, there: Entry | None) -> bool:
-    return there is not None and (there.version, there.state) == (held.version, held.state)
+    """True if the target holds the source's entry (new metadata at one version is a change)."""
+    return there is not None and ((there.version, there.state, there.meta_hash)
+                                  == (held.version, held.state, held.meta_hash))
 
 
 def _disagrees(entry: Entry, rows: list[tuple[str, Metadata]]) -> str:
     """Why the chunks read do not make up the registered text ("" if they do).
 
-    The text, not the version: a new version of unchanged text is recorded without
-    writing its chunks again, so they may carry an older version.
+    The text and the caller's metadata, not the version: a new version of unchanged
+    content is recorded without writing its chunks again, so they may carry an older version.
     """
     hashes = {meta["content_hash"] for _, meta in rows}
     if len(rows) != entry.chunks or hashes - {entry.content_hash}:
         return (f"{len(rows)} chunks of texts {sorted(hashes)} held, the registry says "
                 f"{entry.chunks} of text {entry.content_hash} (version {entry.version})")
+    metas = {metadata_hash(caller_metadata(meta)) for _, meta in rows}
+    if metas - {entry.meta_hash}:
+        return (f"chunks of metadata {sorted(metas)} held, the registry says metadata "
+                f"{entry.meta_hash!r} (version {entry.version})")
     return ""
 
 
@@ -102,6 +109,7 @@ def _prepared(doc_id: str, entry: Entry, rows: list[tuple[str, Metadata]], embed
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in the chunks of {doc_id}")
     meta = rows[0][1]
-    ref = DocRef(doc_id, meta["source"], entry.version, entry.size)
+    ref = DocRef(doc_id, meta["source"], entry.version, entry.size,
+                 metadata=caller_metadata(meta))
     return Prepared(ref, chunks, entry.content_hash, time.perf_counter() - started,
                     meta.get("encoding", ""))

@@ -8,6 +8,7 @@ The hierarchy decides what happens to a document:
     │   │   ├── TooLarge            past a size limit: file, HTML, inline content, text
     │   │   └── SourceOutsideRoots  a path under none of INGEST_SOURCE_ROOTS
     │   ├── InvalidDocId        empty, too long, control characters, absolute or `..`
+    │   ├── InvalidMetadata     a caller's metadata: a reserved or bad key, a bad value, too much
     │   ├── ParseError          the bytes cannot become text
     │   │   ├── UnsupportedFormat   no parser for this kind of file
     │   │   ├── CorruptDocument     truncated or not what its name says
@@ -17,6 +18,7 @@ The hierarchy decides what happens to a document:
     │   │   └── ZipBomb             a zip part expands past the size or ratio limit
     │   ├── TimeLimit           the task ran past its soft time limit
     │   └── ModelMismatch       a collection belongs to another embedding model
+    ├── InvalidWhere            a search filter outside the `where` language; a ValueError
     ├── WaitTimeout             waited past its deadline (a job, a service, writers); a TimeoutError
     ├── BlueGreenError          an operator's re-embedding command cannot go on
     │   ├── BuildError          no build to start, resume or swap in, or one still running
@@ -75,6 +77,18 @@ class InvalidDocId(PermanentError, ValueError):
     """A document id no document may have; a ValueError too, for callers of the client."""
 
     code = "doc-id"
+
+
+class InvalidMetadata(PermanentError, ValueError):
+    """A caller's metadata no document may carry; a ValueError too, for callers of the client."""
+
+    code = "metadata"
+
+
+class InvalidWhere(IngestError, ValueError):
+    """A search filter the store would refuse, or that the in-memory store cannot run."""
+
+    code = "where"
 
 
 class ParseError(PermanentError):

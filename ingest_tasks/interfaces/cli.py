@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -73,13 +74,17 @@ def cmd_batch(args) -> int:
         client.check_sources(args.paths)
     for path in [] if args.resume else discover(args.paths)[1]:
         err.print(f"[dim]skipped (not a supported kind): {path}[/dim]")
+    if args.resume and args.meta:
+        err.print("[red]error:[/red] --meta is for a new run: --resume gives the job's own again")
+        return USAGE
     job_id = args.resume or args.job or new_job_id()
     err.print(f"job {job_id}: follow it from anywhere with `ingest status {job_id} --watch`")
     with _job_bar(job_id) as update:
         if args.resume:
             client.resume(job_id, on_progress=update)
         else:
-            client.submit_batch(args.paths, job_id=job_id, model=args.model, on_progress=update)
+            client.submit_batch(args.paths, job_id=job_id, model=args.model, on_progress=update,
+                                metadata=args.meta)
         state = client.wait_job(job_id, on_progress=update)
     return _show_job(state, args.json)
 
@@ -274,7 +279,8 @@ def cmd_jobs(args) -> int:
 def cmd_submit(args) -> int:
     """Stream a small change, or send a large upload as a batch job; wait for the outcome."""
     client = _client()
-    handle = client.submit(*args.paths, doc_id=args.id, version=args.version, model=args.model)
+    handle = client.submit(*args.paths, doc_id=args.id, version=args.version, model=args.model,
+                           metadata=args.meta)
     err.print(f"{handle.lane} lane: {handle.id}")
     if handle.lane == BULK_QUEUE:
         state = _follow(client, handle.id)
@@ -321,17 +327,75 @@ def cmd_latency(args) -> int:
 
 
 def cmd_search(args) -> int:
-    """Search the live index."""
-    hits = _client().search(args.text, k=args.k)
+    """Search the live index, or the part of it whose metadata passes --where."""
+    hits = _client().search(args.text, k=args.k, where=args.where)
     if args.json:
         print(json.dumps([hit.to_dict() for hit in hits]))
         return OK
-    table = Table("score", "document", "chunk", "text", title=f"Search: {args.text}")
+    tagged = any(hit.metadata for hit in hits)
+    table = Table("score", "document", "chunk", *(["metadata"] if tagged else []), "text",
+                  title=f"Search: {args.text}")
     for hit in hits:
         snippet = " ".join(hit.text.split())[:120]
-        table.add_row(f"{hit.score:.3f}", hit.doc_id, str(hit.chunk_index), snippet)
+        tags = [", ".join(f"{key}={_shown(value)}" for key, value in hit.metadata.items())]
+        table.add_row(f"{hit.score:.3f}", hit.doc_id, str(hit.chunk_index),
+                      *(tags if tagged else []), snippet)
     out.print(table)
     return OK
+
+
+def _shown(value: object) -> str:
+    """A metadata value as --meta takes it: true/false, numbers, strings as they are."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def meta_value(text: str) -> bool | int | float | str:
+    """A --meta VALUE: true/false a boolean, 12 an int, 1.5 or 2e3 a float, anything else a
+    string; in double quotes ("12", "true"), always a string (so is 007: zeros lead no number)."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+class MetaAction(argparse.Action):
+    """--meta KEY=VALUE, repeatable: gathers the metadata's keys; a key given twice is a
+    usage error."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        """Add one KEY=VALUE to the metadata gathered so far."""
+        key, equals, text = str(values).partition("=")
+        if not equals or not key:
+            parser.error(f"{option_string} takes KEY=VALUE, not {values!r}")
+        gathered = dict(getattr(namespace, self.dest) or {})
+        if key in gathered:
+            parser.error(f"{option_string} {key}=... given twice")
+        gathered[key] = meta_value(text)
+        setattr(namespace, self.dest, gathered)
+
+
+def where_filter(text: str) -> dict:
+    """A --where JSON filter, checked as the store checks it (argparse's usage error if not)."""
+    from ingest_tasks.core.errors import InvalidWhere
+    from ingest_tasks.store.where import check_where
+
+    try:
+        where = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc}): {text}") from None
+    try:
+        return dict(check_where(where))
+    except InvalidWhere as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_metrics(args) -> int:
@@ -368,6 +432,9 @@ def cmd_apikey(args) -> int:
 
 
 JSON = "print JSON for scripts instead of tables"
+META = ("KEY=VALUE: metadata of every document, carried by each of its chunks; repeat for "
+        "more keys. VALUE true or false is a boolean, 12 an int, 1.5 or 2e3 a float, anything "
+        'else a string ("12" in double quotes stays a string). See docs/metadata.md')
 COMMANDS = "ingest_tasks.commands"  # entry points: functions adding a subcommand to the CLI
 TIMEOUT = "seconds to wait for the outcome (default: 300)"
 
@@ -389,8 +456,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files and folders")
     p.add_argument("--job", help="job id (default: a new one); an earlier id runs it again")
     p.add_argument("--model", help="embedding model of this job (default: the configured one)")
-    p.add_argument("--resume", metavar="JOB", help="run JOB again over its sources, "
-                   "skipping what it already committed")
+    p.add_argument("--resume", metavar="JOB", help="run JOB again over its sources (and "
+                   "metadata), skipping what it already committed")
+    p.add_argument("--meta", action=MetaAction, metavar="KEY=VALUE", help=META)
     p.add_argument("--json", action="store_true", help="print the job summary as JSON")
     p = _command(sub, "status", cmd_status)
     p.add_argument("job", nargs="?", help="a batch job (default: the index: alias and build)")
@@ -405,6 +473,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int,
                    help="document version (default: the file's modification time, ns)")
     p.add_argument("--model", help="embedding model (default: the configured one)")
+    p.add_argument("--meta", action=MetaAction, metavar="KEY=VALUE", help=META)
     p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
     p.add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "delete", cmd_delete)
@@ -421,6 +490,10 @@ def parser() -> argparse.ArgumentParser:
     p = _command(sub, "search", cmd_search)
     p.add_argument("text", help="what to look for")
     p.add_argument("-k", type=int, default=5, help="how many hits (default: 5)")
+    p.add_argument("--where", type=where_filter, metavar="JSON",
+                   help='only chunks whose metadata passes this filter, in Chroma\'s language: '
+                   '{"team": "red"}, {"year": {"$gte": 2020}}, operators $eq $ne $gt $gte $lt '
+                   '$lte $in $nin, {"$and": [...]} and {"$or": [...]}. See docs/metadata.md')
     p.add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "reembed", cmd_reembed)
     p.add_argument("--model", help="the new embedding model")

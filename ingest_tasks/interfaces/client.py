@@ -4,7 +4,7 @@ job status, search, and re-embedding: build, swap, rollback."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from ingest_tasks.lanes.handles import JobHandle, StreamHandle
 from ingest_tasks.lanes.tasks import STREAM_DELETE, STREAM_INGEST
 from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.docids import check_doc_id
+from ingest_tasks.pipeline.metadata import MetaValue, check_metadata
 from ingest_tasks.pipeline.roots import check_submitted
 from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, read_file
 from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
@@ -25,7 +26,9 @@ from ingest_tasks.lanes.backpressure import queue_depth
 from ingest_tasks.state import alias, changes, jobs, latency
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
-from ingest_tasks.store.base import Hit
+from ingest_tasks.store.base import Hit, Where
+
+Metadata = Mapping[str, MetaValue]  # a caller's: see docs/metadata.md
 
 
 class IngestClient:
@@ -37,13 +40,17 @@ class IngestClient:
         self.resources = self.app.resources
 
     def submit(self, *paths: str | Path, doc_id: str | None = None, version: int | None = None,
-               model: str | None = None) -> StreamHandle | JobHandle:
+               model: str | None = None, metadata: Metadata | None = None
+               ) -> StreamHandle | JobHandle:
         """Hybrid: stream a small change, send a large upload to the bulk lane as a job.
 
         Small is at most INGEST_STREAM_MAX_DOCS documents and INGEST_STREAM_MAX_BYTES in
         all. `doc_id` and `version` name one file's id and version (default: its name
-        and modification time). Either way the caller gets a handle to wait on.
+        and modification time). `metadata` is every document's, carried by each of its
+        chunks (InvalidMetadata before anything is sent). Either way the caller gets a
+        handle to wait on.
         """
+        meta = self._metadata(metadata)
         if doc_id is not None or version is not None:
             if len(paths) != 1:
                 raise ValueError("doc_id and version name one file: give exactly one path")
@@ -52,36 +59,44 @@ class IngestClient:
             refs = [file_ref(paths[0], doc_id, version)]
         else:
             refs = _documents(paths)
+        refs = [replace(ref, metadata=meta) for ref in refs]
         s = self.settings
         if len(refs) > s.stream_max_docs or sum(r.size for r in refs) > s.stream_max_bytes:
             self.check_sources(list(paths))
             return JobHandle(self, batch.start_job(refs, self.app, model=model,
-                                                   sources=_absolute(paths)))
+                                                   sources=_absolute(paths), metadata=meta))
         # the rest travel inline: the workers need not read them
         self.check_sources([ref.source for ref in refs if ref.size > s.inline_max_bytes])
         return StreamHandle([self.stream(ref, model) for ref in refs])
 
     def submit_content(self, doc_id: str, data: bytes | str, name: str,
-                       version: int | None = None, model: str | None = None):
+                       version: int | None = None, model: str | None = None,
+                       metadata: Metadata | None = None):
         """Stream one document given as content; `name` tells its kind (note.md).
 
-        The version defaults to the submit-time clock. Returns the task's AsyncResult.
+        The version defaults to the submit-time clock; `metadata` is carried by each chunk.
+        Returns the task's AsyncResult.
         """
         check_doc_id(doc_id, self.settings.max_doc_id_bytes)
+        meta = self._metadata(metadata)
         data = data.encode("utf-8") if isinstance(data, str) else data
         version = version if version is not None else next_versions(self.resources.redis)[0]
-        ref = DocRef.inline(doc_id, data, name, version)
+        ref = DocRef.inline(doc_id, data, name, version, meta)
         if ref.size > self.settings.inline_max_bytes:
             raise TooLarge(f"{ref.size} bytes is over the inline limit of "
                            f"{self.settings.inline_max_bytes}: submit a file instead")
         return self.stream(ref, model)
 
-    def stream(self, ref: DocRef, model: str | None = None):
-        """Send one document to the stream lane, inline if small; returns its AsyncResult."""
+    def stream(self, ref: DocRef, model: str | None = None, metadata: Metadata | None = None):
+        """Send one document to the stream lane, inline if small; returns its AsyncResult.
+
+        `metadata`, if given, replaces the document's own; either is checked before sending.
+        """
+        meta = self._metadata(ref.metadata if metadata is None else metadata)
         if not ref.content and ref.size <= self.settings.inline_max_bytes:
             data = read_file(Path(ref.source), self.settings.max_document_bytes)
             ref = DocRef.inline(ref.doc_id, data, ref.source, ref.version)
-        ref = replace(ref, submitted=time.time())
+        ref = replace(ref, submitted=time.time(), metadata=meta)
         return self.app.send_task(STREAM_INGEST, args=[ref.to_dict(), model])
 
     def delete(self, doc_id: str, version: int | None = None, model: str | None = None):
@@ -96,31 +111,39 @@ class IngestClient:
 
     def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
                      model: str | None = None,
-                     on_progress: Callable[[dict], None] | None = None) -> str:
+                     on_progress: Callable[[dict], None] | None = None,
+                     metadata: Metadata | None = None) -> str:
         """Send files and folders to the bulk lane as one job; returns the job id.
 
         Given the id of an earlier job, this runs it again: documents it already
-        committed at the same version are skipped, so the run resumes where it stopped.
-        `model` embeds into that model's collection instead of the configured one.
-        Returns once every group is sent: while the bulk queue is past its high-water
-        mark, it waits, telling `on_progress` the job's state. A source outside the
-        workers' source roots raises SourceOutsideRoots before anything is sent.
+        committed at the same version (and metadata) are skipped, so the run resumes where
+        it stopped. `model` embeds into that model's collection instead of the configured
+        one. `metadata` is every document's, kept with the job for `resume`. Returns once
+        every group is sent: while the bulk queue is past its high-water mark, it waits,
+        telling `on_progress` the job's state. A source outside the workers' source roots
+        raises SourceOutsideRoots, bad metadata InvalidMetadata, before anything is sent.
         """
+        meta = self._metadata(metadata)
         self.check_sources(sources)
         return batch.start_job(refs=_documents(sources), app=self.app,
                                job_id=job_id, model=model, sources=_absolute(sources),
-                               on_progress=on_progress)
+                               on_progress=on_progress, metadata=meta)
 
     def check_sources(self, paths: list[str | Path]) -> None:
         """SourceOutsideRoots, saying what to run, if the workers may not read a path."""
         check_submitted([Path(path) for path in paths], self.settings.roots)
 
+    def _metadata(self, metadata: Mapping | None) -> dict[str, MetaValue]:
+        """The caller's metadata checked against this client's limits ({} for None)."""
+        return check_metadata({} if metadata is None else metadata, self.settings)
+
     def resume(self, job_id: str, on_progress: Callable[[dict], None] | None = None) -> str:
-        """Run a job again over the sources it was given; returns its id."""
+        """Run a job again over the sources, model and metadata it was given; returns its id."""
         state = jobs.progress(self.resources.redis, job_id)
         if state is None:
             raise KeyError(f"unknown job {job_id}")
-        return self.submit_batch(state["sources"], job_id, state.get("model") or None, on_progress)
+        return self.submit_batch(state["sources"], job_id, state.get("model") or None, on_progress,
+                                 metadata=state["metadata"])
 
     def job_status(self, job_id: str) -> dict | None:
         """The job's counters, with its summary once it has finished."""
@@ -204,10 +227,11 @@ class IngestClient:
 
         return poll_until(ended, timeout, f"job {job_id} still running", poll)
 
-    def search(self, text: str, k: int = 5) -> list[Hit]:
-        """The k chunks nearest to `text`, best first, in the live collection (resolved now:
-        each hit names the collection it was found in)."""
-        return documents.search(text, self.resources, k)
+    def search(self, text: str, k: int = 5, where: Where | None = None) -> list[Hit]:
+        """The k chunks nearest to `text`, best first, in the live collection; with `where`,
+        among those whose metadata passes it (Chroma's filters: see docs/metadata.md;
+        InvalidWhere, a ValueError, for one outside them). Each hit carries its metadata."""
+        return documents.search(text, self.resources, k, where=where)
 
     def live(self) -> Target:
         """The live collection and its model, read from the alias now: it changes at every swap."""

@@ -40,7 +40,7 @@ class IngestRetriever(BaseRetriever):
 
 def as_document(hit: Hit) -> Document:
     """A search hit as a LangChain Document, its id the chunk's id."""
-    metadata: dict[str, Any] = {**hit.metadata, "doc_id": hit.doc_id, "source": hit.source,
+    metadata: dict[str, Any] = {**hit.system, **hit.metadata, "doc_id": hit.doc_id, "source": hit.source,
                                 "chunk_index": hit.chunk_index, "score": hit.score,
                                 "collection": hit.collection}
     return Document(page_content=hit.text, metadata=metadata,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from celery import chord
@@ -48,24 +48,28 @@ def new_job_id() -> str:
 def start_job(refs: list[DocRef], app: IngestApp, job_id: str | None = None,
               model: str | None = None, sources: Sequence[str] = (),
               on_progress: Callable[[dict], None] | None = None,
-              group_task: Callable[[str, int, int, list[dict]], object] | None = None) -> str:
+              group_task: Callable[[str, int, int, list[dict]], object] | None = None,
+              metadata: Mapping | None = None) -> str:
     """Start a run of the job (new, or again to resume it) and send its chords; returns its id.
 
     Blocks while the bulk queue is past its high-water mark (see backpressure), telling
     `on_progress` the job's state at each look at the queue. Each group is a task
     ingest_group(job_id, run, group, refs, model), or `group_task(job_id, run, group, refs)`.
+    `metadata`, the caller's, becomes every document's (None keeps their own) and is stored
+    with the job, so that a resumed run gives it again.
     """
     settings, redis = app.settings, app.resources.redis
     job_id = job_id or new_job_id()
     submitted = time.time()
-    refs = [replace(ref, submitted=submitted) for ref in refs]
+    refs = [replace(ref, submitted=submitted) if metadata is None else
+            replace(ref, submitted=submitted, metadata=dict(metadata)) for ref in refs]
     static = embedder_class(model or settings.embedding_model).static
     max_bytes = settings.group_max_bytes_static if static else settings.group_max_bytes
     groups = group_refs(refs, settings.group_max_docs, max_bytes, largest_first=not static)
     size = backpressure.segment_size(settings)
     chords = [groups[start : start + size] for start in range(0, len(groups), size)]
     run = jobs.create(redis, job_id, len(refs), len(groups), len(chords),
-                      settings.job_ttl_seconds, list(sources), model or "")
+                      settings.job_ttl_seconds, list(sources), model or "", dict(metadata or {}))
     if group_task is None:
 
         def group_task(job_id: str, run: int, group: int, refs: list[dict]):

@@ -2,7 +2,9 @@
 
 Under the documents' commit locks, each write is checked against what the registry
 holds now: an older version never overwrites a newer one, a tombstone is never
-resurrected by a stale write, and unchanged text is recorded without new vectors.
+resurrected by a stale write, and unchanged content (the same text with the same caller's
+metadata) is recorded without new vectors. New metadata on unchanged text is a change:
+its chunks are written again, so that every chunk carries the document's metadata.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ingest_tasks.core.errors import LeaseLost
 from ingest_tasks.core.keys import WRITER_KEY
 from ingest_tasks.core.results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
 from ingest_tasks.pipeline.chunk import Chunk, chunk_id
+from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import alias, changes, locks, registry
 from ingest_tasks.state.registry import Entry
@@ -42,7 +45,8 @@ class Prepared:
 
     def entry(self) -> Entry:
         """The registry entry this document has once committed."""
-        return Entry(self.ref.version, COMMITTED, self.digest, len(self.chunks), self.ref.size)
+        return Entry(self.ref.version, COMMITTED, self.digest, len(self.chunks), self.ref.size,
+                     metadata_hash(self.ref.metadata))
 
 
 def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
@@ -56,7 +60,7 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
     and commit locks are leases (see locks): a holder that dies frees them within a lease,
     at once for waiters on its machine, and any wait ends in Busy, a retry.
     """
-    same = [d for d in docs if _same_text(known.get(d.ref.doc_id), d)]
+    same = [d for d in docs if _same_content(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
     started = time.perf_counter()
     rows: dict[str, np.ndarray] = {}
@@ -71,9 +75,9 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
             _locked(resources, name, [d.ref.doc_id for d in docs]) as lease:
         now = registry.get_many(redis, name, [d.ref.doc_id for d in docs])
         cut_off = registry.unrecorded(redis, name, [d.ref.doc_id for d in docs])
-        # Text that was unchanged before the lock may have changed since, or a write cut off
+        # Content that was unchanged before the lock may have changed since, or a write cut off
         # before it was recorded may have left other text in the store: embed it after.
-        changed = [d for d in same if not _same_text(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
+        changed = [d for d in same if not _same_content(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
         winners = [d for d in docs if d not in changed and not _outranked(now[d.ref.doc_id], d.ref)]
         written = [d for d in winners if d in fresh]
         started = time.perf_counter()
@@ -129,8 +133,10 @@ def _gate(resources: Resources, target: Target, bulk: bool):
                          wait=2 * settings.swap_pause_timeout, lease=settings.lock_lease_seconds)
 
 
-def _same_text(entry: Entry | None, doc: Prepared) -> bool:
-    return entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
+def _same_content(entry: Entry | None, doc: Prepared) -> bool:
+    """True if the collection holds this text with this metadata (at any version)."""
+    return (entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
+            and entry.meta_hash == metadata_hash(doc.ref.metadata))
 
 
 def _shrinks(entry: Entry | None, doc: Prepared, cut_off: int = 0) -> bool:
@@ -149,7 +155,8 @@ def _outranked(entry: Entry | None, ref: DocRef) -> bool:
 
 
 def chunk_records(doc: Prepared, vectors: np.ndarray, model: str) -> Iterator[ChunkRecord]:
-    """The store records of a document's chunks with their vectors."""
+    """The store records of a document's chunks with their vectors; their metadata is the
+    caller's beside the system's own (store.base.SYSTEM_FIELDS)."""
     # Chroma holds no None: a document read from no bytes of text (.docx, PDF) has no key
     encoding = {"encoding": doc.encoding} if doc.encoding else {}
     for chunk, vector in zip(doc.chunks, vectors):
@@ -158,6 +165,7 @@ def chunk_records(doc: Prepared, vectors: np.ndarray, model: str) -> Iterator[Ch
             vector=vector,
             text=chunk.text,
             metadata={
+                **doc.ref.metadata,
                 "doc_id": doc.ref.doc_id,
                 "version": doc.ref.version,
                 "source": doc.ref.source,

@@ -7,23 +7,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ingest_tasks.core.errors import (
-    EmptyDocument,
-    InvalidDocId,
-    LiveMoved,
-    PermanentError,
-    TooLarge,
-)
+from ingest_tasks.core.errors import EmptyDocument, LiveMoved, PermanentError, TooLarge
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
 from ingest_tasks.pipeline.chunk import chunk_text
 from ingest_tasks.pipeline.commit import Prepared, commit_documents, superseded
 from ingest_tasks.pipeline.commit import delete_document as _delete
 from ingest_tasks.pipeline.deadline import deadline
 from ingest_tasks.pipeline.docids import check_doc_id
+from ingest_tasks.pipeline.metadata import check_metadata, metadata_hash
 from ingest_tasks.pipeline.parse import Parsed, parse
 from ingest_tasks.pipeline.sources import DocRef, content_hash, read_source
 from ingest_tasks.state import registry
-from ingest_tasks.store.base import Hit
+from ingest_tasks.store.base import Hit, Where
+from ingest_tasks.store.where import check_where
 
 if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings
@@ -76,14 +72,14 @@ def ingest_documents(refs: list[DocRef], resources: Resources, model: str | None
 def _ingest(refs: list[DocRef], resources: Resources, target: Target,
             bulk: bool) -> list[ProcessingResult]:
     embedder = resources.embedder(target.model)
-    results, refs = _with_valid_ids(refs, resources.settings.max_doc_id_bytes)
+    results, refs = _checked(refs, resources.settings)
     known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])
     ready: list[Prepared] = []
     for ref in refs:
         held = known[ref.doc_id]
         if held is not None and held.outranks(ref.version):
             results.append(superseded(ref, held))
-        elif held is not None and held.holds(ref.version, ref.size):
+        elif held is not None and held.holds(ref.version, ref.size, metadata_hash(ref.metadata)):
             results.append(ProcessingResult(ref.doc_id, ref.source, UNCHANGED, chunks=held.chunks))
         else:
             try:
@@ -95,14 +91,16 @@ def _ingest(refs: list[DocRef], resources: Resources, target: Target,
     return results
 
 
-def _with_valid_ids(refs: list[DocRef], max_bytes: int) -> tuple[list[ProcessingResult],
-                                                                  list[DocRef]]:
-    """Failure records of the documents whose ids are refused, and the other documents."""
+def _checked(refs: list[DocRef], settings: Settings) -> tuple[list[ProcessingResult],
+                                                              list[DocRef]]:
+    """Failure records of the documents whose ids or metadata are refused (a message proves
+    no sender), and the other documents."""
     failed, valid = [], []
     for ref in refs:
         try:
-            check_doc_id(ref.doc_id, max_bytes)
-        except InvalidDocId as exc:
+            check_doc_id(ref.doc_id, settings.max_doc_id_bytes)
+            check_metadata(ref.metadata, settings)
+        except PermanentError as exc:
             failed.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
         else:
             valid.append(ref)
@@ -126,8 +124,11 @@ def delete_document(doc_id: str, version: int, resources: Resources,
     return _on_live(resources, model, lambda target: _delete(doc_id, version, target, resources))
 
 
-def search(text: str, resources: Resources, k: int = 5, model: str | None = None) -> list[Hit]:
-    """The chunks nearest to a query text, in the live collection (resolved now)."""
+def search(text: str, resources: Resources, k: int = 5, model: str | None = None,
+           where: Where | None = None) -> list[Hit]:
+    """The chunks nearest to a query text, in the live collection (resolved now), among
+    those whose metadata passes `where` (see store.where; InvalidWhere before any search)."""
+    where = check_where(where)
     target = resources.target(model)
     vector = resources.embedder(target.model).embed_query(text)
-    return resources.store.search(resources.collection(target), vector, k)
+    return resources.store.search(resources.collection(target), vector, k, where)

@@ -6,9 +6,10 @@ import base64
 import hashlib
 import os
 import stat
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest_tasks.core.errors import SourceError, TooLarge
 from ingest_tasks.pipeline.roots import check_opened, confine
@@ -25,7 +26,8 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # the last component: confine() resolv
 
 @dataclass(frozen=True)
 class DocRef:
-    """A document by reference: its id, where to read it, its version and size.
+    """A document by reference: its id, where to read it, its version and size, and the
+    caller's metadata that its chunks carry (see metadata; {} in messages without it).
 
     The version orders writes of one document: the higher one wins. By default it is
     the file's modification time in nanoseconds, so a re-run of a job sees the same
@@ -38,12 +40,15 @@ class DocRef:
     size: int = 0
     submitted: float = 0.0  # wall-clock time of submission, for end-to-end latency
     content: str = ""  # the bytes themselves, base64, for small documents sent inline
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def inline(cls, doc_id: str, data: bytes, source: str, version: int) -> DocRef:
+    def inline(cls, doc_id: str, data: bytes, source: str, version: int,
+               metadata: Mapping[str, Any] | None = None) -> DocRef:
         """A document whose bytes travel in the message; `source` names it (its suffix
         tells its kind: note.md)."""
-        return cls(doc_id, source, version, len(data), content=base64.b64encode(data).decode("ascii"))
+        return cls(doc_id, source, version, len(data), content=base64.b64encode(data).decode("ascii"),
+                   metadata=dict(metadata or {}))
 
     def to_dict(self) -> dict:
         """JSON-ready form, for task messages."""

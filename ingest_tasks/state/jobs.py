@@ -30,8 +30,9 @@ _SENDING = ("sent", "queue_depth", "waiting")  # groups sent so far; the produce
 
 
 def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl: int,
-           sources: list[str], model: str = "") -> int:
-    """Start a (new) run of a job with its size, sources and model; returns the run number."""
+           sources: list[str], model: str = "", metadata: dict | None = None) -> int:
+    """Start a (new) run of a job with its size, sources, model and the caller's metadata of
+    its documents; returns the run number."""
     key = JOB_KEY + job_id
     run = redis.hincrby(key, "run", 1)
     with redis.pipeline() as pipe:
@@ -41,7 +42,8 @@ def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl:
         pipe.hset(key, mapping={
             "job_id": job_id, "total": total, "groups": groups, "chords": chords,
             "created": time.time(), "status": RUNNING, "sources": json.dumps(sources),
-            "model": model, "yielded_seconds": 0, "revision": 0,
+            "model": model, "metadata": json.dumps(metadata or {}), "yielded_seconds": 0,
+            "revision": 0,
             **dict.fromkeys(_COUNTERS + _SENDING, 0),
         })
         for name in (key + ":groups", key + ":chords"):
@@ -194,6 +196,7 @@ def progress(redis: Redis, job_id: str) -> dict | None:
         if name in fields:
             fields[name] = float(fields[name])
     fields["sources"] = json.loads(fields.get("sources", "[]"))
+    fields["metadata"] = json.loads(fields.get("metadata", "{}"))
     fields["done"] = sum(fields[status] for status in STATUSES)
     elapsed = fields.get("finished", time.time()) - fields["created"]
     fields["docs_per_second"] = round(fields["done"] / elapsed, 2) if elapsed > 0 else 0.0

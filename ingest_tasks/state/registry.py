@@ -2,7 +2,8 @@
 
 Every commit and delete goes through it. Under per-document commit locks (leases that
 die with their holder, see locks), a writer reads the entry, decides (newer wins, a
-tombstone outranks older writes, unchanged content is not embedded again), writes Chroma,
+tombstone outranks older writes, unchanged content, text and caller's metadata alike, is
+not embedded again), writes Chroma,
 then records the new entry, in one script that first checks its locks are still its own.
 """
 
@@ -33,14 +34,17 @@ class Entry:
     content_hash: str = ""
     chunks: int = 0
     size: int = 0
+    meta_hash: str = ""  # of the caller's metadata its chunks carry ("": none)
 
     def outranks(self, version: int) -> bool:
         """True if a write at `version` must not replace this entry."""
         return self.version > version or (self.state == DELETED and self.version == version)
 
-    def holds(self, version: int, size: int) -> bool:
-        """True if this entry is the committed document at this version and size."""
-        return self.state == COMMITTED and self.version == version and self.size == size
+    def holds(self, version: int, size: int, meta_hash: str = "") -> bool:
+        """True if this entry is the committed document at this version and size, with the
+        metadata of this hash."""
+        return (self.state == COMMITTED and self.version == version and self.size == size
+                and self.meta_hash == meta_hash)
 
 
 def _key(collection: str, doc_id: str) -> str:
@@ -65,7 +69,8 @@ def _entry(fields: dict) -> Entry | None:
     if not fields:
         return None
     return Entry(int(fields["version"]), fields["state"], fields.get("content_hash", ""),
-                 int(fields.get("chunks", 0)), int(fields.get("size", 0)))
+                 int(fields.get("chunks", 0)), int(fields.get("size", 0)),
+                 fields.get("meta_hash", ""))
 
 
 def entries(redis: Redis, collection: str, batch: int = 1000) -> Iterator[tuple[str, Entry]]:
@@ -99,17 +104,18 @@ def drop(redis: Redis, collection: str, batch: int = 1000) -> None:
 
 
 # KEYS: n lock keys, the documents' keys, the collection's unrecorded writes; ARGV: n, the
-# locks' value, the time, then doc id, version, state, content hash, chunks, size of each
-# document. 0 if a lock is not ours.
+# locks' value, the time, then doc id, version, state, content hash, chunks, size, metadata
+# hash of each document. 0 if a lock is not ours.
 _PUT = """
 local n = tonumber(ARGV[1])
 for i = 1, n do
   if redis.call('get', KEYS[i]) ~= ARGV[2] then return 0 end
 end
 for i = n + 1, #KEYS - 1 do
-  local at = 4 + (i - n - 1) * 6
+  local at = 4 + (i - n - 1) * 7
   redis.call('hset', KEYS[i], 'version', ARGV[at + 1], 'state', ARGV[at + 2], 'content_hash',
-             ARGV[at + 3], 'chunks', ARGV[at + 4], 'size', ARGV[at + 5], 'updated', ARGV[3])
+             ARGV[at + 3], 'chunks', ARGV[at + 4], 'size', ARGV[at + 5], 'meta_hash',
+             ARGV[at + 6], 'updated', ARGV[3])
   redis.call('hdel', KEYS[#KEYS], ARGV[at])
 end
 return 1
@@ -137,7 +143,8 @@ def put(redis: Redis, collection: str, entries: dict[str, Entry], fence: locks.L
     held = fence.keys if fence else []
     args: list = [len(held), fence.value if fence else "", time.time()]
     for doc_id, entry in entries.items():
-        args += [doc_id, entry.version, entry.state, entry.content_hash, entry.chunks, entry.size]
+        args += [doc_id, entry.version, entry.state, entry.content_hash, entry.chunks, entry.size,
+                 entry.meta_hash]
     keys = held + [_key(collection, doc_id) for doc_id in entries] + [UNRECORDED_KEY + collection]
     if not redis.register_script(_PUT)(keys=keys, args=args):
         raise LeaseLost(f"the commit locks of {len(held)} documents lapsed before the commit")

@@ -9,7 +9,17 @@ from typing import Any, Protocol
 import numpy as np
 
 Metadata = dict[str, Any]
-Where = Mapping[str, Any]  # Chroma's filter language: field equality, $in, $gte, $and
+Where = Mapping[str, Any]  # Chroma's filter language: see store.where
+
+# The chunk metadata the pipeline writes itself (pipeline.commit.chunk_records). A caller's
+# metadata sits beside it, under any other name (see pipeline.metadata).
+SYSTEM_FIELDS = frozenset({"doc_id", "version", "source", "chunk_index", "model",
+                           "content_hash", "encoding"})
+
+
+def caller_metadata(meta: Mapping[str, Any]) -> Metadata:
+    """The caller's part of a chunk's metadata: every key but the system's own."""
+    return {key: value for key, value in meta.items() if key not in SYSTEM_FIELDS}
 
 
 @dataclass
@@ -31,12 +41,21 @@ class Hit:
     chunk_index: int
     score: float
     text: str
-    metadata: Metadata = field(default_factory=dict, compare=False)  # as the chunk was written
+    metadata: Metadata = field(default_factory=dict)  # the caller's, as its document carries it
+    system: Metadata = field(default_factory=dict)  # the fields the system wrote: version, model ...
     collection: str = ""  # the collection searched
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return self.__dict__.copy()
+        return {**self.__dict__, "metadata": dict(self.metadata), "system": dict(self.system)}
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any], score: float, text: str, collection: str) -> Hit:
+        """The hit of a chunk of `collection`, from its metadata as the store holds it."""
+        system = {key: meta[key] for key in SYSTEM_FIELDS
+                  if key in meta and key not in ("doc_id", "source", "chunk_index")}
+        return cls(meta["doc_id"], meta["source"], meta["chunk_index"], score, text,
+                   caller_metadata(meta), system, collection)
 
 
 def tail_of(doc_id: str, count: int) -> Where:

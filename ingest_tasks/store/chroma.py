@@ -10,6 +10,7 @@ import numpy as np
 
 from ingest_tasks.core.errors import ModelMismatch, StoreUnavailable
 from ingest_tasks.store.base import ChunkRecord, Hit, Metadata, NoCollection, Where, tail_of
+from ingest_tasks.store.where import check_where
 
 
 @contextmanager
@@ -104,7 +105,9 @@ class ChromaStore:
 
     def search(self, name: str, vector: np.ndarray, k: int = 5,
                where: Where | None = None) -> list[Hit]:
-        """The k chunks nearest to `vector`, best first."""
+        """The k chunks nearest to `vector`, best first; InvalidWhere before any query for a
+        filter the server would refuse."""
+        where = check_where(where)
         col = self._col(name)
         with _store_errors():
             found = col.query(
@@ -115,11 +118,8 @@ class ChromaStore:
             )
         rows = zip(found["documents"][0], found["metadatas"][0], found["distances"][0])
         # A chunk deleted while the query ran comes back without its metadata (chroma#2007).
-        return [
-            Hit(meta["doc_id"], meta["source"], meta["chunk_index"], round(1 - dist, 4), text,
-                dict(meta), name)
-            for text, meta, dist in rows if meta is not None
-        ]
+        return [Hit.of(meta, round(1 - dist, 4), text, name) for text, meta, dist in rows
+                if meta is not None]
 
     def count(self, name: str, doc_id: str | None = None) -> int:
         """How many chunks the collection holds, for one document or in all."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from ingest_tasks.core.errors import ModelMismatch
 from ingest_tasks.store.base import ChunkRecord, Hit, Metadata, NoCollection, Where, tail_of
+from ingest_tasks.store.where import check_where, matches
 
 
 @dataclass
@@ -21,8 +22,8 @@ class _Collection:
 class MemoryStore:
     """A Store in dicts: the same collections, ids, model check and filters as ChromaStore.
 
-    Search is exact cosine similarity (Chroma's index is approximate). `where` knows the
-    filters the project uses: field equality, $eq, $in, $gte and $and.
+    Search is exact cosine similarity (Chroma's index is approximate). `where` is the
+    language of store.where, checked as the Chroma client checks it.
     """
 
     def __init__(self) -> None:
@@ -65,7 +66,8 @@ class MemoryStore:
     def search(self, name: str, vector: np.ndarray, k: int = 5,
                where: Where | None = None) -> list[Hit]:
         """The k chunks nearest to `vector` by cosine similarity, best first."""
-        rows = [row for row in self._col(name).rows.values() if _matches(row[2], where or {})]
+        where = check_where(where)
+        rows = [row for row in self._col(name).rows.values() if matches(row[2], where)]
         if not rows:
             return []
         matrix = np.stack([row[0] for row in rows])
@@ -73,8 +75,7 @@ class MemoryStore:
         norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(query)
         scores = matrix @ query / np.where(norms == 0, 1, norms)
         best = np.argsort(-scores, kind="stable")[:k]
-        return [Hit(rows[i][2]["doc_id"], rows[i][2]["source"], rows[i][2]["chunk_index"],
-                    round(float(scores[i]), 4), rows[i][1], dict(rows[i][2]), name) for i in best]
+        return [Hit.of(rows[i][2], round(float(scores[i]), 4), rows[i][1], name) for i in best]
 
     def count(self, name: str, doc_id: str | None = None) -> int:
         """How many chunks the collection holds, for one document or in all."""
@@ -105,26 +106,5 @@ class MemoryStore:
 
     @staticmethod
     def _delete_where(col: _Collection, where: Where) -> None:
-        for chunk_id in [i for i, (_, _, meta) in col.rows.items() if _matches(meta, where)]:
+        for chunk_id in [i for i, (_, _, meta) in col.rows.items() if matches(meta, where)]:
             del col.rows[chunk_id]
-
-
-def _matches(meta: Metadata, where: Where) -> bool:
-    """True if a chunk's metadata passes a Chroma filter of one field or $and ({} passes all)."""
-    if not where:
-        return True
-    if len(where) != 1:
-        raise ValueError(f"a filter names one field or operator, join more with $and: {where}")
-    ((key, condition),) = where.items()
-    if key == "$and":
-        return all(_matches(meta, part) for part in condition)
-    ((op, value),) = condition.items() if isinstance(condition, Mapping) else (("$eq", condition),)
-    if key not in meta:
-        return False
-    if op == "$eq":
-        return meta[key] == value
-    if op == "$in":
-        return meta[key] in value
-    if op == "$gte":
-        return meta[key] >= value
-    raise ValueError(f"filter operator {op} is not known to MemoryStore")

@@ -61,7 +61,8 @@ def test_search_is_by_cosine_best_first_within_the_filter(store):
     hits = store.search("c", np.array([1, 0], dtype=np.float32), k=3)
     assert [(h.doc_id, h.chunk_index) for h in hits] == [("a", 0), ("b", 0), ("a", 2)]
     assert hits[0].score == 1.0 and hits[0].text == "a 0"
-    assert hits[0].metadata == {"doc_id": "a", "source": "/a", "chunk_index": 0}
+    assert hits[0].metadata == {} and hits[0].system == {}  # neither the caller nor the system wrote more
+    assert (hits[0].doc_id, hits[0].source, hits[0].chunk_index) == ("a", "/a", 0)
     assert hits[0].collection == "c"  # where it was found: the live one when it was resolved
 
     only_a = store.search("c", np.array([1, 0], dtype=np.float32), k=5, where={"doc_id": "a"})
