@@ -36,5 +36,5 @@ def test_no_server_error_and_answers_match_the_schema(api, tmp_path):
          "--header", f"Authorization: Bearer {key}", "--max-examples", "12", "--seed", "1",
          "--request-timeout", "60", "--phases", "examples,coverage,fuzzing",
          "--report", "junit", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache folder there
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
