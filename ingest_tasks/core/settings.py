@@ -215,8 +215,8 @@ class Settings(BaseSettings):
     api_max_request_bytes: int = Field(64 * 1024 * 1024, ge=1)  # a request's body, uploads too
     api_max_files: int = Field(1000, ge=1)  # files in one multipart upload
     api_wait_seconds: float = Field(60.0, gt=0)  # longest ?wait=true on a stream submission
-    # Uploads are stored here for the bulk workers to read (a source root of its own);
-    # empty: uploads/ in the state folder
+    # Uploads are stored here for the workers to read; the API remembers it as a source root
+    # in the state folder unless it lies under one already. Empty: uploads/ in the state folder
     uploads_dir: str = ""
 
     # Local stack
@@ -249,11 +249,11 @@ class Settings(BaseSettings):
         then those `ingest up --source-root` remembered in the state folder."""
         parts = self.source_roots.split(os.pathsep)
         given = [Path(part.strip()).expanduser() for part in parts if part.strip()]
-        return list(dict.fromkeys([*given, *remembered(self.state_dir), self.uploads]))
+        return list(dict.fromkeys([*given, *remembered(self.state_dir)]))
 
     @property
     def uploads(self) -> Path:
-        """Where the HTTP API stores uploads for the bulk workers: a source root."""
+        """Where the HTTP API stores uploads for the workers (made a source root by it)."""
         return Path(self.uploads_dir).expanduser() if self.uploads_dir else self.state_dir / "uploads"
 
     @model_validator(mode="after")

@@ -21,7 +21,8 @@ def services() -> dict:
             pytest.fail("docker-compose is not installed (.ci/run installs it)")
         pytest.skip("docker-compose is not installed (Debian: apt-get install docker-compose)")
     out = subprocess.run([tool, "-f", str(COMPOSE), "config"], capture_output=True, text=True,
-                         check=True, timeout=60, env={**os.environ, "INGEST_API_KEYS": ""})
+                         check=True, timeout=60, env={  # the file's defaults, not the tests' settings
+                             k: v for k, v in os.environ.items() if not k.startswith("INGEST_")})
     return yaml.safe_load(out.stdout)["services"]
 
 
@@ -50,3 +51,4 @@ def test_the_pools_read_the_uploads_the_api_stores(services):
     for name in ("api", "stream", "bulk"):
         assert "/uploads" in target(name)
         assert services[name]["environment"]["INGEST_UPLOADS_DIR"] == "/uploads"
+        assert "/uploads" in services[name]["environment"]["INGEST_SOURCE_ROOTS"].split(":")

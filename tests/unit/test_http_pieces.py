@@ -3,8 +3,9 @@
 import pytest
 
 from ingest_tasks.core.errors import SourceError
+from ingest_tasks.core.settings import Settings
 from ingest_tasks.interfaces.http.auth import ApiKey, digest, new_key, parse_keys
-from ingest_tasks.interfaces.http.uploads import base_name
+from ingest_tasks.interfaces.http.uploads import base_name, make_readable
 
 
 def test_a_new_key_is_stored_as_its_digest_only():
@@ -47,3 +48,13 @@ def test_an_upload_keeps_its_base_name_only(given, kept):
 def test_an_upload_without_a_usable_name_is_refused(given):
     with pytest.raises(SourceError):
         base_name(given)
+
+
+def test_the_uploads_folder_becomes_a_source_root_unless_under_one(tmp_path):
+    state = tmp_path / "state"
+    alone = Settings(source_roots=str(tmp_path / "docs"), state_dir=state)
+    assert make_readable(alone) == state / "uploads" and (state / "uploads").is_dir()
+    assert alone.roots == [tmp_path / "docs", (state / "uploads").resolve()]  # remembered
+    covered = Settings(source_roots=str(tmp_path), state_dir=tmp_path / "other")
+    make_readable(covered)
+    assert covered.roots == [tmp_path]  # already readable: nothing remembered

@@ -50,15 +50,14 @@ def test_roots_remembered_by_ingest_up_join_the_settings(tmp_path):
     docs, state = tmp_path / "docs", tmp_path / "state"
     docs.mkdir()
     settings = Settings(source_roots="/srv/a", state_dir=state)
-    uploads = state / "uploads"  # the HTTP API's uploads are always a root
-    assert settings.roots == [Path("/srv/a"), uploads]
+    assert settings.roots == [Path("/srv/a")]
     assert remember(state, [docs, docs]) == [docs]
     assert remember(state, [docs]) == []
-    assert settings.roots == [Path("/srv/a"), docs, uploads]  # read afresh: running workers see it
+    assert settings.roots == [Path("/srv/a"), docs]  # read afresh: running workers see it
     other = tmp_path / "other"
     other.mkdir()
     assert remember(state, [other]) == [other]  # the file changed again: read again
-    assert settings.roots == [Path("/srv/a"), docs, other, uploads]
+    assert settings.roots == [Path("/srv/a"), docs, other]
     with pytest.raises(SourceError, match="not a folder"):
         remember(state, [tmp_path / "missing"])
 

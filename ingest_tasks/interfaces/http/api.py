@@ -7,7 +7,8 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.interfaces.http import documents, errors, health, jobs, reading, status_page
+from ingest_tasks.interfaces.http import (documents, errors, health, jobs, reading, status_page,
+                                          uploads)
 from ingest_tasks.interfaces.http.auth import parse_keys
 from ingest_tasks.interfaces.http.limits import LimitBody
 
@@ -17,10 +18,12 @@ health checks needs an API key (`Authorization: Bearer KEY`) of the scope it nam
 
 
 def create_api(ingest: IngestClient) -> FastAPI:
-    """The HTTP API over `ingest`; keys from its settings (INGEST_API_KEYS)."""
+    """The HTTP API over `ingest`; keys from its settings (INGEST_API_KEYS). Its uploads
+    folder becomes a source root if it is under none."""
     app = FastAPI(title="ingest-tasks", version=version("ingest-tasks"), description=DESCRIPTION)
     app.state.client = ingest
     app.state.keys = parse_keys(ingest.settings.api_keys)
+    uploads.make_readable(ingest.settings)
     app.add_middleware(LimitBody, max_bytes=ingest.settings.api_max_request_bytes)
     errors.install(app)
     for module in (documents, jobs, reading, health, status_page):

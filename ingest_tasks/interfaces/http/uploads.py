@@ -1,4 +1,4 @@
-"""Uploads stored where the bulk workers read them (INGEST_UPLOADS_DIR, a source root):
+"""Uploads stored where the workers read them (INGEST_UPLOADS_DIR, made a source root):
 one new folder per request, files under their own base names, each within the limits."""
 
 from __future__ import annotations
@@ -9,9 +9,23 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from fastapi import UploadFile
 
-from ingest_tasks.core.errors import SourceError, TooLarge
+from ingest_tasks.core.errors import SourceError, SourceOutsideRoots, TooLarge
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.pipeline.roots import check_submitted, remember
 
 _CHUNK = 1024 * 1024
+
+
+def make_readable(settings: Settings) -> Path:
+    """Make the uploads folder, and a source root (remembered in the state folder, as
+    `ingest up --source-root` does) unless it lies under one already; returns it."""
+    uploads = settings.uploads
+    uploads.mkdir(parents=True, exist_ok=True)
+    try:
+        check_submitted([uploads], settings.roots)
+    except SourceOutsideRoots:
+        remember(settings.state_dir, [uploads])
+    return uploads
 
 
 def new_folder(uploads: Path) -> Path:
