@@ -2,7 +2,7 @@
 
 Run the same way each time (it brings up a stack of its own and takes it down after):
 
-    .venv/bin/python scripts/bench_api.py [--docs 100]
+    .venv/bin/python scripts/bench_api.py [--docs 200]
 
 One document at a time, alternating the two ways (which goes first alternates too):
 - client: `IngestClient.submit_content` (stream lane), wait for its result, then
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -27,16 +28,20 @@ from benchkit import api_server, isolate, private_stack
 
 FLOOR = 1.1
 WARMUP = 3
-ANIMALS = ["axolotl", "pangolin", "quokka", "okapi", "narwhal", "tapir", "fossa", "kinkajou"]
+WORDS = ("amber basalt cedar delta ember fjord glacier harbor island juniper kestrel lagoon "
+         "meadow nectar orchard pebble quarry river saffron tundra umber valley willow yarrow "
+         "zephyr anchor beacon canyon dune estuary falcon grove heron inlet jasper kelp lantern "
+         "marsh nomad otter prairie quartz reef summit thistle urchin violet walrus yucca "
+         "bramble cobalt drizzle fern gypsum hollow ivy jetty knoll lichen moss nettle oasis "
+         "plover quill rapids sorrel tide upland vale wren alder birch coral drift elm").split()
 
 
-def document(n: int) -> tuple[str, str, str]:
-    """A document id, its text, and a sentence of it to search for."""
-    animal = ANIMALS[n % len(ANIMALS)]
+def document(n: int, rng: random.Random) -> tuple[str, str, str]:
+    """A document id, its text (words of its own, so no other document outranks it), and
+    a sentence of it to search for."""
     tag = uuid.uuid4().hex[:8]
-    sentence = (f"Observation {tag}: a {animal} was seen crossing the old stone bridge "
-                f"at dawn, carrying {n % 7 + 2} river pebbles.")
-    return f"note-{tag}", f"# Field note {tag}\n\n{sentence}\n\n" + f"The {animal} rested. " * 30, sentence
+    sentence = " ".join(rng.sample(WORDS, 14)) + "."
+    return f"note-{tag}", f"# Field note {n}\n\n{sentence}\n\n" + " ".join(rng.sample(WORDS, 40)), sentence
 
 
 def timed(submit, found, doc_id: str, query: str, timeout: float = 60) -> float:
@@ -63,7 +68,7 @@ def figures(samples: list[float]) -> dict:
 def main() -> int:
     """Bring up a private stack and the API, measure both ways, print the figures."""
     args = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    args.add_argument("--docs", type=int, default=100, help="documents each way (default 100)")
+    args.add_argument("--docs", type=int, default=200, help="documents each way (default 200)")
     args.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     opts = args.parse_args()
     state = isolate(opts.redis_url)
@@ -77,13 +82,15 @@ def main() -> int:
         client = IngestClient()
         web = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
 
+        rng = random.Random(16)
+
         def by_client(n: int) -> float:
-            doc_id, text, query = document(n)
+            doc_id, text, query = document(n, rng)
             return timed(lambda: client.submit_content(doc_id, text, f"{doc_id}.md").get(timeout=60),
                          lambda q: [hit.doc_id for hit in client.search(q, k=3)], doc_id, query)
 
         def by_api(n: int) -> float:
-            doc_id, text, query = document(n)
+            doc_id, text, query = document(n, rng)
 
             def submit() -> None:
                 web.post("/v1/documents", params={"wait": "true"},

@@ -29,7 +29,8 @@ def api_server(keys: str, workers: int = 1) -> Iterator[str]:
     server = subprocess.Popen(
         [sys.executable, "-m", "ingest_tasks.interfaces.cli", "serve", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers)],
-        env={**os.environ, "INGEST_API_KEYS": keys}, stderr=subprocess.DEVNULL)
+        env={**os.environ, "INGEST_API_KEYS": keys}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:

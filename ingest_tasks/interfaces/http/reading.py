@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, Field
 
 from ingest_tasks.interfaces.client import IngestClient
@@ -29,21 +30,38 @@ class SearchIn(BaseModel):
                           "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin")
 
 
-def search(ingest: IngestClient, query: SearchIn) -> list[dict]:
-    """The hits of a query, best first, as JSON-ready dicts."""
-    return [hit.to_dict() for hit in ingest.search(query.q, k=query.k, where=query.where)]
+class HitOut(BaseModel):
+    """A chunk found: its document, position, cosine similarity to the query and text; the
+    caller's metadata, the fields the system wrote (version, model ...), the collection."""
+
+    doc_id: str
+    source: str
+    chunk_index: int
+    score: float
+    text: str
+    metadata: dict[str, Any]
+    system: dict[str, Any]
+    collection: str
 
 
-@router.post("/search", summary="Search the live collection")
-def search_post(body: SearchIn, ingest: Client, _: Reader) -> list[dict]:
+def search(ingest: IngestClient, query: SearchIn) -> ORJSONResponse:
+    """The hits of a query, best first. Sent as they are: the search is the hot path, so it
+    skips FastAPI's validation of what it returns (HitOut documents the shape)."""
+    hits = ingest.search(query.q, k=query.k, where=query.where)
+    return ORJSONResponse([hit.to_dict() for hit in hits])
+
+
+@router.post("/search", summary="Search the live collection", response_model=list[HitOut])
+def search_post(body: SearchIn, ingest: Client, _: Reader) -> ORJSONResponse:
     """The k chunks nearest to `q`, best first, among those `where` admits."""
     return search(ingest, body)
 
 
-@router.get("/search", summary="Search the live collection")
+@router.get("/search", summary="Search the live collection", response_model=list[HitOut])
 def search_get(q: Annotated[str, Query(min_length=1, max_length=10_000)], ingest: Client,
                _: Reader, k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
-               where: Annotated[str | None, Query(description="a JSON object (see POST)")] = None) -> list[dict]:
+               where: Annotated[str | None, Query(description="a JSON object (see POST)")] = None,
+               ) -> ORJSONResponse:
     """As POST /v1/search, with `where` as JSON in the query string."""
     return search(ingest, SearchIn(q=q, k=k, where=parse_where(where)))
 
