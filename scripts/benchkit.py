@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ingest_tasks.testing.stacks import DEFAULT_CORPUS, free_port, isolate, private_stack
+from ingest_tasks.testing.stacks import DEFAULT_CORPUS, answering, free_port, isolate, private_stack
 
 __all__ = ["DEFAULT_CORPUS", "api_server", "isolate", "private_stack"]
 
@@ -21,29 +21,11 @@ __all__ = ["DEFAULT_CORPUS", "api_server", "isolate", "private_stack"]
 def api_server(keys: str, workers: int = 1) -> Iterator[str]:
     """`ingest serve` with these INGEST_API_KEYS and uvicorn workers, in a process of its
     own on a free loopback port, for the block; yields its base URL once it is ready."""
-    import httpx
-
-    from ingest_tasks.core.polling import poll_until
-
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ingest_tasks.interfaces.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers)],
-        env={**os.environ, "INGEST_API_KEYS": keys}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if server.poll() is not None:
-            raise RuntimeError(f"ingest serve exited with {server.returncode}")
-        try:
-            return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        poll_until(ready, 120, "the API server's readiness", 0.2)
+    argv = [sys.executable, "-m", "ingest_tasks.interfaces.cli", "serve", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers)]
+    with answering(argv, f"{url}/readyz", "the API server", 120,
+                   env={**os.environ, "INGEST_API_KEYS": keys},
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

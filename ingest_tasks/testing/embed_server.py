@@ -161,33 +161,16 @@ def _parse(body: bytes) -> tuple[str, list[str]]:
 def serving(folder: Path, *options: str, port: int | None = None) -> Iterator[str]:
     """This server in a process of its own with `options` (--rate, --fail-first), logging
     into `folder`, for the block; yields its URL."""
-    import httpx
-
-    from ingest_tasks.core.polling import poll_until
-    from ingest_tasks.testing.stacks import free_port
+    from ingest_tasks.testing.stacks import answering, free_port
 
     port = port or free_port()
     log_path = folder / f"embed-server-{port}.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "ingest_tasks.testing.embed_server", "--port", str(port), *options],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        if server.poll() is not None:
-            raise RuntimeError(f"the embedding server exited: {log_path.read_text()}")
-        try:
-            return httpx.get(f"{url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        poll_until(answers, 30, f"the embedding server at {url}", interval=0.05)
+    argv = [sys.executable, "-m", "ingest_tasks.testing.embed_server", "--port", str(port), *options]
+    with log_path.open("wb") as log, answering(argv, f"{url}/health", f"the embedding server at "
+                                               f"{url} (its log: {log_path})", stdout=log,
+                                               stderr=subprocess.STDOUT):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -84,3 +85,28 @@ def private_stack(state: Path, parts: list[str] | None = None) -> Iterator[Stack
     finally:
         stack.down(report=lambda line: print(line, file=sys.stderr))
         shutil.rmtree(state, ignore_errors=True)
+
+
+@contextmanager
+def answering(argv: list[str], health_url: str, what: str, timeout: float = 30,
+              **popen: Any) -> Iterator[subprocess.Popen]:
+    """The server `argv` in a process of its own for the block, once `health_url` answers
+    200 (a RuntimeError if it exits first); terminated after."""
+    import httpx
+
+    server = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **popen)
+
+    def answers() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(f"{what} exited with {server.returncode}")
+        try:
+            return httpx.get(health_url, timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        poll_until(answers, timeout, what, interval=0.05)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,9 +1,15 @@
 """Helpers of the integration tests; their fixtures (the real stack: Redis, a Chroma
 server, both pools and Flower) are in tests/stack_fixtures.py."""
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
+from ingest_tasks.state import alias, registry
 from tests.stack_fixtures import worker_pids
 
-__all__ = ["chunks_in_store", "worker_pids"]
+__all__ = ["chunks_in_store", "live_collection", "worker_pids"]
 
 
 def chunks_in_store(client, prefix: str, model: str | None = None) -> dict[str, int]:
@@ -15,3 +21,22 @@ def chunks_in_store(client, prefix: str, model: str | None = None) -> dict[str, 
         if meta["source"].startswith(prefix):
             counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
     return counts
+
+
+@contextmanager
+def live_collection(client, settings, model: str) -> Iterator[alias.Target]:
+    """A live collection of `model` of the block's own (the alias set to it); after, every
+    collection it led to (builds, kept ones) dropped with the alias's and builds' state."""
+    redis, prefix = client.resources.redis, settings.collection_prefix
+    start = alias.Target(alias.collection_name(prefix, model, uuid.uuid4().hex[:6]), model)
+    redis.hset(ALIAS_KEY + prefix, mapping={"collection": start.collection, "model": model, "build": ""})
+    try:
+        yield start
+    finally:
+        made = {start.collection, *(t.collection for t in alias.previous(redis, prefix)),
+                redis.hget(ALIAS_KEY + prefix, "collection")}
+        redis.delete(ALIAS_KEY + prefix, HISTORY_KEY + prefix, BUILD_KEY + prefix,
+                     *redis.keys(FEEDS_KEY + "*"), *redis.keys(CHANGES_KEY + "*"))
+        for collection in made:
+            client.resources.store.drop(collection)
+            registry.drop(redis, collection)

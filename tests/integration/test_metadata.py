@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 
 import pytest
 
-from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
-from ingest_tasks.state import alias, registry
+from tests.integration.conftest import live_collection
 from tests.tasks.in_memory import text
 
 OLD, NEW = "wordllama", "all-MiniLM-L6-v2"
@@ -27,17 +25,8 @@ STREAM_META = {"lane": "stream", "year": 2024, "draft": True, "score": 0.5}
 @pytest.fixture
 def live_wordllama(client, settings):
     """A live wordllama collection of this test's own; every collection it led to dropped after."""
-    redis, prefix = client.resources.redis, settings.collection_prefix
-    start = alias.Target(alias.collection_name(prefix, OLD, uuid.uuid4().hex[:6]), OLD)
-    redis.hset(ALIAS_KEY + prefix, mapping={"collection": start.collection, "model": OLD, "build": ""})
-    yield start
-    made = {start.collection, *(t.collection for t in alias.previous(redis, prefix)),
-            redis.hget(ALIAS_KEY + prefix, "collection")}
-    redis.delete(ALIAS_KEY + prefix, HISTORY_KEY + prefix, BUILD_KEY + prefix,
-                 *redis.keys(FEEDS_KEY + "*"), *redis.keys(CHANGES_KEY + "*"))
-    for collection in made:
-        client.resources.store.drop(collection)
-        registry.drop(redis, collection)
+    with live_collection(client, settings, OLD) as start:
+        yield start
 
 
 def found(client, where) -> dict[str, dict]:

@@ -16,17 +16,16 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
 
 import pytest
 
-from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.state import alias, registry
+from ingest_tasks.state import registry
 from ingest_tasks.state.clock import next_versions
 from tests.corpus import paragraphs
+from tests.integration.conftest import live_collection
 
 OLD, NEW = "wordllama", "all-MiniLM-L6-v2"
 DOCUMENTS = 300
@@ -67,24 +66,15 @@ class Load(threading.Thread):
 @pytest.fixture
 def live_wordllama(client, settings, tmp_path):
     """A live wordllama collection holding a few hundred documents; the default one after."""
-    redis, prefix = client.resources.redis, settings.collection_prefix
-    start = alias.Target(alias.collection_name(prefix, OLD, uuid.uuid4().hex[:6]), OLD)
-    redis.hset(ALIAS_KEY + prefix, mapping={"collection": start.collection, "model": OLD, "build": ""})
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    texts = paragraphs(DOCUMENTS)
-    for n, text in enumerate(texts):
-        (folder / f"p{n:03}.md").write_text(text + "\n")
-    summary = client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]
-    assert summary["committed"] == len(texts) >= 200
-    yield {f"p{n:03}.md": text for n, text in enumerate(texts)}
-    made = {start.collection, *(t.collection for t in alias.previous(redis, prefix)),
-            redis.hget(ALIAS_KEY + prefix, "collection")}
-    redis.delete(ALIAS_KEY + prefix, HISTORY_KEY + prefix, BUILD_KEY + prefix,
-                 *redis.keys(FEEDS_KEY + "*"), *redis.keys(CHANGES_KEY + "*"))
-    for collection in made:
-        client.resources.store.drop(collection)
-        registry.drop(redis, collection)
+    with live_collection(client, settings, OLD):
+        folder = tmp_path / "docs"
+        folder.mkdir()
+        texts = paragraphs(DOCUMENTS)
+        for n, text in enumerate(texts):
+            (folder / f"p{n:03}.md").write_text(text + "\n")
+        summary = client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]
+        assert summary["committed"] == len(texts) >= 200
+        yield {f"p{n:03}.md": text for n, text in enumerate(texts)}
 
 
 def writer(client, texts: dict[str, str], expected: Expected, rng: random.Random):

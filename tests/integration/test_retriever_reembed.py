@@ -11,16 +11,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-import uuid
 
 import pytest
 
-from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY, HISTORY_KEY
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.state import alias, registry
 from tests.corpus import paragraphs
 from tests.extras import require
+from tests.integration.conftest import live_collection
 
 require("langchain_core", "langchain")
 
@@ -36,24 +34,15 @@ QUERY = "where do ocelots prowl at dusk?"
 @pytest.fixture
 def live_wordllama(client, settings, tmp_path):
     """A live wordllama collection of a few dozen documents, one of them about ocelots."""
-    redis, prefix = client.resources.redis, settings.collection_prefix
-    start = alias.Target(alias.collection_name(prefix, OLD, uuid.uuid4().hex[:6]), OLD)
-    redis.hset(ALIAS_KEY + prefix, mapping={"collection": start.collection, "model": OLD, "build": ""})
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for n, text in enumerate(paragraphs(DOCUMENTS)):
-        (folder / f"p{n:03}.md").write_text(text + "\n")
-    (folder / EXPECTED).write_text("# Ocelots\n\n" + OCELOTS + "\n")
-    summary = client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]
-    assert summary["committed"] == summary["total"] > DOCUMENTS // 2
-    yield start
-    made = {start.collection, *(t.collection for t in alias.previous(redis, prefix)),
-            redis.hget(ALIAS_KEY + prefix, "collection")}
-    redis.delete(ALIAS_KEY + prefix, HISTORY_KEY + prefix, BUILD_KEY + prefix,
-                 *redis.keys(FEEDS_KEY + "*"), *redis.keys(CHANGES_KEY + "*"))
-    for collection in made:
-        client.resources.store.drop(collection)
-        registry.drop(redis, collection)
+    with live_collection(client, settings, OLD) as start:
+        folder = tmp_path / "docs"
+        folder.mkdir()
+        for n, text in enumerate(paragraphs(DOCUMENTS)):
+            (folder / f"p{n:03}.md").write_text(text + "\n")
+        (folder / EXPECTED).write_text("# Ocelots\n\n" + OCELOTS + "\n")
+        summary = client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]
+        assert summary["committed"] == summary["total"] > DOCUMENTS // 2
+        yield start
 
 
 class Asking(threading.Thread):

@@ -15,3 +15,26 @@ def worker():
     with start_worker(create_app(get_settings(), current=True), pool="solo", perform_ping_check=False,
                       queues=[STREAM_QUEUE, BULK_QUEUE], shutdown_timeout=30) as worker:
         yield worker
+
+
+@pytest.fixture
+def resources():
+    """Resources on the in-memory store and the real Redis (tests.tasks.in_memory)."""
+    from tests.tasks.in_memory import memory_resources
+
+    with memory_resources() as resources:
+        yield resources
+
+
+@pytest.fixture
+def embedded(resources, monkeypatch):
+    """The texts of the chunks the model embeds during the test."""
+    embedder, texts = resources.embedder(), []
+    original = embedder.embed_chunks
+
+    def spy(chunks):
+        texts.extend(chunk.text for chunk in chunks)
+        return original(chunks)
+
+    monkeypatch.setattr(embedder, "embed_chunks", spy)
+    return texts

@@ -1,6 +1,5 @@
 """The commit's check-and-set against the real Redis registry, on a MemoryStore."""
 
-import pytest
 
 from ingest_tasks.core.results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED
 from ingest_tasks.pipeline.commit import chunk_records, commit_documents
@@ -8,27 +7,7 @@ from ingest_tasks.pipeline.documents import delete_document, prepare
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import registry
 from ingest_tasks.state.registry import Entry
-from tests.tasks.in_memory import memory_resources, submit, text
-
-
-@pytest.fixture
-def resources():
-    with memory_resources() as resources:
-        yield resources
-
-
-@pytest.fixture
-def embedded(resources, monkeypatch):
-    """The texts of the chunks the model embeds during the test."""
-    embedder, texts = resources.embedder(), []
-    original = embedder.embed_chunks
-
-    def spy(chunks):
-        texts.extend(chunk.text for chunk in chunks)
-        return original(chunks)
-
-    monkeypatch.setattr(embedder, "embed_chunks", spy)
-    return texts
+from tests.tasks.in_memory import submit, text
 
 
 def stored(resources, doc_id: str) -> list[dict]:
