@@ -35,7 +35,7 @@ class Ingest:
         self.jobs = {RUNNING_ID: job(RUNNING_ID, "running", failed=1),
                      ENDED_ID: job(ENDED_ID, "finished"), SLASHED_ID: job(SLASHED_ID, "finished")}
         self.failures = [{"doc_id": HOSTILE, "status": "failed", "reason": "corrupt: " + HOSTILE}]
-        self.searched: list[tuple[str, int]] = []
+        self.searched: list[tuple[str, int, dict | None]] = []
 
     def recent_jobs(self, limit=20):
         return [copy.deepcopy(state) for state in self.jobs.values()][:limit]
@@ -59,9 +59,9 @@ class Ingest:
         return {"live": {"collection": "test-minilm-b1", "model": "minilm"}, "previous": [],
                 "build": None, "build_job": None}
 
-    def search(self, text, k=5):
-        self.searched.append((text, k))
-        return [Hit(HOSTILE, "/data/x.md", 0, 0.91, "a chunk with " + HOSTILE)]
+    def search(self, text, k=5, where=None):
+        self.searched.append((text, k, where))
+        return [Hit(HOSTILE, "/data/x.md", 0, 0.91, "a chunk with " + HOSTILE, {"team": HOSTILE})]
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_every_value_is_escaped_and_no_script_may_run(http, keys, ingest):
         policy = response.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "script-src" not in policy
         assert response.headers["cache-control"] == "no-store"
-    assert ingest.searched == [(HOSTILE, 5)]
+    assert ingest.searched == [(HOSTILE, 5, None)]
 
 
 def test_the_main_page_reloads_itself_unless_it_shows_a_search(http, keys, ingest):
@@ -142,7 +142,7 @@ def test_the_main_page_reloads_itself_unless_it_shows_a_search(http, keys, inges
 
     found = http.get("/", params={"q": "cranes", "k": 3}).text
     assert "http-equiv" not in found and 'id="search-results"' in found
-    assert ingest.searched == [("cranes", 3)]
+    assert ingest.searched == [("cranes", 3, None)]
 
 
 def test_a_job_page_reloads_while_the_job_runs_and_not_after(http, keys):
@@ -162,3 +162,12 @@ def test_a_job_id_is_one_path_segment_in_links(http, keys):
     assert f'href="{link}"' in http.get("/").text
     page = http.get(link)
     assert page.status_code == 200 and "team/a?b#c</span>" in page.text
+
+
+def test_the_search_box_filters_by_metadata_and_says_why_a_filter_is_refused(http, keys, ingest):
+    log_in(http, keys[0])
+    page = http.get("/", params={"q": "cranes", "k": 3, "where": '{"team": "docs"}'})
+    assert ingest.searched[-1] == ("cranes", 3, {"team": "docs"})
+    assert "team=" in page.text and HOSTILE not in page.text  # the metadata, escaped
+    refused = http.get("/", params={"q": "cranes", "where": "[1]"})
+    assert "The search failed: where must be a JSON object" in refused.text

@@ -26,7 +26,7 @@ from ingest_tasks.core.errors import IngestError
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.interfaces.http.auth import COOKIE, READ, ApiKey, known
 from ingest_tasks.interfaces.http.context import client
-from ingest_tasks.interfaces.http.reading import MAX_K
+from ingest_tasks.interfaces.http.reading import MAX_K, parse_where
 from ingest_tasks.state.jobs import RUNNING
 
 router = APIRouter(include_in_schema=False)
@@ -53,16 +53,17 @@ HEADERS = {
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, q: Annotated[str, Query(max_length=10_000)] = "",
          k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+         where: Annotated[str, Query(max_length=10_000)] = "",
          ingest: IngestClient = Depends(client)) -> Response:
     """Jobs, lanes, the index, and a search's results; reloads itself unless it shows those."""
     key = viewer(request)
     if key is None:
         return redirect("/login")
     query = q.strip()
-    hits, problem = search(ingest, query, k)
+    hits, problem = search(ingest, query, k, where.strip())
     recent = ingest.recent_jobs(RECENT_JOBS)
     return render(
-        "home.html", key=key, q=query, k=k, hits=hits, search_problem=problem,
+        "home.html", key=key, q=query, k=k, where=where.strip(), hits=hits, search_problem=problem,
         running=[job for job in recent if job["status"] == RUNNING],
         ended=[job for job in recent if job["status"] != RUNNING],
         failures=first_failures(ingest, [job["job_id"] for job in recent if job["failed"]]),
@@ -122,14 +123,17 @@ def viewer(request: Request) -> ApiKey | None:
     return key if key is not None and key.allows(READ) else None
 
 
-def search(ingest: IngestClient, text: str, k: int) -> tuple[list, str]:
-    """A query's hits, or why there are none (no live collection yet, a service down)."""
+def search(ingest: IngestClient, text: str, k: int, where: str) -> tuple[list, str]:
+    """A query's hits within a metadata filter (JSON, may be empty), or why there are none
+    (a filter that is not one, no live collection yet, a service down)."""
     if not text:
         return [], ""
     try:
-        return ingest.search(text, k=k), ""
+        return ingest.search(text, k=k, where=parse_where(where)), ""
     except IngestError as exc:
         return [], exc.reason
+    except ValueError as exc:  # not JSON, or not an object
+        return [], str(exc)
 
 
 def first_failures(ingest: IngestClient, job_ids: list[str]) -> dict[str, list[dict]]:
