@@ -10,9 +10,11 @@ from pathlib import Path
 
 from ingest_tasks.bluegreen import reembed, swap
 from ingest_tasks.core.errors import SourceError, TooLarge
+from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings, get_settings
 from ingest_tasks.lanes import batch, rebuild
+from ingest_tasks.lanes.backpressure import queue_depth
 from ingest_tasks.lanes.factory import create_app
 from ingest_tasks.lanes.handles import JobHandle, StreamHandle
 from ingest_tasks.lanes.tasks import STREAM_DELETE, STREAM_INGEST
@@ -21,8 +23,6 @@ from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.metadata import MetaValue, check_metadata
 from ingest_tasks.pipeline.roots import check_submitted
 from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, read_file
-from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
-from ingest_tasks.lanes.backpressure import queue_depth
 from ingest_tasks.state import alias, changes, jobs, latency
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
@@ -196,9 +196,9 @@ class IngestClient:
     def readiness(self) -> dict[str, str]:
         """Each service's answer: "ok", or why not (Redis, the broker, the Chroma server)."""
         checks: dict[str, Callable[[], object]] = {
-            "redis": self.resources.redis.ping,
-            "broker": lambda: self.app.connection_for_write().ensure_connection(max_retries=1),
-            "chroma": self.resources.store.heartbeat,
+            "redis": lambda: self.resources.redis.ping(),
+            "broker": self._broker_answers,
+            "chroma": lambda: self.resources.store.heartbeat(),  # made here: it may be down
         }
         answers = {}
         for name, check in checks.items():
@@ -208,6 +208,11 @@ class IngestClient:
             except Exception as exc:  # noqa: BLE001 - any failure is an answer
                 answers[name] = f"{type(exc).__name__}: {exc}"[:300]
         return answers
+
+    def _broker_answers(self) -> None:
+        """Connect to the broker once, and let the connection go."""
+        with self.app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
 
     def recent_jobs(self, limit: int = 20) -> list[dict]:
         """The newest jobs' progress, newest first."""

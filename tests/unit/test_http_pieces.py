@@ -58,3 +58,22 @@ def test_the_uploads_folder_becomes_a_source_root_unless_under_one(tmp_path):
     covered = Settings(source_roots=str(tmp_path), state_dir=tmp_path / "other")
     make_readable(covered)
     assert covered.roots == [tmp_path]  # already readable: nothing remembered
+
+
+def test_readiness_names_a_store_that_does_not_answer(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from ingest_tasks.core.settings import get_settings
+    from ingest_tasks.interfaces.client import IngestClient
+    from ingest_tasks.interfaces.http.api import create_api
+    from ingest_tasks.testing.stacks import free_port
+
+    _, entry = new_key("probe", "read")
+    settings = get_settings().model_copy(update={"chroma_port": free_port(), "api_keys": entry,
+                                                 "state_dir": tmp_path})
+    with TestClient(create_api(IngestClient(settings))) as http:
+        ready = http.get("/readyz")
+    assert ready.status_code == 503
+    checks = ready.json()["checks"]
+    assert (checks["redis"], checks["broker"]) == ("ok", "ok")
+    assert checks["chroma"].startswith("StoreUnavailable: ")
