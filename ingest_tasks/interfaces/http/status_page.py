@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
 
 from ingest_tasks.core.errors import IngestError
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.interfaces.http.auth import COOKIE, READ, ApiKey, known
-from ingest_tasks.interfaces.http.context import client
+from ingest_tasks.interfaces.http.auth import COOKIE, ApiKey, known
+from ingest_tasks.interfaces.http.context import Client
 from ingest_tasks.interfaces.http.reading import MAX_K, parse_where
 from ingest_tasks.state.jobs import RUNNING
 
@@ -53,17 +53,16 @@ HEADERS = {
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, q: Annotated[str, Query(max_length=10_000)] = "",
          k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
-         where: Annotated[str, Query(max_length=10_000)] = "",
-         ingest: IngestClient = Depends(client)) -> Response:
+         where: Annotated[str, Query(max_length=10_000)] = "", *, ingest: Client) -> Response:
     """Jobs, lanes, the index, and a search's results; reloads itself unless it shows those."""
     key = viewer(request)
     if key is None:
         return redirect("/login")
-    query = q.strip()
-    hits, problem = search(ingest, query, k, where.strip())
+    query, where = q.strip(), where.strip()
+    hits, problem = search(ingest, query, k, where)
     recent = ingest.recent_jobs(RECENT_JOBS)
     return render(
-        "home.html", key=key, q=query, k=k, where=where.strip(), hits=hits, search_problem=problem,
+        "home.html", key=key, q=query, k=k, where=where, hits=hits, search_problem=problem,
         running=[job for job in recent if job["status"] == RUNNING],
         ended=[job for job in recent if job["status"] != RUNNING],
         failures=first_failures(ingest, [job["job_id"] for job in recent if job["failed"]]),
@@ -73,8 +72,8 @@ def home(request: Request, q: Annotated[str, Query(max_length=10_000)] = "",
 
 @router.get("/jobs/{job_id:path}", response_class=HTMLResponse)
 def job_page(job_id: str, request: Request,
-             cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
-             ingest: IngestClient = Depends(client)) -> Response:
+             cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0, *,
+             ingest: Client) -> Response:
     """One job followed: progress, counts, failures by reason and a page of failed documents."""
     key = viewer(request)
     if key is None:
@@ -100,8 +99,7 @@ def login_form(request: Request) -> Response:
 def login(request: Request, key: Annotated[str, Form()] = "") -> Response:
     """Keep a known key in an HttpOnly, SameSite=Strict cookie; the form again (401) if not."""
     secret = key.strip()
-    found = known(request, secret)
-    if found is None or not found.allows(READ):
+    if known(request, secret) is None:  # any scope may read
         return render("login.html", status=401, key=None, problem="unknown API key")
     response = redirect("/")
     response.set_cookie(COOKIE, secret, path="/", httponly=True, samesite="strict",
@@ -119,8 +117,7 @@ def logout() -> Response:
 
 def viewer(request: Request) -> ApiKey | None:
     """The key in the page's cookie, if the server knows it (any scope may read)."""
-    key = known(request, request.cookies.get(COOKIE))
-    return key if key is not None and key.allows(READ) else None
+    return known(request, request.cookies.get(COOKIE))
 
 
 def search(ingest: IngestClient, text: str, k: int, where: str) -> tuple[list, str]:
