@@ -7,6 +7,7 @@ below it (its own package aside):
     interfaces
     testing (helpers of tests and benchmarks)
     ops
+    sync
     lanes
     bluegreen
     pipeline
@@ -25,7 +26,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "ingest_tasks"
 LAYERS = {
     "core": 0, "state": 1, "store": 1, "pipeline": 2, "bluegreen": 3, "lanes": 4,
-    "ops": 5, "testing": 6, "interfaces": 7, "cost": 8,
+    "sync": 5, "ops": 6, "testing": 7, "interfaces": 8, "cost": 9,
 }
 
 

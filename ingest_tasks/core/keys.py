@@ -24,3 +24,6 @@ FEEDS_KEY = KEY_PREFIX + "feeds:"  # feeds:{collection} set of collections its c
 CHANGES_KEY = KEY_PREFIX + "changes:"  # changes:{collection} hash doc_id -> sequence of its change
 CHANGE_SEQ_KEY = KEY_PREFIX + "change-seq"  # counter ordering the changes
 BUILD_KEY = KEY_PREFIX + "build:"  # build:{collection prefix} hash: the newest re-embedding build
+SOURCES_QUEUE = "sources"  # syncs a schedule starts: a pool of their own, never in a lane's way
+SOURCE_KEY = KEY_PREFIX + "source:"  # source:{name}:manifest|run|plan|last|lock|watcher (sync/)
+SOURCES_KEY = KEY_PREFIX + "sources"  # sorted set of names of sources synced, by last sync

@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     # Empty: none (only content sent inline); paths come in messages, which prove no sender.
     source_roots: str = ""
 
+    # Sources kept in sync (docs/sources.md): a JSON object of name -> {"uri": a folder or
+    # s3://bucket/prefix, "prefix": doc id prefix, "schedule": a crontab for `ingest sync`}
+    sources: str = ""
+    s3_endpoint_url: str = ""  # an S3-compatible server (MinIO, moto); empty: AWS. Keys: AWS_*
+    s3_region: str = "us-east-1"
+    sync_lock_wait: float = Field(0.0, ge=0)  # a sync finding its source busy waits this, then refuses
+    watch_debounce: float = Field(0.5, gt=0)  # seconds of quiet on a path before the watcher sends it
+
     # Hybrid routing: a submission this small streams, a larger one becomes a batch job
     stream_max_docs: int = Field(8, ge=1)
     stream_max_bytes: int = Field(2 * 1024 * 1024, ge=1)

@@ -3,7 +3,6 @@ job status, search, and re-embedding: build, swap, rollback."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -13,16 +12,15 @@ from ingest_tasks.core.errors import SourceError, TooLarge
 from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.core.settings import Settings, get_settings
-from ingest_tasks.lanes import batch, rebuild
+from ingest_tasks.lanes import batch, rebuild, sending
 from ingest_tasks.lanes.backpressure import queue_depth
 from ingest_tasks.lanes.factory import create_app
 from ingest_tasks.lanes.handles import JobHandle, StreamHandle
-from ingest_tasks.lanes.tasks import STREAM_DELETE, STREAM_INGEST
 from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.metadata import MetaValue, check_metadata
 from ingest_tasks.pipeline.roots import check_submitted
-from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, read_file
+from ingest_tasks.pipeline.sources import DocRef, discover, file_ref
 from ingest_tasks.state import alias, changes, jobs, latency
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
@@ -93,11 +91,7 @@ class IngestClient:
         `metadata`, if given, replaces the document's own; either is checked before sending.
         """
         meta = self._metadata(ref.metadata if metadata is None else metadata)
-        if not ref.content and ref.size <= self.settings.inline_max_bytes:
-            data = read_file(Path(ref.source), self.settings.max_document_bytes)
-            ref = DocRef.inline(ref.doc_id, data, ref.source, ref.version)
-        ref = replace(ref, submitted=time.time(), metadata=meta)
-        return self.app.send_task(STREAM_INGEST, args=[ref.to_dict(), model])
+        return sending.stream(self.app, replace(ref, metadata=meta), model)
 
     def delete(self, doc_id: str, version: int | None = None, model: str | None = None):
         """Stream the removal of one document; returns the task's AsyncResult.
@@ -107,7 +101,7 @@ class IngestClient:
         """
         check_doc_id(doc_id, self.settings.max_doc_id_bytes)
         version = version if version is not None else next_versions(self.resources.redis)[0]
-        return self.app.send_task(STREAM_DELETE, args=[doc_id, version, model])
+        return sending.delete(self.app, doc_id, version, model)
 
     def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
                      model: str | None = None,

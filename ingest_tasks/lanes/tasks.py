@@ -36,6 +36,7 @@ from ingest_tasks.state import counters, jobs, latency, locks
 STREAM_INGEST, STREAM_DELETE = "ingest.stream.ingest", "ingest.stream.delete"
 BULK_GROUP, BULK_COPY = "ingest.bulk.group", "ingest.bulk.copy"
 SUMMARIZE, JOB_FAILED = "ingest.bulk.summarize", "ingest.bulk.job_failed"
+BULK_DELETE = "ingest.bulk.delete"
 PUBLIC_TASKS = (STREAM_INGEST, STREAM_DELETE)
 
 _worker_app: IngestApp | None = None  # the app this process works for, once it is a worker
@@ -171,6 +172,19 @@ def delete_document(self, doc_id: str, version: int, model: str | None = None) -
     return result.to_dict()
 
 
+def delete_group(self, deletes: list[list], model: str | None = None) -> dict:
+    """Bulk lane: remove documents from the index, each leaving a tombstone at its version."""
+    started, resources = time.time(), self.app.resources
+    results = _attempt(
+        self,
+        lambda: [documents.delete_document(doc_id, version, resources, model)
+                 for doc_id, version in deletes],
+        lambda exc: [ProcessingResult.failure(doc_id, "", exc.reason) for doc_id, _ in deletes],
+    )
+    _observe(self, BULK_QUEUE, None, model, results, 0.0, started)
+    return dict(Counter(result.status for result in results))
+
+
 def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
                  model: str | None = None) -> dict:
     """Bulk lane: ingest a group of documents, record them in the job; return the counts."""
@@ -245,6 +259,7 @@ def register(app: IngestApp) -> None:
     stream_limit, bulk_limit = settings.stream_rate_limit or None, settings.bulk_rate_limit or None
     for name, run, limit in ((STREAM_INGEST, ingest_document, stream_limit),
                              (STREAM_DELETE, delete_document, None),
+                             (BULK_DELETE, delete_group, None),
                              (BULK_GROUP, ingest_group, bulk_limit),
                              (BULK_COPY, copy_group, bulk_limit)):
         app.task(name=name, base=LaneTask, bind=True, max_retries=retries, rate_limit=limit)(run)

@@ -21,6 +21,7 @@ HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 SUPPORTED_SUFFIXES = HTML_SUFFIXES | {
     ".docx", ".txt", ".text", ".md", ".markdown", ".rst", ".pdf"
 }
+S3_SCHEME = "s3://"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # the last component: confine() resolved it already
 
 
@@ -101,6 +102,11 @@ def file_ref(path: str | Path, doc_id: str | None = None, version: int | None = 
         raise SourceError(f"no such file: {path}")
     ref = _ref(path, doc_id or path.name)
     return ref if version is None else DocRef(ref.doc_id, ref.source, version, ref.size)
+
+
+def is_remote(source: str) -> bool:
+    """Whether a source names an object of a store (s3://...) rather than a file."""
+    return source.startswith(S3_SCHEME)
 
 
 def read_source(ref: DocRef, settings: Settings) -> bytes:
