@@ -20,6 +20,7 @@ The hierarchy decides what happens to a document:
     │   └── ModelMismatch       a collection belongs to another embedding model
     ├── InvalidWhere            a search filter outside the `where` language; a ValueError
     ├── WaitTimeout             waited past its deadline (a job, a service, writers); a TimeoutError
+    ├── SyncBusy                a sync of the source runs already (another process, a watcher)
     ├── BlueGreenError          an operator's re-embedding command cannot go on
     │   ├── BuildError          no build to start, resume or swap in, or one still running
     │   └── SwapRefused         a check failed: the live collection stays live
@@ -167,6 +168,12 @@ class WaitTimeout(IngestError, TimeoutError):
     """Something waited for did not happen in time (core.polling.poll_until)."""
 
     code = "timeout"
+
+
+class SyncBusy(IngestError):
+    """A sync of the source is running already: two never run at once."""
+
+    code = "sync-busy"
 
 
 class BlueGreenError(IngestError):

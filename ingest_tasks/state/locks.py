@@ -187,9 +187,12 @@ class Lease:
 
 
 @contextmanager
-def held(redis, keys: list[str], lease: float, wait: float) -> Iterator[Lease]:
-    """Hold every key for the block (all taken in one step, or none); Busy if not within `wait`."""
-    with _leased(redis, keys, "all", lease, wait, f"{len(keys)} commit locks still held") as taken:
+def held(redis, keys: list[str], lease: float, wait: float,
+         what: str = "") -> Iterator[Lease]:
+    """Hold every key for the block (all taken in one step, or none); Busy (saying `what`
+    is held) if not within `wait`."""
+    with _leased(redis, keys, "all", lease, wait, what or f"{len(keys)} commit locks still held"
+                 ) as taken:
         yield taken
 
 

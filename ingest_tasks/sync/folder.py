@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from ingest_tasks.pipeline.sources import SUPPORTED_SUFFIXES
-from ingest_tasks.sync.listing import Entry
+from ingest_tasks.sync.entry import Entry
 from ingest_tasks.sync.sources import Source
 
 

@@ -1,38 +1,21 @@
-"""What a listing yields: one Entry per document, from stat or object metadata alone.
-
-The stamp tells whether a document changed since it was last sent: a folder's file by
-its modification time, size and inode (an editor's save-by-rename makes a new inode),
-an S3 object by its ETag and LastModified. `modified` (nanoseconds) is the version the
-document asks for; the manifest may raise it (see plan).
-"""
+"""Listing a source: a folder's files or an S3 prefix's objects, as Entry records."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ingest_tasks.sync import folder, s3
+from ingest_tasks.sync.entry import Entry
 
 if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings
     from ingest_tasks.sync.sources import Source
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One listed document: its path under the source, where a worker reads it, and its stamp."""
-
-    relative: str  # POSIX path under the source: the doc id without the source's prefix
-    location: str  # an absolute file path, or s3://bucket/key
-    stamp: str
-    modified: int  # nanoseconds since the epoch
-    size: int
-
-
 def list_source(source: Source, settings: Settings,
                 under: list[str] | None = None) -> Iterator[Entry]:
     """The documents of a source; with `under`, only those at or below these relative paths."""
     if source.is_s3:
-        from ingest_tasks.sync import s3  # boto3 is imported only for S3 sources
         return s3.list_entries(source, settings, under)
-    from ingest_tasks.sync import folder
     return folder.list_entries(source, under)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ingest_tasks.sync.listing import Entry
+from ingest_tasks.sync.entry import Entry
 from ingest_tasks.sync.manifest import Sent
 
 
