@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ingest_tasks.core.errors import SourceError
 from ingest_tasks.core.keys import SOURCE_KEY
 from ingest_tasks.lanes import batch, sending
 from ingest_tasks.pipeline.sources import DocRef
@@ -111,15 +112,21 @@ def _send(app: IngestApp, source: Source, plan: Plan, run: dict,
             for entry, version in plan.upserts]
     small = (len(refs) <= settings.stream_max_docs
              and sum(ref.size for ref in refs) <= settings.stream_max_bytes)
+    unread: set[str] = set()  # streamed files gone (or grown past a limit) since listed
     if refs and run["hybrid"] and small:
-        report.tasks += [sending.stream(app, ref, model).id for ref in refs]
+        for (entry, _), ref in zip(plan.upserts, refs):
+            try:
+                report.tasks.append(sending.stream(app, ref, model).id)
+            except SourceError:  # not noted as sent: the next sync of its path decides again
+                unread.add(entry.relative)
     elif refs:
         report.job_id = batch.start_job(refs, app, job_id=run["job_id"], model=model,
                                         on_progress=on_progress)
     deletes = [(source.doc_id(path), version) for path, version in plan.deletes]
     report.tasks += [result.id for result in sending.delete_many(app, deletes, model)]
     redis = app.resources.redis
-    manifest.record(redis, source.name, plan.sent())
+    manifest.record(redis, source.name, [(path, sent) for path, sent in plan.sent()
+                                         if path not in unread])
     redis.delete(_run_key(source))
     return report
 
