@@ -31,7 +31,7 @@ def list_entries(source: Source, under: list[str] | None = None) -> Iterator[Ent
 
 def _walk(root: Path, relative: str) -> Iterator[Entry]:
     """The entries at `relative`: the file itself, or the files below the folder."""
-    if _hidden(relative):
+    if hidden(relative):
         return
     path = root / relative if relative else root
     try:
@@ -66,10 +66,11 @@ def _below(root: Path, folder: Path) -> Iterator[Entry]:
 
 def listed(relative: str) -> bool:
     """Whether a file under a source is one of its documents (not hidden, a supported kind)."""
-    return not _hidden(relative) and PurePosixPath(relative).suffix.lower() in SUPPORTED_SUFFIXES
+    return not hidden(relative) and PurePosixPath(relative).suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def _hidden(relative: str) -> bool:
+def hidden(relative: str) -> bool:
+    """Whether a path under a source is hidden: a name in it starts with a dot."""
     return any(part.startswith(".") for part in PurePosixPath(relative).parts)
 
 
