@@ -1,0 +1,78 @@
+"""The watcher's pure parts: debouncing on a fake clock, and which events count."""
+
+from watchdog.events import (DirCreatedEvent, DirModifiedEvent, FileClosedEvent,
+                             FileCreatedEvent, FileDeletedEvent, FileModifiedEvent,
+                             FileMovedEvent)
+
+from ingest_tasks.sync.sources import Source
+from ingest_tasks.sync.watch import Debouncer, Watcher
+
+QUIET = 0.5
+
+
+def test_several_writes_in_a_row_are_one_release_once_quiet():
+    debouncer = Debouncer(QUIET)
+    for now in (0.0, 0.2, 0.4):
+        debouncer.touch("notes/a.md", now)
+    assert debouncer.next_at() == 0.9
+    assert debouncer.due(0.89) == []
+    assert debouncer.due(0.9) == ["notes/a.md"]
+    assert debouncer.due(5.0) == [] and debouncer.next_at() is None
+
+
+def test_a_burst_of_files_is_released_together_once_it_ends():
+    debouncer = Debouncer(QUIET)
+    names = [f"upload/page-{n:03d}.md" for n in range(100)]
+    for n, name in enumerate(names):
+        debouncer.touch(name, n * 0.004)  # 0.4 s of copying: the first ones settle meanwhile
+    assert debouncer.due(0.6) == []  # settled ones wait for the burst to end
+    assert debouncer.due(0.396 + QUIET) == names
+
+
+def test_a_file_written_without_pause_holds_others_back_twice_the_quiet_at_most():
+    debouncer = Debouncer(QUIET)
+    debouncer.touch("b.md", 0.0)
+    released = []
+    for now in (step / 10 for step in range(30)):
+        debouncer.touch("log.md", now)
+        released += [(now, path) for path in debouncer.due(now)]
+    assert released == [(1.0, "b.md")]  # log.md never settled: it is still pending
+    assert debouncer.drain() == ["log.md"] and debouncer.next_at() is None
+
+
+def test_a_path_touched_again_after_release_is_released_again():
+    debouncer = Debouncer(QUIET)
+    debouncer.touch("a.md", 0.0)
+    assert debouncer.due(0.5) == ["a.md"]
+    debouncer.touch("a.md", 0.7)
+    assert debouncer.due(1.1) == [] and debouncer.due(1.2) == ["a.md"]
+
+
+def watcher(tmp_path) -> Watcher:
+    """A watcher of tmp_path on a clock that stands still (no app: nothing is sent here)."""
+    return Watcher(None, Source(str(tmp_path), str(tmp_path)), QUIET, clock=lambda: 1.0)
+
+
+def test_events_of_documents_and_folders_count_others_do_not(tmp_path):
+    seen = watcher(tmp_path)
+    for event in (FileCreatedEvent(f"{tmp_path}/a.md"), FileModifiedEvent(f"{tmp_path}/a.md"),
+                  FileClosedEvent(f"{tmp_path}/sub/b.txt"), FileDeletedEvent(f"{tmp_path}/c.pdf"),
+                  DirCreatedEvent(f"{tmp_path}/new folder")):
+        seen.dispatch(event)
+    for event in (FileModifiedEvent(f"{tmp_path}/.a.md.swp"),  # an editor's swap file
+                  FileCreatedEvent(f"{tmp_path}/a.md.tmp~"),  # a temp file: no document kind
+                  FileCreatedEvent(f"{tmp_path}/photo.jpg"),
+                  FileCreatedEvent(f"{tmp_path}/.git/config.txt"),
+                  DirCreatedEvent(f"{tmp_path}/.git"),
+                  DirModifiedEvent(str(tmp_path)),  # the folder itself
+                  FileCreatedEvent(f"{tmp_path.parent}/outside.md")):
+        seen.dispatch(event)
+    assert seen.debouncer.drain() == ["a.md", "c.pdf", "new folder", "sub/b.txt"]
+
+
+def test_a_rename_counts_at_both_ends_that_are_documents(tmp_path):
+    seen = watcher(tmp_path)
+    seen.dispatch(FileMovedEvent(f"{tmp_path}/.a.md.swx", f"{tmp_path}/a.md"))  # editor's save
+    seen.dispatch(FileMovedEvent(f"{tmp_path}/b.md", f"{tmp_path}/sub/c.md"))
+    seen.dispatch(FileMovedEvent(f"{tmp_path}/d.md", f"{tmp_path}/d.md~"))  # kept as a backup
+    assert seen.debouncer.drain() == ["a.md", "b.md", "d.md", "sub/c.md"]
