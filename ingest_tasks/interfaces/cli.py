@@ -398,6 +398,32 @@ def where_filter(text: str) -> dict:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def cmd_watch(args) -> int:
+    """Follow a folder until interrupted (Ctrl-C, SIGTERM): its edits, creations, renames and
+    deletions are sent as they settle, one log line per sync; a sync at start catches up."""
+    import logging
+
+    from ingest_tasks.lanes.worklog import LOGGER, use_format
+
+    client = _client()
+    logger = logging.getLogger(LOGGER)
+    logger.addHandler(logging.StreamHandler())  # stderr
+    use_format([logger], client.settings.log_format)
+    client.watch(args.folder, args.debounce)
+    return OK
+
+
+def seconds(text: str) -> float:
+    """A number of seconds above 0 (argparse's usage error if not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text}")
+    return value
+
+
 def cmd_metrics(args) -> int:
     """Serve metrics for Prometheus at http://0.0.0.0:PORT/metrics until interrupted."""
     from ingest_tasks.ops.metrics import serve
@@ -503,6 +529,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=JSON)
     for name, run in (("swap", cmd_swap), ("rollback", cmd_rollback)):
         _command(sub, name, run).add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "watch", cmd_watch)
+    p.add_argument("folder", help="a folder under the workers' source roots, or the name of a "
+                   "folder source of INGEST_SOURCES")
+    p.add_argument("--debounce", type=seconds, metavar="SECONDS", help="seconds of quiet on a "
+                   "file before it is sent (default: INGEST_WATCH_DEBOUNCE, 0.5)")
     p = _command(sub, "metrics", cmd_metrics)
     p.add_argument("--port", type=int, default=9808, help="port to serve on (default: 9808)")
     p = _command(sub, "serve", cmd_serve)

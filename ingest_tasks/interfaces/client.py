@@ -25,6 +25,7 @@ from ingest_tasks.state import alias, changes, jobs, latency
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
 from ingest_tasks.store.base import Hit, Where
+from ingest_tasks.sync import sources, watch
 
 Metadata = Mapping[str, MetaValue]  # a caller's: see docs/metadata.md
 
@@ -130,6 +131,14 @@ class IngestClient:
     def _metadata(self, metadata: Mapping | None) -> dict[str, MetaValue]:
         """The caller's metadata checked against this client's limits ({} for None)."""
         return check_metadata({} if metadata is None else metadata, self.settings)
+
+    def watch(self, folder: str | Path, debounce: float | None = None) -> None:
+        """Follow a folder (or a configured folder source) until SIGINT or SIGTERM, sending its
+        changes as they settle (see sync.watch); SourceOutsideRoots if the workers may not
+        read it, SyncBusy if another watcher follows it."""
+        source = sources.resolve(self.settings, str(folder))
+        self.check_sources([] if source.is_s3 else [source.uri])  # watch() refuses S3 sources
+        watch.watch(self.app, source, debounce)
 
     def resume(self, job_id: str, on_progress: Callable[[dict], None] | None = None) -> str:
         """Run a job again over the sources, model and metadata it was given; returns its id."""
