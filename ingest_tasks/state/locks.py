@@ -213,14 +213,14 @@ def _leased(redis, keys: list[str], how: str, seconds: float, wait: float,
 
     def attempt() -> list[str] | None:
         reply = take(keys=keys, args=[tag, int(seconds * 1000), how])
-        if reply[0] == 1:
-            return reply[1:]
-        if time.monotonic() - looked[0] > _DEAD_CHECK:  # a dead owner's: taken over at once
+        if reply[0] != 1 and time.monotonic() - looked[0] > _DEAD_CHECK:
             looked[0] = time.monotonic()
-            for key, holder in zip(reply[1::2], reply[2::2]):
-                if dead(holder):
-                    Lease(redis, [key], holder, seconds).release()
-        return None
+            gone = [(key, holder) for key, holder in zip(reply[1::2], reply[2::2]) if dead(holder)]
+            for key, holder in gone:  # a dead owner's: taken over at once, even by a wait of 0
+                Lease(redis, [key], holder, seconds).release()
+            if gone:
+                reply = take(keys=keys, args=[tag, int(seconds * 1000), how])
+        return reply[1:] if reply[0] == 1 else None
 
     lease = Lease(redis, wait_for(attempt, wait, what), tag, seconds)
     with renewed(lease):
