@@ -11,7 +11,8 @@ those paths: a few small documents stream, a burst becomes one batch job (see ru
 The watcher holds the source's watcher lease, starts observing, then syncs the whole
 source, catching up on what changed while no watcher ran. A sync that fails (Redis away,
 SyncBusy while a scheduled sync runs) keeps its paths pending and is tried again after a
-growing pause. SIGINT or SIGTERM stops it: what is pending is sent first.
+growing pause. SIGINT or SIGTERM stops it after a last sync of the whole source: what is
+pending is sent, and so is a change whose event was still on its way.
 """
 
 from __future__ import annotations
@@ -81,11 +82,6 @@ class Debouncer:
             del self.pending[path]
         return taken
 
-    def drain(self) -> list[str]:
-        """Take every pending path, settled or not (sorted)."""
-        taken, self.pending = sorted(self.pending), {}
-        return taken
-
 
 class Watcher(FileSystemEventHandler):
     """Follows one folder source: the observer's thread notes paths, run() syncs them."""
@@ -119,16 +115,13 @@ class Watcher(FileSystemEventHandler):
         return None if found == "." or outside else PurePath(found).as_posix()
 
     def run(self) -> None:
-        """Sync paths as they settle until stop(); then what is pending, once."""
+        """Sync paths as they settle until stop(); then the whole source, once."""
         while not self.stopped.is_set():
             self.wake.clear()
             self.wake.wait(self._pause())
             if not self.stopped.is_set():
                 self._step()
-        with self.lock:
-            paths = self.debouncer.drain()
-        if paths and not self.whole:  # else the next start's sync of the whole source sends them
-            self._sync(paths, final=True)
+        self._sync(None, final=True)  # the pending paths, and changes whose events are in flight
 
     def stop(self) -> None:
         """End run() after the sync under way, if any (any thread, a signal handler)."""
@@ -156,7 +149,7 @@ class Watcher(FileSystemEventHandler):
 
     def _sync(self, paths: list[str] | None, final: bool = False) -> None:
         """Sync the paths (None: the whole source); log it, or keep them for another try."""
-        trigger = "watch-start" if paths is None else "watch"
+        trigger = "watch-stop" if final else "watch-start" if paths is None else "watch"
         try:
             report = runner.sync(self.app, self.source, under=paths, hybrid=True,
                                  trigger=trigger, wait=0)
