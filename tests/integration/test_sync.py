@@ -2,16 +2,23 @@
 removed, nothing else is read; a sync cut off is finished by the next; two never run at once."""
 
 import json
+import os
+import random
 import subprocess
 import sys
+import time
 
 import pytest
 
 from ingest_tasks.core.errors import SyncBusy
+from ingest_tasks.core.polling import poll_until
+from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.pipeline.parse import parse
 from ingest_tasks.pipeline.sources import content_hash
 from ingest_tasks.sync import manifest, runner, status
 from ingest_tasks.sync.sources import resolve
+from tests.integration.conftest import live_collection
+from tests.integration.schedules import Model, apply_to_folder, schedule
 
 TIMEOUT = 120
 
@@ -125,3 +132,58 @@ def test_delete_by_prefix_removes_those_documents_only(client, tmp_path):
     held = index_of(client, "")
     assert not any(doc_id.startswith("drop/") for doc_id in held)
     assert {f"keep/{n}.md" for n in range(3)} <= set(held)
+
+
+# --- acceptance: a seeded random schedule, followed by a watcher killed once, then a sync ---
+
+SEED = 17
+FAST = "wordllama"  # a static model: the schedule's hundreds of commits in seconds
+
+
+def watcher(source: str, env: dict) -> subprocess.Popen:
+    """`ingest watch` of a configured source, in a process of its own."""
+    return subprocess.Popen([sys.executable, "-m", "ingest_tasks.interfaces.cli", "watch", source],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def watched(client, name: str, process: subprocess.Popen) -> None:
+    """Wait until the watcher holds its lease (it has started), failing if it exited."""
+    def holds() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the watcher exited: {process.stderr.read()}")
+        return status.watcher(client.resources.redis, name) is not None
+    poll_until(holds, 60, "the watcher did not start", interval=0.05)
+
+
+def test_a_watched_folder_ends_as_the_tree_after_a_random_schedule_and_a_watcher_kill(
+        client, settings, tmp_path):
+    root = tmp_path / "watched"
+    root.mkdir()
+    sources = json.dumps({"acceptance": {"uri": str(root), "prefix": "acc/"}})
+    env = {**os.environ, "INGEST_SOURCES": sources, "INGEST_WATCH_DEBOUNCE": "0.2"}
+    client = IngestClient(settings.model_copy(update={"sources": sources}))
+    rng, model, ops = random.Random(SEED), Model(), list(schedule(SEED))
+    kill_at, restart_at = len(ops) - 100, len(ops) - 60
+    with live_collection(client, settings, FAST):
+        process = watcher("acceptance", env)
+        watched(client, "acceptance", process)
+        try:
+            for number, op in enumerate(ops):
+                apply_to_folder(root, op)
+                model.apply(op)
+                if number == kill_at:
+                    process.kill()  # SIGKILL: mid-flush, perhaps; what changes now, it misses
+                    process.wait()
+                elif number == restart_at:
+                    process = watcher("acceptance", env)
+                    watched(client, "acceptance", process)
+                if number >= len(ops) - 150 and number % 10 == 0:
+                    time.sleep(rng.uniform(0, 0.3))  # the schedule's pace: changes come in bursts
+            finished(client, client.sync("acceptance", wait=60))
+            expected = model.expected("acc/")
+            poll_until(lambda: index_of(client, "acc/") == expected, 180,
+                       "the index did not come to equal the tree", interval=0.5)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
