@@ -15,7 +15,9 @@ from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.pipeline.parse import parse
 from ingest_tasks.pipeline.sources import content_hash
-from ingest_tasks.sync import manifest, runner, status
+from ingest_tasks.core.results import ProcessingResult
+from ingest_tasks.state import jobs
+from ingest_tasks.sync import manifest, pending, runner, status
 from ingest_tasks.sync.sources import resolve
 from tests.integration.conftest import live_collection
 from tests.integration.schedules import Model, apply_to_folder, schedule
@@ -132,6 +134,33 @@ def test_delete_by_prefix_removes_those_documents_only(client, tmp_path):
     held = index_of(client, "")
     assert not any(doc_id.startswith("drop/") for doc_id in held)
     assert {f"keep/{n}.md" for n in range(3)} <= set(held)
+
+
+def test_documents_failed_for_a_passing_reason_are_sent_again_by_the_next_sync(
+        client, folder, settings):
+    source, redis = resolve(settings, str(folder)), client.resources.redis
+    finished(client, client.sync(str(folder)))
+    edited, bad = folder / "note-1-failed.md", folder / "note-2-failed.md"
+    edited.write_text("# Note 1\n\nA second edition, about limpets.\n")
+    bad.write_bytes(b"\xff\xfe\x00broken")  # fails for its content: not sent again
+    # as a sync leaves it whose job's worker gave up on both (the store down past every retry
+    # for one, a bad file for the other): sent and noted, failed, not in the index
+    plan = runner._plan(client.app, source, None)
+    manifest.record(redis, source.name, plan.sent())
+    job = "failed-" + folder.parent.name[-8:]
+    jobs.create(redis, job, 2, 1, 1, 600, [])
+    jobs.record(redis, job, 1, 0, [
+        ProcessingResult.failure(source.doc_id(edited.name), str(edited),
+                                 "store-unavailable: the Chroma server did not answer"),
+        ProcessingResult.failure(source.doc_id(bad.name), str(bad),
+                                 "encoding: not text")], 0.0)
+    jobs.finish(redis, job, 1, time.time(), 600)
+    pending.remember(client.app, source.name, job, [])
+    report = client.sync(str(folder))
+    assert report.counts == {"new": 0, "changed": 1, "deleted": 0, "unchanged": 11}
+    finished(client, report)
+    assert index_of(client, edited.name)[edited.name] == content_hash(
+        parse(edited.read_bytes(), edited.name).text)
 
 
 # --- acceptance: a seeded random schedule, followed by a watcher killed once, then a sync ---
