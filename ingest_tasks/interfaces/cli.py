@@ -8,6 +8,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points, version
@@ -292,9 +293,66 @@ def cmd_submit(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    """Stream the removal of one document and wait until it is gone."""
-    result = _client().delete(args.doc_id, args.version, args.model).get(timeout=args.timeout)
+    """Remove one document (or every one whose id starts with --prefix) and wait until gone."""
+    if (args.doc_id is None) == (args.prefix is None):
+        err.print("[red]error:[/red] give DOC_ID or --prefix PREFIX (one of them)")
+        return USAGE
+    client = _client()
+    if args.prefix is not None:
+        if args.version is not None:
+            err.print("[red]error:[/red] --version is one document's: --prefix uses the clock")
+            return USAGE
+        sent = client.delete_prefix(args.prefix, args.model)
+        err.print(f"{len(sent)} tasks remove the documents under {args.prefix!r}")
+        done = Counter[str]()
+        for counts in client.wait_tasks([task.id for task in sent], timeout=args.timeout):
+            done.update({counts["status"]: 1} if "status" in counts else counts)
+        if args.json:
+            print(json.dumps({"prefix": args.prefix, **done}))
+        else:
+            out.print(f"{args.prefix!r}: " + (", ".join(f"{n} {what}" for what, n in done.items())
+                                              or "no document has this prefix"))
+        return SOME_FAILED if done.get(FAILED) else OK
+    result = client.delete(args.doc_id, args.version, args.model).get(timeout=args.timeout)
     return _show_results(STREAM_QUEUE, [result], args.json)
+
+
+def cmd_sync(args) -> int:
+    """Bring the index in line with a source: send what is new or changed, tombstone what vanished."""
+    client = _client()
+    if args.dry_run:
+        report = client.sync(args.source, dry_run=True)
+        return _show_plan(report, args.json)
+    with _job_bar("of the sync") as update:
+        report = client.sync(args.source, wait=args.wait, on_progress=update)
+        state = client.wait_job(report.job_id, on_progress=update) if report.job_id else None
+    summary = (state or {}).get("summary") or {}
+    results = client.wait_tasks(report.tasks, timeout=args.timeout)
+    failed = summary.get("failed", 0) + sum(r.get(FAILED, 0) + (r.get("status") == FAILED)
+                                            for r in results)
+    if args.json:
+        print(json.dumps({**report.to_dict(), "failed": failed}))
+    else:
+        counts = ", ".join(f"{report.counts[k]} {k}" for k in ("new", "changed", "deleted",
+                                                               "unchanged"))
+        out.print(f"{report.source}: {counts}" + (f"; job {report.job_id}" if report.job_id else "")
+                  + (f"; {failed} failed (`ingest status {report.job_id}`)" if failed else "")
+                  + ("; finished a sync that was cut off first" if report.resumed else ""))
+    return SOME_FAILED if failed else OK
+
+
+def _show_plan(report, as_json: bool) -> int:
+    """What a dry run found: each document that would be sent or removed."""
+    plan = report.plan
+    if as_json:
+        print(json.dumps({**report.to_dict(), **plan.to_dict()}))
+        return OK
+    for entry, version in plan.upserts:
+        out.print(f"send    {entry.relative}  (version {version})")
+    for path, _version in plan.deletes:
+        out.print(f"delete  {path}")
+    out.print(", ".join(f"{n} {what}" for what, n in plan.counts().items()) + " (dry run)")
+    return OK
 
 
 def _show_results(lane: str, results: list[dict], as_json: bool) -> int:
@@ -503,9 +561,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
     p.add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "delete", cmd_delete)
-    p.add_argument("doc_id", help="the document's id")
+    p.add_argument("doc_id", nargs="?", help="the document's id")
+    p.add_argument("--prefix", help="remove every document whose id starts with this")
     p.add_argument("--version", type=int, help="tombstone version (default: the clock, now)")
     p.add_argument("--model", help="embedding model (default: the configured one)")
+    p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
+    p.add_argument("--json", action="store_true", help=JSON)
+    p = _command(sub, "sync", cmd_sync)
+    p.add_argument("source", metavar="SOURCE", help="a folder, s3://bucket/prefix, or the name "
+                   "of one of INGEST_SOURCES")
+    p.add_argument("--dry-run", action="store_true", help="list and compare only: print what "
+                   "would be sent and removed, send nothing")
+    p.add_argument("--wait", type=float, metavar="SECONDS", help="if another sync of the source "
+                   "runs, wait this long for it (default: INGEST_SYNC_LOCK_WAIT, 0: refuse)")
     p.add_argument("--timeout", type=float, default=300, help=TIMEOUT)
     p.add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "latency", cmd_latency)

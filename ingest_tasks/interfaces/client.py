@@ -21,11 +21,13 @@ from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.metadata import MetaValue, check_metadata
 from ingest_tasks.pipeline.roots import check_submitted
 from ingest_tasks.pipeline.sources import DocRef, discover, file_ref
-from ingest_tasks.state import alias, changes, jobs, latency
+from ingest_tasks.state import alias, changes, jobs, latency, registry
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
 from ingest_tasks.store.base import Hit, Where
-from ingest_tasks.sync import sources, watch
+from ingest_tasks.sync import runner, watch
+from ingest_tasks.sync.runner import SyncReport
+from ingest_tasks.sync.sources import resolve
 
 Metadata = Mapping[str, MetaValue]  # a caller's: see docs/metadata.md
 
@@ -104,6 +106,41 @@ class IngestClient:
         version = version if version is not None else next_versions(self.resources.redis)[0]
         return sending.delete(self.app, doc_id, version, model)
 
+    def delete_prefix(self, prefix: str, model: str | None = None) -> list:
+        """Remove every document whose id starts with `prefix` (at least one character),
+        each leaving a tombstone at the clock's version; the tasks' AsyncResults.
+
+        A few go to the stream lane, more to the bulk lane in groups.
+        """
+        if not prefix:
+            raise ValueError("an empty prefix names every document: give at least one character")
+        redis, target = self.resources.redis, self.resources.target(model)
+        doc_ids = sorted(registry.committed_ids(redis, target.collection, prefix))
+        versions = next_versions(redis, len(doc_ids)) if doc_ids else range(0)
+        return sending.delete_many(self.app, list(zip(doc_ids, versions)), model)
+
+    def sync(self, source: str, *, dry_run: bool = False, wait: float | None = None,
+             model: str | None = None,
+             on_progress: Callable[[dict], None] | None = None) -> SyncReport:
+        """Bring the index in line with a source: a folder, s3://bucket/prefix or the name of
+        one of INGEST_SOURCES (see docs/sources.md).
+
+        New and changed documents go as one batch job (`report.job_id`), tombstones for the
+        vanished ones as tasks (`report.tasks`); unchanged ones are not read. `dry_run`
+        sends nothing (`report.plan` says what would go). SyncBusy if another sync of the
+        source runs past `wait` s; SourceOutsideRoots before anything is sent if the
+        workers may not read the source.
+        """
+        found = resolve(self.settings, source)
+        if not dry_run:
+            self.check_sources([found.uri])
+        return runner.sync(self.app, found, dry_run=dry_run, wait=wait, model=model,
+                           on_progress=on_progress)
+
+    def wait_tasks(self, task_ids: list[str], timeout: float | None = None) -> list[dict]:
+        """The results of stream and tombstone tasks, once all are done."""
+        return [self.app.AsyncResult(task_id).get(timeout=timeout) for task_id in task_ids]
+
     def submit_batch(self, sources: list[str | Path], job_id: str | None = None,
                      model: str | None = None,
                      on_progress: Callable[[dict], None] | None = None,
@@ -136,7 +173,7 @@ class IngestClient:
         """Follow a folder (or a configured folder source) until SIGINT or SIGTERM, sending its
         changes as they settle (see sync.watch); SourceOutsideRoots if the workers may not
         read it, SyncBusy if another watcher follows it."""
-        source = sources.resolve(self.settings, str(folder))
+        source = resolve(self.settings, str(folder))
         self.check_sources([] if source.is_s3 else [source.uri])  # watch() refuses S3 sources
         watch.watch(self.app, source, debounce)
 

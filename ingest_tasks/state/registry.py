@@ -9,6 +9,7 @@ then records the new entry, in one script that first checks its locks are still 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,16 +74,26 @@ def _entry(fields: dict) -> Entry | None:
                  fields.get("meta_hash", ""))
 
 
-def entries(redis: Redis, collection: str, batch: int = 1000) -> Iterator[tuple[str, Entry]]:
-    """Every document the collection's registry holds (committed or tombstone), in no order."""
+def entries(redis: Redis, collection: str, batch: int = 1000,
+            doc_prefix: str = "") -> Iterator[tuple[str, Entry]]:
+    """Every document the collection's registry holds (committed or tombstone), in no order;
+    only those whose ids start with `doc_prefix`, if given."""
     prefix = _key(collection, "")
+    pattern = prefix + re.sub(r"([*?\[\]\\])", r"\\\1", doc_prefix) + "*"
     keys: list[str] = []
-    for key in redis.scan_iter(match=prefix + "*", count=batch):
+    for key in redis.scan_iter(match=pattern, count=batch):
         keys.append(key)
         if len(keys) == batch:
             yield from _read(redis, prefix, keys)
             keys = []
     yield from _read(redis, prefix, keys)
+
+
+def committed_ids(redis: Redis, collection: str, doc_prefix: str) -> Iterator[str]:
+    """The ids of the documents the collection holds (not tombstones) that start with
+    `doc_prefix`, in no order."""
+    return (doc_id for doc_id, entry in entries(redis, collection, doc_prefix=doc_prefix)
+            if entry.state == COMMITTED)
 
 
 def _read(redis: Redis, prefix: str, keys: list[str]) -> Iterator[tuple[str, Entry]]:

@@ -49,8 +49,8 @@ def key(name: str) -> str:
 
 def load(redis: Redis, name: str) -> dict[str, Sent]:
     """The whole manifest of a source."""
-    raw: Mapping = redis.hgetall(key(name))
-    return {_text(path): Sent.decode(_text(value)) for path, value in raw.items()}
+    raw: Mapping[str, str] = redis.hgetall(key(name))  # the clients decode responses
+    return {path: Sent.decode(value) for path, value in raw.items()}
 
 
 def record(redis: Redis, name: str, sent: Iterable[tuple[str, Sent]], batch: int = 5000) -> None:
@@ -70,6 +70,3 @@ def forget(redis: Redis, name: str) -> None:
     index holds it at the same version)."""
     redis.delete(key(name))
 
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value

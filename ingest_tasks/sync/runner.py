@@ -26,7 +26,7 @@ from ingest_tasks.core.keys import SOURCE_KEY
 from ingest_tasks.lanes import batch, sending
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state.clock import next_versions
-from ingest_tasks.sync import manifest, status
+from ingest_tasks.sync import manifest, pending, status
 from ingest_tasks.sync.listing import list_source
 from ingest_tasks.sync.plan import Plan, make_plan
 from ingest_tasks.sync.sources import Source
@@ -73,6 +73,7 @@ def sync(app: IngestApp, source: Source, *, under: list[str] | None = None,
                           seconds=time.monotonic() - started)
     with _lock(app, source, app.settings.sync_lock_wait if wait is None else wait):
         resumed = _finish_stored(app, source, on_progress)
+        pending.reconcile(app, source, model)
         plan = _plan(app, source, under)
         scope: str | int = "all" if under is None else len(under)
         run = {"job_id": batch.new_job_id(), "hybrid": hybrid, "model": model,
@@ -127,6 +128,7 @@ def _send(app: IngestApp, source: Source, plan: Plan, run: dict,
     redis = app.resources.redis
     manifest.record(redis, source.name, [(path, sent) for path, sent in plan.sent()
                                          if path not in unread])
+    pending.remember(app, source.name, report.job_id, report.tasks)
     redis.delete(_run_key(source))
     return report
 
