@@ -467,7 +467,11 @@ def cmd_watch(args) -> int:
     logger = logging.getLogger(LOGGER)
     logger.addHandler(logging.StreamHandler())  # stderr
     use_format([logger], client.settings.log_format)
-    client.watch(args.folder, args.debounce)
+    try:
+        client.watch(args.folder, args.debounce)
+    except KeyboardInterrupt:  # a second Ctrl-C, during the last sync
+        err.print("stopped before the last sync: the next start's sync catches up")
+        return ERROR
     return OK
 
 
