@@ -1,9 +1,15 @@
-"""The watcher's pure parts: debouncing on a fake clock, and which events count."""
+"""The watcher without a stack: debouncing on a fake clock, which events count, and what
+is refused before it starts."""
 
+import pytest
 from watchdog.events import (DirCreatedEvent, DirModifiedEvent, FileClosedEvent,
                              FileCreatedEvent, FileDeletedEvent, FileModifiedEvent,
                              FileMovedEvent)
 
+from ingest_tasks.core.errors import SourceOutsideRoots
+from ingest_tasks.core.settings import get_settings
+from ingest_tasks.interfaces.cli import ERROR, USAGE, main, parser
+from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.sync.sources import Source
 from ingest_tasks.sync.watch import Debouncer, Watcher
 
@@ -76,3 +82,18 @@ def test_a_rename_counts_at_both_ends_that_are_documents(tmp_path):
     seen.dispatch(FileMovedEvent(f"{tmp_path}/b.md", f"{tmp_path}/sub/c.md"))
     seen.dispatch(FileMovedEvent(f"{tmp_path}/d.md", f"{tmp_path}/d.md~"))  # kept as a backup
     assert sorted(seen.debouncer.pending) == ["a.md", "b.md", "d.md", "sub/c.md"]
+
+
+def test_what_cannot_be_watched_is_refused_before_anything_starts(tmp_path, capsys):
+    note = tmp_path / "a.md"
+    note.write_text("A note, not a folder.\n")
+    assert main(["watch", str(note)]) == ERROR
+    assert f"{note}: no such folder" in capsys.readouterr().err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    client = IngestClient(get_settings().model_copy(update={"source_roots": str(elsewhere)}))
+    with pytest.raises(SourceOutsideRoots, match=f"ingest up --source-root {tmp_path}"):
+        client.watch(tmp_path)
+    with pytest.raises(SystemExit) as usage:
+        parser().parse_args(["watch", str(tmp_path), "--debounce", "0"])
+    assert usage.value.code == USAGE
