@@ -5,8 +5,8 @@ relative path as pending, with the time of its last event; a directory's event n
 directory (a sync of it covers everything below). Paths of no document (hidden names,
 editors' temp files, unsupported kinds) are ignored, so an editor's save (a temp file
 renamed onto the document) counts once, for the document. A path is sent once quiet for
-INGEST_WATCH_DEBOUNCE s, together with every other path quiet by then, in one sync of
-those paths: a few small documents stream, a burst becomes one batch job (see runner).
+INGEST_WATCH_DEBOUNCE s, and the paths of a burst together (see Debouncer), in one sync of
+those paths: a few small documents stream, more become one batch job (see runner).
 
 The watcher holds the source's watcher lease, starts observing, then syncs the whole
 source, catching up on what changed while no watcher ran. A sync that fails (Redis away,
