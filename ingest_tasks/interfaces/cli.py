@@ -457,8 +457,7 @@ def where_filter(text: str) -> dict:
 
 
 def cmd_watch(args) -> int:
-    """Follow a folder until interrupted (Ctrl-C, SIGTERM): its edits, creations, renames and
-    deletions are sent as they settle, one log line per sync; a sync at start catches up."""
+    """Follow a folder until Ctrl-C or SIGTERM: a sync at start, then each change as it settles."""
     import logging
 
     from ingest_tasks.lanes.worklog import LOGGER, use_format
@@ -602,8 +601,8 @@ def parser() -> argparse.ArgumentParser:
     for name, run in (("swap", cmd_swap), ("rollback", cmd_rollback)):
         _command(sub, name, run).add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "watch", cmd_watch)
-    p.add_argument("folder", help="a folder under the workers' source roots, or the name of a "
-                   "folder source of INGEST_SOURCES")
+    p.add_argument("folder", metavar="FOLDER", help="a folder under the workers' source roots, "
+                   "or the name of a folder source of INGEST_SOURCES")
     p.add_argument("--debounce", type=seconds, metavar="SECONDS", help="seconds of quiet on a "
                    "file before it is sent (default: INGEST_WATCH_DEBOUNCE, 0.5)")
     p = _command(sub, "metrics", cmd_metrics)
