@@ -158,5 +158,5 @@ def test_a_watcher_killed_and_started_again_catches_up(client, tmp_path):
             poll_until(lambda: [line for line in syncs(log) if line["level"] == "WARNING"], 60,
                        "the watcher's sync refused")
         settle(client, folder, names)  # tried again, once the other sync ended
-        refused = [line for line in syncs(log) if line["level"] == "WARNING"][0]
+        refused = next(line for line in syncs(log) if line["level"] == "WARNING")
         assert refused["error"] == "SyncBusy" and refused["paths"] == "k-four.txt", refused

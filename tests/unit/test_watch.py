@@ -4,9 +4,15 @@ is refused before it starts."""
 import time
 
 import pytest
-from watchdog.events import (DirCreatedEvent, DirModifiedEvent, FileClosedEvent,
-                             FileCreatedEvent, FileDeletedEvent, FileModifiedEvent,
-                             FileMovedEvent)
+from watchdog.events import (
+    DirCreatedEvent,
+    DirModifiedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+)
 
 from ingest_tasks.core.errors import SourceOutsideRoots
 from ingest_tasks.core.settings import get_settings
