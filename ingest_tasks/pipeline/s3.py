@@ -19,8 +19,13 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ingest_tasks.core.errors import (IngestError, SourceError, SourceOutsideRoots,
-                                      SourceUnavailable, TooLarge)
+from ingest_tasks.core.errors import (
+    IngestError,
+    SourceError,
+    SourceOutsideRoots,
+    SourceUnavailable,
+    TooLarge,
+)
 from ingest_tasks.core.settings import S3_SCHEME
 
 if TYPE_CHECKING:
@@ -117,7 +122,12 @@ def translated(uri: str) -> Iterator[None]:
 
 def _failure(uri: str, exc: Exception) -> IngestError:
     """What a failed call means: S3 down or busy (retry), or this object cannot be read."""
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, IncompleteReadError
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionError,
+        HTTPClientError,
+        IncompleteReadError,
+    )
 
     if isinstance(exc, (ConnectionError, HTTPClientError, IncompleteReadError)):
         return SourceUnavailable(f"S3 did not answer for {uri}: {exc}")

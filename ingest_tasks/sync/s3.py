@@ -11,7 +11,7 @@ sent before, so an upload within the same second still outranks it).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ingest_tasks.core.settings import S3_SCHEME
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings
     from ingest_tasks.sync.sources import Source
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def list_entries(source: Source, settings: Settings, under: list[str] | None = None,

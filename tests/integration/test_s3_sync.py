@@ -19,7 +19,7 @@ FINDS = {"Why the vector store runs as a server": "vector-store.html",
          "Operators watch both worker pools in Flower": "operations.docx",
          "A document that cannot be parsed becomes a failure record": "retries.txt",
          "The stream lane takes one new, edited or deleted document": "two-lanes.md"}
-LIGHTHOUSE = b"# Lighthouses\n\nThe keeper trims the lamp's wick at dusk and winds the fog signal.\n"
+LIGHTHOUSE = b"# Lighthouses\n\nThe keeper trims the lamp's wick and winds the fog signal.\n"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,9 +47,9 @@ def synced(client, source: Source) -> SyncReport:
 
 def test_an_s3_prefix_synced_again_after_a_delete_and_an_edit(client, settings):
     bucket = s3.client(settings)
-    put_bucket(bucket, {**{f"docs/{name}": (ROOT / "samples" / name).read_bytes() for name in SAMPLES},
-                        "docs/.draft.md": "not a document", "other/x.md": "beside the source"},
-               BUCKET)
+    samples = {f"docs/{name}": (ROOT / "samples" / name).read_bytes() for name in SAMPLES}
+    put_bucket(bucket, {**samples, "docs/.draft.md": "not a document",
+                        "other/x.md": "beside the source"}, BUCKET)
     source = Source(SOURCE, SOURCE)
 
     first = synced(client, source)

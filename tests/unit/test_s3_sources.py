@@ -5,15 +5,19 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timezone
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from ingest_tasks.core.errors import (SourceError, SourceOutsideRoots, SourceUnavailable,
-                                      TooLarge, TransientError)
+from ingest_tasks.core.errors import (
+    SourceError,
+    SourceOutsideRoots,
+    SourceUnavailable,
+    TooLarge,
+    TransientError,
+)
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.pipeline import s3
 from ingest_tasks.pipeline.roots import remember
@@ -79,8 +83,9 @@ def test_an_object_past_its_limit_is_refused_unread(bucket, tmp_path):
 
 def test_a_missing_object_or_bucket_is_a_source_error(bucket, tmp_path):
     settings = rooted(tmp_path, f"s3://{bucket}", "s3://no-such-bucket")
-    with pytest.raises(SourceError, match=f"cannot read s3://{bucket}/docs/gone.md: no such object"):
-        s3.read_object(f"s3://{bucket}/docs/gone.md", 100, "X", settings)
+    gone = f"s3://{bucket}/docs/gone.md"
+    with pytest.raises(SourceError, match=f"cannot read {gone}: no such object"):
+        s3.read_object(gone, 100, "X", settings)
     with pytest.raises(SourceError, match="no such bucket no-such-bucket"):
         s3.read_object("s3://no-such-bucket/a.md", 100, "X", settings)
     with pytest.raises(SourceError, match="no such bucket no-such-bucket"):
@@ -127,9 +132,9 @@ def test_s3_down_or_busy_is_transient_so_the_task_is_retried(tmp_path):
         s3.read_object("s3://b/a.md", 100, "X", down)
     slow_down = {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
                  "ResponseMetadata": {"HTTPStatusCode": 503}}
-    with pytest.raises(SourceUnavailable, match="busy or failing for s3://b/a.md: SlowDown"):
-        with s3.translated("s3://b/a.md"):
-            raise ClientError(slow_down, "GetObject")
+    busy = "busy or failing for s3://b/a.md: SlowDown"
+    with pytest.raises(SourceUnavailable, match=busy), s3.translated("s3://b/a.md"):
+        raise ClientError(slow_down, "GetObject")
 
 
 def test_a_prefix_is_listed_page_by_page_without_reading_a_body(bucket, tmp_path):
@@ -141,7 +146,7 @@ def test_a_prefix_is_listed_page_by_page_without_reading_a_body(bucket, tmp_path
     assert [entry.relative for entry in entries] == DOCUMENTS
     assert counted == {"ListObjectsV2": 4}  # the prefix's 8 keys, 2 a page: no GetObject
     head = client.head_object(Bucket=bucket, Key="docs/a.md")
-    modified = int(head["LastModified"].astimezone(timezone.utc).timestamp()) * 10**9
+    modified = int(head["LastModified"].timestamp()) * 10**9
     first, etag = entries[0], head["ETag"].strip('"')
     assert (first.location, first.size, first.modified) == (f"s3://{bucket}/docs/a.md",
                                                             len(NOTE), modified)
