@@ -84,7 +84,7 @@ def _client(endpoint_url: str, region: str, _pid: int) -> Any:
     import boto3
     from botocore.config import Config
 
-    # botocore retries a blip at once; a longer outage is the task's retry with backoff
+    # botocore retries a blip within seconds; a longer outage is the task's retry with backoff
     config = Config(connect_timeout=5, read_timeout=30,
                     retries={"mode": "standard", "max_attempts": 3})
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url or None,
