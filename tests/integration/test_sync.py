@@ -23,7 +23,6 @@ from tests.integration.conftest import finished, index_of, live_collection
 from tests.integration.schedules import FAST, SEED, Model, apply_to_folder, schedule
 
 
-
 def tree_of(folder, doc_prefix: str = "") -> dict[str, str]:
     """doc id -> content hash of every document file of a folder, as the index should hold it."""
     return {doc_prefix + path.relative_to(folder).as_posix():
