@@ -178,6 +178,11 @@ class IngestClient:
         state = jobs.progress(self.resources.redis, job_id)
         if state is None:
             raise KeyError(f"unknown job {job_id}")
+        synced = [s.removeprefix(runner.JOB_SOURCE) for s in state["sources"]
+                  if s.startswith(runner.JOB_SOURCE)]
+        if synced:
+            raise ValueError(f"job {job_id} was sent by a sync of {synced[0]}: run `ingest sync "
+                             f"{synced[0]}`, which finishes a sync that was cut off")
         return self.submit_batch(state["sources"], job_id, state.get("model") or None, on_progress,
                                  metadata=state["metadata"])
 
