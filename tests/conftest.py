@@ -37,6 +37,10 @@ def pytest_configure(config):
         "INGEST_CHROMA_PORT": str(free_port()),
         "INGEST_FLOWER_PORT": str(free_port()),
         "INGEST_EMBEDDING_API_URL": f"http://127.0.0.1:{free_port()}",
+        # moto's S3 server (the s3_server fixture) serves here; it takes any keys
+        "INGEST_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "INGEST_STATE_DIR": str(state),
         "INGEST_COLLECTION_PREFIX": "test",
         # workers read files where tests write them (tmp_path) and the corpus

@@ -1,5 +1,6 @@
 """The real stack for integration and hostile-input tests: Redis, a Chroma server, both
-pools and Flower (tests/conftest.py registers these fixtures for every folder).
+pools and Flower, and moto's S3 server (tests/conftest.py registers these fixtures for
+every folder).
 
 Redis, the Chroma server and Flower come up once per session. Each test module gets a
 collection prefix of its own, and the pools start again with it, so one module's
@@ -7,6 +8,7 @@ documents never outrank another's in a search.
 """
 
 import os
+from urllib.parse import urlparse
 
 import pytest
 
@@ -28,6 +30,19 @@ def stack():
     stack.up(["redis", "chroma", "flower"], report=lambda line: None)
     yield stack
     stack.down(report=lambda line: None)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server where INGEST_S3_ENDPOINT_URL points (tests/conftest.py), up for the
+    session; its URL. Workers started later reach it too."""
+    from tests.servers import s3_serving  # not at import: it loads the embedding models' code
+
+    settings = get_settings()
+    port = urlparse(settings.s3_endpoint_url).port
+    assert port is not None, settings.s3_endpoint_url
+    with s3_serving(settings.state_dir, port) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

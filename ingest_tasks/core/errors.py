@@ -6,7 +6,7 @@ The hierarchy decides what happens to a document:
     ├── PermanentError          bad input: the document becomes a failure record
     │   ├── SourceError         the source cannot be read (missing, not a regular file)
     │   │   ├── TooLarge            past a size limit: file, HTML, inline content, text
-    │   │   └── SourceOutsideRoots  a path under none of INGEST_SOURCE_ROOTS
+    │   │   └── SourceOutsideRoots  a path (or s3:// object) under none of the source roots
     │   ├── InvalidDocId        empty, too long, control characters, absolute or `..`
     │   ├── InvalidMetadata     a caller's metadata: a reserved or bad key, a bad value, too much
     │   ├── ParseError          the bytes cannot become text
@@ -28,6 +28,7 @@ The hierarchy decides what happens to a document:
         ├── LiveMoved           the alias moved during a write: redo it on the new live collection
         ├── StoreUnavailable    the Chroma server did not answer
         ├── RedisUnavailable    Redis did not answer (a restart): the registry, locks, jobs
+        ├── SourceUnavailable   the store of a source (S3) did not answer, or was busy
         ├── Busy                a lock, a writer's slot or a paused gate not had in time
         │   └── LeaseLost       a lease lapsed while held: another holder may have it now
         └── EmbeddingUnavailable  the embedding backend did not answer
@@ -69,7 +70,8 @@ class TooLarge(SourceError):
 
 
 class SourceOutsideRoots(SourceError):
-    """The source path, symlinks and `..` resolved, lies under none of the source roots."""
+    """The source path, symlinks and `..` resolved, or its s3:// object, lies under none of
+    the source roots."""
 
     code = "source-outside-roots"
 
@@ -156,6 +158,12 @@ class StoreUnavailable(TransientError):
     """The vector store did not answer."""
 
     code = "store-unavailable"
+
+
+class SourceUnavailable(TransientError):
+    """The store of a source (S3) did not answer, or answered that it is busy or failing."""
+
+    code = "source-unavailable"
 
 
 class RedisUnavailable(TransientError):

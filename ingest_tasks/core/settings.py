@@ -7,6 +7,7 @@ if there is one; a variable set in the environment wins over the file.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -31,10 +32,12 @@ def env_file() -> Path | None:
 
 
 REMEMBERED_ROOTS = "source-roots"  # in the state folder: one root a line
+S3_SCHEME = "s3://"  # a source root, source or object in S3: s3://bucket/prefix
 
 
-def remembered(state_dir: Path) -> list[Path]:
-    """The source roots `ingest up --source-root` remembered in this state folder.
+def remembered(state_dir: Path) -> list[str]:
+    """The source roots (folders, s3:// prefixes) `ingest up --source-root` remembered in
+    this state folder.
 
     Read again only when the file changes: workers ask once per document, and see a
     root added while they run.
@@ -48,13 +51,19 @@ def remembered(state_dir: Path) -> list[Path]:
 
 
 @lru_cache(maxsize=8)
-def _roots_in(path: Path, _mtime_ns: int, _size: int) -> tuple[Path, ...]:
+def _roots_in(path: Path, _mtime_ns: int, _size: int) -> tuple[str, ...]:
     """The roots a remembered-roots file lists, as of that modification time and size."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return ()
-    return tuple(Path(line) for line in lines if line.strip())
+    return tuple(line for line in lines if line.strip())
+
+
+def _split_roots(text: str) -> list[str]:
+    """INGEST_SOURCE_ROOTS's entries: split at os.pathsep, but not at the colon of s3://."""
+    return [part.strip() for part in re.split(re.escape(os.pathsep) + "(?!//)", text)
+            if part.strip()]
 
 
 def _default_state_dir() -> Path:
@@ -121,8 +130,9 @@ class Settings(BaseSettings):
     encoding_min_confidence: float = Field(0.1, ge=0, le=1)
     legacy_encoding: str = ""
 
-    # Sources: the folders workers may read documents from by path, os.pathsep-separated.
-    # Empty: none (only content sent inline); paths come in messages, which prove no sender.
+    # Sources: the folders (and s3://bucket/prefix) workers may read documents from by path
+    # (URI), os.pathsep-separated. Empty: none (only content sent inline); paths come in
+    # messages, which prove no sender.
     source_roots: str = ""
 
     # Sources kept in sync (docs/sources.md): a JSON object of name -> {"uri": a folder or
@@ -249,15 +259,28 @@ class Settings(BaseSettings):
             check_model(model)  # ValueError naming the known models
         if any(not root.is_absolute() for root in self.roots):
             raise ValueError("source_roots must be absolute folders")
+        if any(not root[len(S3_SCHEME):].partition("/")[0] for root in self.s3_roots):
+            raise ValueError("source_roots: an S3 root is s3://bucket or s3://bucket/prefix")
         return self
+
+    def _root_entries(self) -> list[str]:
+        """INGEST_SOURCE_ROOTS's entries, then those remembered in the state folder."""
+        return [*_split_roots(self.source_roots), *remembered(self.state_dir)]
 
     @property
     def roots(self) -> list[Path]:
         """The folders workers may read documents from (`~` expanded): INGEST_SOURCE_ROOTS,
         then those `ingest up --source-root` remembered in the state folder."""
-        parts = self.source_roots.split(os.pathsep)
-        given = [Path(part.strip()).expanduser() for part in parts if part.strip()]
-        return list(dict.fromkeys([*given, *remembered(self.state_dir)]))
+        return list(dict.fromkeys(Path(entry).expanduser() for entry in self._root_entries()
+                                  if not entry.startswith(S3_SCHEME)))
+
+    @property
+    def s3_roots(self) -> list[str]:
+        """The S3 prefixes workers may read objects under (s3://bucket or s3://bucket/prefix,
+        no trailing slash), from the same two places as the folders."""
+        return list(dict.fromkeys(entry.rstrip("/")
+                                  for entry in self._root_entries()
+                                  if entry.startswith(S3_SCHEME)))
 
     @property
     def uploads(self) -> Path:

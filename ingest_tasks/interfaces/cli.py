@@ -49,7 +49,8 @@ def cmd_up(args) -> int:
     for root in remember(settings.state_dir, args.source_roots):
         err.print(f"source root added: {root}")
     Stack(settings).up(args.parts, report=err.print)
-    err.print("workers read files under: " + (", ".join(map(str, settings.roots)) or
+    roots = [*map(str, settings.roots), *settings.s3_roots]
+    err.print("workers read documents under: " + (", ".join(roots) or
               "no folder (only content sent inline); add one with --source-root DIR"))
     return OK
 
@@ -536,9 +537,10 @@ def parser() -> argparse.ArgumentParser:
         p = _command(sub, name, run)
         p.add_argument("parts", nargs="*", metavar="PART",
                        help=f"only these of {', '.join(PARTS)} (default: all)")
-    p.add_argument("--source-root", dest="source_roots", action="append", type=Path, default=[],
-                   metavar="DIR", help="a folder the workers may read documents from (repeat "
-                   "for more); remembered in the state folder, beside INGEST_SOURCE_ROOTS")
+    p.add_argument("--source-root", dest="source_roots", action="append", default=[],
+                   metavar="DIR", help="a folder (or s3://bucket/prefix) the workers may read "
+                   "documents from (repeat for more); remembered in the state folder, beside "
+                   "INGEST_SOURCE_ROOTS")
     p = _command(sub, "batch", cmd_batch)
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files and folders")
     p.add_argument("--job", help="job id (default: a new one); an earlier id runs it again")

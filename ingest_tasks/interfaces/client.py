@@ -16,11 +16,11 @@ from ingest_tasks.lanes import batch, rebuild, sending
 from ingest_tasks.lanes.backpressure import queue_depth
 from ingest_tasks.lanes.factory import create_app
 from ingest_tasks.lanes.handles import JobHandle, StreamHandle
-from ingest_tasks.pipeline import documents
+from ingest_tasks.pipeline import documents, s3
 from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.metadata import MetaValue, check_metadata
 from ingest_tasks.pipeline.roots import check_submitted
-from ingest_tasks.pipeline.sources import DocRef, discover, file_ref
+from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, is_remote
 from ingest_tasks.state import alias, changes, jobs, latency, registry
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
@@ -162,8 +162,12 @@ class IngestClient:
                                on_progress=on_progress, metadata=meta)
 
     def check_sources(self, paths: list[str | Path]) -> None:
-        """SourceOutsideRoots, saying what to run, if the workers may not read a path."""
-        check_submitted([Path(path) for path in paths], self.settings.roots)
+        """SourceOutsideRoots, saying what to run, if the workers may not read a path (or
+        the objects under an s3:// prefix)."""
+        for uri in (str(path) for path in paths if is_remote(str(path))):
+            s3.check_prefix(uri, self.settings.s3_roots)
+        check_submitted([Path(path) for path in paths if not is_remote(str(path))],
+                        self.settings.roots)
 
     def _metadata(self, metadata: Mapping | None) -> dict[str, MetaValue]:
         """The caller's metadata checked against this client's limits ({} for None)."""
@@ -182,6 +186,11 @@ class IngestClient:
         state = jobs.progress(self.resources.redis, job_id)
         if state is None:
             raise KeyError(f"unknown job {job_id}")
+        synced = [s.removeprefix(runner.JOB_SOURCE) for s in state["sources"]
+                  if s.startswith(runner.JOB_SOURCE)]
+        if synced:
+            raise ValueError(f"job {job_id} was sent by a sync of {synced[0]}: run `ingest sync "
+                             f"{synced[0]}`, which finishes a sync that was cut off")
         return self.submit_batch(state["sources"], job_id, state.get("model") or None, on_progress,
                                  metadata=state["metadata"])
 

@@ -7,7 +7,8 @@ under one of the source roots; and it checks again the file it opened, in case a
 folder on the way was swapped for a symlink in between. No roots: no file is read.
 
 The roots are INGEST_SOURCE_ROOTS and those `ingest up --source-root` remembered in the
-state folder for the stack it starts. A submitter checks its paths against the same
+state folder for the stack it starts; among them, s3://bucket/prefix entries confine the
+objects workers read from S3 (see s3.confine). A submitter checks its paths against the same
 roots before it sends anything (`check_submitted`), so a job the workers would refuse
 document by document fails at once instead.
 """
@@ -15,27 +16,39 @@ document by document fails at once instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ingest_tasks.core.errors import SourceError, SourceOutsideRoots
-from ingest_tasks.core.settings import REMEMBERED_ROOTS, remembered
+from ingest_tasks.core.settings import REMEMBERED_ROOTS, S3_SCHEME, remembered
+from ingest_tasks.pipeline import s3
 
 _FD_LINKS = Path("/proc/self/fd")  # Linux: where an open file really is
-def remember(state_dir: Path, folders: list[Path]) -> list[Path]:
-    """Add folders to the remembered roots; returns those not there before."""
+
+
+def remember(state_dir: Path, roots: Sequence[Path | str]) -> list[Path | str]:
+    """Add folders and s3:// prefixes to the remembered roots; returns those not there before."""
     known = remembered(state_dir)
-    added = []
-    for folder in folders:
-        real = folder.expanduser().resolve()
-        if not real.is_dir():
-            raise SourceError(f"--source-root {folder}: not a folder")
-        if real not in known and real not in added:
-            added.append(real)
+    added: list[Path | str] = []
+    for given in roots:
+        root = _root(given)
+        if str(root) not in known and root not in added:
+            added.append(root)
     if added:
         state_dir.mkdir(parents=True, exist_ok=True)
-        text = "".join(f"{root}\n" for root in known + added)
+        text = "".join(f"{root}\n" for root in [*known, *added])
         (state_dir / REMEMBERED_ROOTS).write_text(text, encoding="utf-8")
     return added
+
+
+def _root(given: Path | str) -> Path | str:
+    """A root as remembered: an S3 prefix normalized, a folder as its real path."""
+    if str(given).startswith(S3_SCHEME):
+        return s3.normalized(str(given))
+    real = Path(given).expanduser().resolve()
+    if not real.is_dir():
+        raise SourceError(f"--source-root {given}: not a folder")
+    return real
 
 
 def check_submitted(paths: list[Path], roots: list[Path]) -> None:

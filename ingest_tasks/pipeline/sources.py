@@ -12,6 +12,8 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from ingest_tasks.core.errors import SourceError, TooLarge
+from ingest_tasks.core.settings import S3_SCHEME
+from ingest_tasks.pipeline import s3
 from ingest_tasks.pipeline.roots import check_opened, confine
 
 if TYPE_CHECKING:
@@ -21,7 +23,6 @@ HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 SUPPORTED_SUFFIXES = HTML_SUFFIXES | {
     ".docx", ".txt", ".text", ".md", ".markdown", ".rst", ".pdf"
 }
-S3_SCHEME = "s3://"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # the last component: confine() resolved it already
 
 
@@ -110,12 +111,15 @@ def is_remote(source: str) -> bool:
 
 
 def read_source(ref: DocRef, settings: Settings) -> bytes:
-    """The bytes of a document as a worker takes them: inline content within its limit,
-    or a regular file under a source root (see roots) within its kind's size limit."""
+    """The bytes of a document as a worker takes them: inline content within its limit, or
+    a regular file or an S3 object under a source root (see roots) within its kind's size
+    limit."""
     if ref.content:
         return _inline(ref.content, settings.inline_max_bytes)
     path = Path(ref.source)
     limit, setting = byte_limit(path.name, settings)
+    if is_remote(ref.source):
+        return s3.read_object(ref.source, limit, setting, settings)
     return read_file(path, limit, setting, roots=settings.roots)
 
 

@@ -13,14 +13,22 @@ import stat
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
+from ingest_tasks.core.errors import SourceError
 from ingest_tasks.pipeline.sources import SUPPORTED_SUFFIXES
 from ingest_tasks.sync.entry import Entry
 from ingest_tasks.sync.sources import Source
 
 
 def list_entries(source: Source, under: list[str] | None = None) -> Iterator[Entry]:
-    """The supported regular files of the folder (or at and below `under`), sorted by path."""
+    """The supported regular files of the folder (or at and below `under`), sorted by path.
+
+    SourceError if the folder itself is gone: an unmounted share must not read as every
+    document deleted.
+    """
     root = source.uri
+    if not os.path.isdir(root):
+        raise SourceError(f"source {source.name}: {root} is not a folder (gone, or not "
+                          "mounted?): nothing is synced")
     starts = [""] if under is None else sorted(set(under))
     seen: set[str] = set()
     for start in starts:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ingest_tasks.lanes.app import IngestApp
 
 Progress = Callable[[dict], None]
+JOB_SOURCE = "sync:"  # a sync's job names its source so: `sync:docs`
 
 
 @dataclass
@@ -122,6 +123,7 @@ def _send(app: IngestApp, source: Source, plan: Plan, run: dict,
                 unread.add(entry.relative)
     elif refs:
         report.job_id = batch.start_job(refs, app, job_id=run["job_id"], model=model,
+                                        sources=[JOB_SOURCE + source.name],
                                         on_progress=on_progress)
     deletes = [(source.doc_id(path), version) for path, version in plan.deletes]
     report.tasks += [result.id for result in sending.delete_many(app, deletes, model)]

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_tasks.core.errors import SourceError
-from ingest_tasks.pipeline.sources import S3_SCHEME
+from ingest_tasks.core.settings import S3_SCHEME
+from ingest_tasks.pipeline import s3
 
 if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings
@@ -75,10 +76,7 @@ def _source(name: str, spec: object) -> Source:
 def normalized_uri(uri: str) -> str:
     """A folder as its absolute real path; an S3 URI with no trailing slash doubled."""
     if uri.startswith(S3_SCHEME):
-        bucket, _, prefix = uri[len(S3_SCHEME):].partition("/")
-        if not bucket:
-            raise SourceError(f"{uri}: an S3 source is s3://bucket or s3://bucket/prefix")
-        return f"{S3_SCHEME}{bucket}/{prefix}".rstrip("/") if prefix else f"{S3_SCHEME}{bucket}"
+        return s3.normalized(uri)
     return str(Path(uri).expanduser().resolve())
 
 

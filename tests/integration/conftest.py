@@ -9,7 +9,9 @@ from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY,
 from ingest_tasks.state import alias, registry
 from tests.stack_fixtures import worker_pids
 
-__all__ = ["chunks_in_store", "live_collection", "worker_pids"]
+__all__ = ["chunks_in_store", "finished", "index_of", "live_collection", "worker_pids"]
+
+TIMEOUT = 120
 
 
 def chunks_in_store(client, prefix: str, model: str | None = None) -> dict[str, int]:
@@ -40,3 +42,24 @@ def live_collection(client, settings, model: str) -> Iterator[alias.Target]:
         for collection in made:
             client.resources.store.drop(collection)
             registry.drop(redis, collection)
+
+
+def index_of(client, doc_prefix: str) -> dict[str, str]:
+    """doc id -> content hash of each document under the prefix that the live collection
+    holds, read from Chroma itself; every chunk of a document must be of one version."""
+    resources = client.resources
+    name = resources.collection(resources.target())
+    found: dict[str, set] = {}
+    for meta in resources.store.metadatas(name):
+        if meta["doc_id"].startswith(doc_prefix):
+            found.setdefault(meta["doc_id"], set()).add((meta["version"], meta["content_hash"]))
+    assert all(len(kinds) == 1 for kinds in found.values()), found
+    return {doc_id: next(iter(kinds))[1] for doc_id, kinds in found.items()}
+
+
+def finished(client, report) -> None:
+    """Wait for a sync's job and tasks; every document went through."""
+    if report.job_id:
+        state = client.wait_job(report.job_id, timeout=TIMEOUT)
+        assert state["summary"]["failed"] == 0, state["summary"]
+    client.wait_tasks(report.tasks, timeout=TIMEOUT)

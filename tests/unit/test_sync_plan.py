@@ -77,6 +77,12 @@ def test_a_folder_listing_reads_stat_only_and_leaves_out_hidden_and_other_kinds(
         ["a.md", "sub/b.txt"]
 
 
+def test_a_folder_gone_fails_the_listing_rather_than_deleting_everything(tmp_path):
+    source = Source("docs", str(tmp_path / "unmounted"))
+    with pytest.raises(SourceError, match="is not a folder \\(gone, or not mounted\\?\\)"):
+        list(list_entries(source))
+
+
 def test_an_editor_save_by_rename_changes_the_stamp(tmp_path):
     path = tmp_path / "a.md"
     path.write_text("one")
