@@ -142,18 +142,19 @@ def test_documents_failed_for_a_passing_reason_are_sent_again_by_the_next_sync(
 
 # --- acceptance: a seeded random schedule, followed by a watcher killed once, then a sync ---
 
-def watcher(source: str, env: dict) -> subprocess.Popen:
-    """`ingest watch` of a configured source, in a process of its own."""
-    return subprocess.Popen([sys.executable, "-m", "ingest_tasks.interfaces.cli", "watch", source],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+def watcher(source: str, env: dict, log) -> subprocess.Popen:
+    """`ingest watch` of a configured source, in a process of its own, its log to `log`."""
+    with open(log, "a") as out:
+        return subprocess.Popen([sys.executable, "-m", "ingest_tasks.interfaces.cli", "watch",
+                                 source], env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=out)
 
 
-def watched(client, name: str, process: subprocess.Popen) -> None:
+def watched(client, name: str, process: subprocess.Popen, log) -> None:
     """Wait until the watcher holds its lease (it has started), failing if it exited."""
     def holds() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"the watcher exited: {process.stderr.read()}")
+            raise AssertionError(f"the watcher exited: {log.read_text()}")
         return status.watcher(client.resources.redis, name) is not None
     poll_until(holds, 60, "the watcher did not start", interval=0.05)
 
@@ -168,8 +169,9 @@ def test_a_watched_folder_ends_as_the_tree_after_a_random_schedule_and_a_watcher
     rng, model, ops = random.Random(SEED), Model(), list(schedule(SEED))
     kill_at, restart_at = len(ops) - 100, len(ops) - 60
     with live_collection(client, settings, FAST):
-        process = watcher("acceptance", env)
-        watched(client, "acceptance", process)
+        log = tmp_path / "watch.log"
+        process = watcher("acceptance", env, log)
+        watched(client, "acceptance", process, log)
         try:
             for number, op in enumerate(ops):
                 apply_to_folder(root, op)
@@ -178,8 +180,8 @@ def test_a_watched_folder_ends_as_the_tree_after_a_random_schedule_and_a_watcher
                     process.kill()  # SIGKILL: mid-flush, perhaps; what changes now, it misses
                     process.wait()
                 elif number == restart_at:
-                    process = watcher("acceptance", env)
-                    watched(client, "acceptance", process)
+                    process = watcher("acceptance", env, log)
+                    watched(client, "acceptance", process, log)
                 if number >= len(ops) - 150 and number % 10 == 0:
                     time.sleep(rng.uniform(0, 0.3))  # the schedule's pace: changes come in bursts
             finished(client, client.sync("acceptance", wait=60))
