@@ -37,13 +37,13 @@ def last(redis: Redis, name: str, full: bool = False) -> dict | None:
 
 def known(redis: Redis) -> list[str]:
     """The names of the sources synced before, the most recent first."""
-    return [name.decode() for name in redis.zrevrange(SOURCES_KEY, 0, -1)]
+    return list(redis.zrevrange(SOURCES_KEY, 0, -1))
 
 
 def holder(redis: Redis, key: str) -> str:
     """Who holds a lease, as people read it: "pid N on HOST", or "another process"."""
     raw = redis.get(key)
-    owner = locks.Owner.parse(raw.decode()) if raw else None
+    owner = locks.Owner.parse(raw) if raw else None
     return f"pid {owner.pid} on {owner.machine}" if owner else "another process"
 
 
