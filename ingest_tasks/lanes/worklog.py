@@ -35,12 +35,12 @@ def outcomes(results: list[ProcessingResult], lane: str, job_id: str | None, tas
                   "outcome": result.status, **({"reason": result.reason} if result.reason else {}),
                   "chunks": result.chunks, "seconds": seconds, **queued, "task_id": task_id}
         level = logging.WARNING if result.status == FAILED else logging.INFO
-        _log(outcome_log, level, fields)
+        log_fields(outcome_log, level, fields)
 
 
 def retry(task: Task, error: Exception, countdown: float) -> None:
     """Log at WARNING why a task is tried again: its error, the try that failed, the wait."""
-    _log(retry_log, logging.WARNING, {
+    log_fields(retry_log, logging.WARNING, {
         "task": task.name, "task_id": task.request.id,
         "attempt": task.request.retries + 1, "max_attempts": task.max_retries + 1,
         "countdown": countdown, "error": type(error).__name__,
@@ -48,7 +48,7 @@ def retry(task: Task, error: Exception, countdown: float) -> None:
     })
 
 
-def _log(logger: logging.Logger, level: int, fields: dict) -> None:
+def log_fields(logger: logging.Logger, level: int, fields: dict) -> None:
     """One line: the fields as its message and as the record's `fields`."""
     logger.log(level, key_values(fields), extra={"fields": fields})
 
