@@ -2,7 +2,7 @@
 
 `celery -A ingest_tasks ...` finds the worker's app as this package's `app`, built on
 first access from the settings of the environment (ingest_tasks.sync.factory: the lanes'
-tasks and the syncs' task).
+tasks, the syncs' task and the beat's configuration).
 """
 
 

@@ -1,5 +1,5 @@
 """Making the Celery app of the lanes: create_app(settings) for any caller (the workers' app,
-with the syncs' task too, is sync.factory.worker_app)."""
+with the syncs' task and the beat's schedule too, is sync.factory.worker_app)."""
 
 from __future__ import annotations
 

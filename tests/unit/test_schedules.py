@@ -1,12 +1,15 @@
 """Sources' schedules: crontabs and intervals read, bad ones named, the next run as of a
-given time."""
+given time, and the beat's entries built from them."""
 
 import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ingest_tasks.sync.beat import entries
 from ingest_tasks.sync.schedule import next_run, parse
+from ingest_tasks.sync.sources import Source
+from ingest_tasks.sync.tasks import SYNC
 
 NOW = datetime(2026, 3, 5, 10, 17, 30, tzinfo=timezone.utc)
 
@@ -52,3 +55,14 @@ def test_an_overdue_schedule_runs_now():
     a_day_ago = NOW - timedelta(days=1, hours=1)
     assert next_run("docs", "every 30s", NOW, a_day_ago) == NOW
     assert next_run("docs", "0 2 * * *", NOW, a_day_ago) == NOW  # the beat was down at 02:00
+
+
+def test_the_beat_has_an_entry_per_scheduled_source_running_its_sync():
+    sources = [Source("docs", "/d", schedule="0 2 * * *"), Source("notes", "/n"),
+               Source("wiki", "/w", schedule="every 30s")]
+    found = entries(sources)
+    assert sorted(found) == ["docs", "wiki"]
+    assert found["wiki"]["task"] == SYNC and found["wiki"]["args"] == ("wiki",)
+    assert found["wiki"]["schedule"].run_every == timedelta(seconds=30)
+    with pytest.raises(ValueError, match="source 'bad'"):
+        entries([*sources, Source("bad", "/b", schedule="nightly")])
