@@ -1,15 +1,18 @@
 """Sources' schedules: crontabs and intervals read, bad ones named, the next run as of a
-given time, and the beat's entries built from them."""
+given time, and the beat's entries and process profiles built from them."""
 
 import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ingest_tasks.sync.beat import entries
+from ingest_tasks.core.keys import SOURCES_QUEUE
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.sync.beat import SCHEDULER, entries
 from ingest_tasks.sync.schedule import next_run, parse
 from ingest_tasks.sync.sources import Source
 from ingest_tasks.sync.tasks import SYNC
+from workers import beat_argv, pools
 
 NOW = datetime(2026, 3, 5, 10, 17, 30, tzinfo=timezone.utc)
 
@@ -66,3 +69,12 @@ def test_the_beat_has_an_entry_per_scheduled_source_running_its_sync():
     assert found["wiki"]["schedule"].run_every == timedelta(seconds=30)
     with pytest.raises(ValueError, match="source 'bad'"):
         entries([*sources, Source("bad", "/b", schedule="nightly")])
+
+
+def test_the_sources_pool_runs_one_sync_at_a_time_and_the_beat_runs_redbeat():
+    settings = Settings()
+    pool = pools(settings)["sources"]
+    assert (pool.queue, pool.concurrency, pool.prefetch) == (SOURCES_QUEUE, 1, 1)
+    argv = beat_argv(settings)
+    assert argv[argv.index("-A") + 1:argv.index("beat") + 1] == ["ingest_tasks", "beat"]
+    assert argv[argv.index("-S") + 1] == SCHEDULER
