@@ -46,7 +46,7 @@ def note(n: int) -> str:
 
 def trickle(phase: str, rate: float, seconds: float, queue: str) -> list:
     """Send `rate` notes a second to `queue` on a fixed schedule; returns their results."""
-    from ingest_tasks.lanes.factory import worker_app
+    from ingest_tasks.sync.factory import worker_app
     from ingest_tasks.lanes.tasks import STREAM_INGEST
     from ingest_tasks.pipeline.sources import DocRef
     from ingest_tasks.state.clock import next_versions
@@ -87,7 +87,7 @@ def stream_latency(redis) -> dict:
 def phase(client, name: str, folder: Path | None, opts, queue: str) -> dict:
     """One measured phase: the trickle, during a bulk job of `folder` if given."""
     from ingest_tasks.core.keys import LATENCY_KEY, STREAM_QUEUE
-    from ingest_tasks.lanes.factory import worker_app
+    from ingest_tasks.sync.factory import worker_app
 
     app = worker_app()
     redis = client.resources.redis
@@ -121,7 +121,7 @@ def phase(client, name: str, folder: Path | None, opts, queue: str) -> dict:
 def plain_pool(state: Path):
     """One `celery worker` on the bulk queue with Celery's defaults, as most deployments start."""
     from ingest_tasks.core.polling import poll_until
-    from ingest_tasks.lanes.factory import worker_app
+    from ingest_tasks.sync.factory import worker_app
 
     app = worker_app()
     with open(state / "plain.log", "ab") as log:

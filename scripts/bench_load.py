@@ -160,7 +160,7 @@ def sample(stack, load: Load, redis, started: float, cpu: list[float]) -> dict:
 
     from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
     from ingest_tasks.lanes.backpressure import queue_depth
-    from ingest_tasks.lanes.factory import worker_app
+    from ingest_tasks.sync.factory import worker_app
     from ingest_tasks.state.latency import percentiles
 
     stream_tasks, jobs, job_docs = load.outstanding()

@@ -1,4 +1,5 @@
-"""Start one worker pool with its profile: `python -m workers stream|bulk [--print] [options]`."""
+"""Start one worker pool with its profile, or the beat:
+`python -m workers stream|bulk|sources|beat [--print] [options]`."""
 
 import os
 import shlex
@@ -6,20 +7,25 @@ import sys
 
 from ingest_tasks.core.settings import get_settings
 
-from . import celery_argv, pools
+from . import beat_argv, celery_argv, pools
 
 
 def main(argv: list[str]) -> None:
-    """Exec `celery worker` for the named pool, niced as its profile says."""
-    known = pools(get_settings())
-    if not argv or argv[0] not in known:
-        sys.exit(f"usage: python -m workers {{{'|'.join(known)}}} [--print] [celery options]")
-    pool, extra = known[argv[0]], argv[1:]
-    if "--print" in extra:
-        print(shlex.join(celery_argv(pool, tuple(a for a in extra if a != "--print"))))
+    """Exec `celery worker` for the named pool, niced as its profile says, or `celery beat`."""
+    settings = get_settings()
+    known = pools(settings)
+    if not argv or argv[0] not in [*known, "beat"]:
+        sys.exit(f"usage: python -m workers {{{'|'.join([*known, 'beat'])}}} [--print] "
+                 "[celery options]")
+    extra = tuple(a for a in argv[1:] if a != "--print")
+    if argv[0] == "beat":
+        command, nice = beat_argv(settings, extra), 0
+    else:
+        command, nice = celery_argv(known[argv[0]], extra), known[argv[0]].nice
+    if "--print" in argv:
+        print(shlex.join(command))
         return
-    os.nice(pool.nice)  # children inherit it: the OS favours the stream pool when busy
-    command = celery_argv(pool, tuple(extra))
+    os.nice(nice)  # children inherit it: the OS favours the stream pool when busy
     os.execv(command[0], command)
 
 

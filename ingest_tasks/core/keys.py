@@ -27,3 +27,4 @@ BUILD_KEY = KEY_PREFIX + "build:"  # build:{collection prefix} hash: the newest 
 SOURCES_QUEUE = "sources"  # syncs a schedule starts: a pool of their own, never in a lane's way
 SOURCE_KEY = KEY_PREFIX + "source:"  # source:{name}:manifest|run|plan|last|lock|watcher (sync/)
 SOURCES_KEY = KEY_PREFIX + "sources"  # sorted set of names of sources synced, by last sync
+BEAT_KEY = KEY_PREFIX + "beat:"  # beat:{collection prefix}:{source} the beat's (redbeat's) entries

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     sync_lock_wait: float = Field(0.0, ge=0)  # a sync finding its source busy waits this, then refuses
     watch_debounce: float = Field(0.5, gt=0)  # seconds of quiet on a path before the watcher sends it
+    # The beat runs the sources' schedules while it holds a lock in Redis (celery-redbeat); it
+    # renews it at least every fifth of this, and one that died frees it after this many seconds
+    beat_lock_timeout: int = Field(30, ge=5)
 
     # Hybrid routing: a submission this small streams, a larger one becomes a batch job
     stream_max_docs: int = Field(8, ge=1)

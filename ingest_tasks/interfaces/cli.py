@@ -41,7 +41,7 @@ def _client():
 
 
 def cmd_up(args) -> int:
-    """Start Redis (if none answers), the Chroma server, both pools and Flower."""
+    """Start Redis (if none answers), the Chroma server, the pools, the beat and Flower."""
     from ingest_tasks.ops.stack import Stack
     from ingest_tasks.pipeline.roots import remember
 
@@ -185,7 +185,7 @@ def _show_index(client, as_json: bool) -> int:
         return OK
     line = f"live: {live['collection']} ({live['model']})"
     if live.get("swapped_at"):
-        line += (f", swapped in {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(float(live['swapped_at'])))}"
+        line += (f", swapped in {_when(float(live['swapped_at']))}"
                  f", writers paused {float(live.get('pause_seconds', 0)):.3f} s")
     out.print(line)
     for t in kept:
@@ -276,6 +276,43 @@ def cmd_jobs(args) -> int:
                       str(s["docs_per_second"]), ", ".join(s["sources"]))
     out.print(table)
     return OK
+
+
+def cmd_sources(args) -> int:
+    """List the sources: last sync and its counts, last full sync, next run, watcher."""
+    rows = _client().sources()
+    if args.json:
+        print(json.dumps(rows))
+        return OK
+    for row in rows:
+        configured = "" if row["configured"] else " (not configured)"
+        schedule = f" ({row['schedule']})" if row["schedule"] else ""
+        lines = [row["name"], f"  uri             {row['uri'] or '-'}{configured}",
+                 f"  last sync       {_sync_line(row['last'])}",
+                 f"  last full sync  {_sync_line(row['last_full'])}",
+                 f"  next run        {_when(row['next_run'])}{schedule}",
+                 f"  watcher         {row['watcher'] or '-'}"]
+        out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+    if not rows:
+        err.print("no sources: configure INGEST_SOURCES (docs/sources.md)")
+    return OK
+
+
+def _sync_line(sync: dict | None) -> str:
+    """A sync as one line: when it ended and what started it, its counts, seconds and job."""
+    from ingest_tasks.sync.overview import OUTCOMES
+
+    if sync is None:
+        return "-"
+    scope = "" if sync["scope"] == "all" else f", {sync['scope']} paths"
+    counts = ", ".join(f"{sync[outcome]} {outcome}" for outcome in OUTCOMES)
+    job = f", job {sync['job_id']}" if sync["job_id"] else ""
+    return f"{_when(sync['finished'])} ({sync['trigger']}{scope}): {counts}; {sync['seconds']} s{job}"
+
+
+def _when(stamp: float | None) -> str:
+    """A Unix time as local date and time; - for none."""
+    return "-" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
 def cmd_submit(args) -> int:
@@ -556,6 +593,7 @@ def parser() -> argparse.ArgumentParser:
     p = _command(sub, "jobs", cmd_jobs)
     p.add_argument("--limit", type=int, default=20, help="how many jobs (default: 20)")
     p.add_argument("--json", action="store_true", help=JSON)
+    _command(sub, "sources", cmd_sources).add_argument("--json", action="store_true", help=JSON)
     p = _command(sub, "submit", cmd_submit)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files and folders")
     p.add_argument("--id", help="document id of a single file (default: its name)")

@@ -25,7 +25,7 @@ from ingest_tasks.state import alias, changes, jobs, latency, registry
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
 from ingest_tasks.store.base import Hit, Where
-from ingest_tasks.sync import runner, watch
+from ingest_tasks.sync import overview, runner, watch
 from ingest_tasks.sync.runner import SyncReport
 from ingest_tasks.sync.sources import resolve
 
@@ -266,6 +266,11 @@ class IngestClient:
     def recent_jobs(self, limit: int = 20) -> list[dict]:
         """The newest jobs' progress, newest first."""
         return jobs.recent(self.resources.redis, limit)
+
+    def sources(self) -> list[dict]:
+        """Each source, configured or synced before: its URI, last sync and last full sync
+        (when, trigger, counts, seconds, job), next run (Unix times) and its watcher, if any."""
+        return overview.sources(self.resources.redis, self.settings)
 
     def wait_job(self, job_id: str, on_progress: Callable[[dict], None] | None = None,
                  poll: float = 0.25, timeout: float | None = None) -> dict:

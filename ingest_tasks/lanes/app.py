@@ -1,4 +1,5 @@
-"""The Celery app: JSON only, two queues, late acks, time limits below the visibility timeout.
+"""The Celery app: JSON only, the lanes' two queues (and the syncs' one), late acks, time limits
+below the visibility timeout.
 
 An IngestApp is made from one Settings, which it carries with its process's heavy
 resources; lanes.factory.create_app registers the tasks on it. Nothing is built at
@@ -15,7 +16,7 @@ from celery.utils.log import get_multiprocessing_logger
 from kombu import Exchange, Queue
 from kombu.utils.url import parse_url
 
-from ingest_tasks.core.keys import BULK_QUEUE, STREAM_QUEUE
+from ingest_tasks.core.keys import BULK_QUEUE, SOURCES_QUEUE, STREAM_QUEUE
 from ingest_tasks.core.settings import Settings, get_settings
 from ingest_tasks.lanes import result_backend, worklog
 from ingest_tasks.pipeline.resources import Resources
@@ -52,11 +53,12 @@ def configuration(settings: Settings) -> dict:
         accept_content=["json"],
         result_accept_content=["json"],
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q)
-                     for q in (STREAM_QUEUE, BULK_QUEUE)],
+                     for q in (STREAM_QUEUE, BULK_QUEUE, SOURCES_QUEUE)],
         task_default_queue=BULK_QUEUE,
         task_routes={
             "ingest.stream.*": {"queue": STREAM_QUEUE},
             "ingest.bulk.*": {"queue": BULK_QUEUE},
+            "ingest.sources.*": {"queue": SOURCES_QUEUE},  # syncs: registered by sync.tasks
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -1,10 +1,9 @@
-"""Making the Celery app: create_app(settings) for any caller, worker_app() for workers."""
+"""Making the Celery app of the lanes: create_app(settings) for any caller (the workers' app,
+with the syncs' task and the beat's schedule too, is sync.factory.worker_app)."""
 
 from __future__ import annotations
 
-from functools import cache
-
-from ingest_tasks.core.settings import Settings, get_settings
+from ingest_tasks.core.settings import Settings
 from ingest_tasks.lanes import tasks
 from ingest_tasks.lanes.app import IngestApp
 
@@ -14,9 +13,3 @@ def create_app(settings: Settings, *, current: bool = False) -> IngestApp:
     app = IngestApp(settings, current=current)
     tasks.register(app)
     return app
-
-
-@cache
-def worker_app() -> IngestApp:
-    """The app of `celery -A ingest_tasks` and `python -m workers`: the environment's settings."""
-    return create_app(get_settings(), current=True)

@@ -40,25 +40,30 @@ BULK_DELETE = "ingest.bulk.delete"
 PUBLIC_TASKS = (STREAM_INGEST, STREAM_DELETE)
 
 _worker_app: IngestApp | None = None  # the app this process works for, once it is a worker
+_embeds = True  # whether that worker takes a lane's tasks (the sources pool embeds nothing)
 
 
 @worker_init.connect
 def _remember_app(sender, **_) -> None:
-    """Note the app of the worker starting in this process (its pool processes inherit it)."""
-    global _worker_app
+    """Note the app of the worker starting in this process, and whether it serves a lane
+    (its pool processes inherit both)."""
+    global _worker_app, _embeds
     _worker_app = sender.app
+    _embeds = bool({STREAM_QUEUE, BULK_QUEUE} & set(sender.app.amqp.queues.consume_from))
 
 
 @worker_process_init.connect
 def _after_fork(**_) -> None:
     """Each pool process makes its own models and clients, never sharing the parent's.
 
-    Its models (the configured ones, and the live collection's) are loaded now, so that no
-    task waits for one.
+    A lane's worker loads its models (the configured ones, and the live collection's) now,
+    so that no task waits for one.
     """
     if _worker_app is None:
         return
     _worker_app.reset_resources()
+    if not _embeds:
+        return
     resources = _worker_app.resources
     for model in dict.fromkeys([*_worker_app.settings.worker_models, resources.target().model]):
         resources.embedder(model)

@@ -4,8 +4,8 @@ Workers count what they commit and fail (by lane, model and reason), latency int
 histogram buckets, and rate-limiter waits, in one Redis hash, so any number of workers
 on any number of machines add up. `ingest metrics` serves those counters with what it
 reads at each scrape: queue depth through the broker (Flower cannot show it), the age
-of each queue's oldest message and the unacknowledged messages (Redis broker), and the
-progress of running jobs.
+of each queue's oldest message and the unacknowledged messages (Redis broker), the
+progress of running jobs, and each source's last sync and watcher.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ingest_tasks.core.keys import BULK_QUEUE, COUNTERS_KEY, STREAM_QUEUE
+from ingest_tasks.core.keys import BULK_QUEUE, COUNTERS_KEY, SOURCES_QUEUE, STREAM_QUEUE
 from ingest_tasks.state.counters import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class Collector:
         depth = GaugeMetricFamily("ingest_queue_depth", "Messages waiting in a queue", labels=["queue"])
         age = GaugeMetricFamily("ingest_queue_oldest_age_seconds",
                                 "Seconds since the oldest waiting message was submitted", labels=["queue"])
-        for queue in (STREAM_QUEUE, BULK_QUEUE):
+        for queue in (STREAM_QUEUE, BULK_QUEUE, SOURCES_QUEUE):
             depth.add_metric([queue], queue_depth(self.app, queue))
             if self.broker_redis is not None:
                 age.add_metric([queue], oldest_age(self.broker_redis, queue) or 0.0)
@@ -75,6 +75,7 @@ class Collector:
         yield from _counters(self.redis.hgetall(COUNTERS_KEY), CounterMetricFamily,
                              HistogramMetricFamily)
         yield from _index(self.redis, self.app.settings)
+        yield from _sources(self.redis, self.app.settings)
         running = [state for state in jobs.recent(self.redis, 100) if state["status"] == jobs.RUNNING]
         progress = GaugeMetricFamily("ingest_job_documents", "Documents of running batch jobs",
                                      labels=["job", "state"])
@@ -107,6 +108,33 @@ def _index(redis: Redis, settings: Settings) -> Iterator[Metric]:
     for collection in others:
         owed.add_metric([collection], changes.owed(redis, collection))
     yield from (info, pause, owed)
+
+
+def _sources(redis: Redis, settings: Settings) -> Iterator[Metric]:
+    """Per source: when its last sync ended, how long it took, its documents by outcome, and
+    whether a watcher follows it."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from ingest_tasks.sync import overview
+
+    ended = GaugeMetricFamily("ingest_source_last_sync_timestamp_seconds",
+                              "When the source's last sync ended (Unix time)", labels=["source"])
+    took = GaugeMetricFamily("ingest_source_last_sync_seconds",
+                             "How long the source's last sync took", labels=["source"])
+    docs = GaugeMetricFamily("ingest_source_last_sync_documents",
+                             "Documents of the source's last sync by outcome",
+                             labels=["source", "outcome"])
+    watched = GaugeMetricFamily("ingest_source_watcher_up", "1 while a watcher follows the source",
+                                labels=["source"])
+    for row in overview.sources(redis, settings):
+        name, last = row["name"], row["last"]
+        watched.add_metric([name], int(row["watcher"] is not None))
+        if last is not None:
+            ended.add_metric([name], last["finished"])
+            took.add_metric([name], last["seconds"])
+            for outcome in overview.OUTCOMES:
+                docs.add_metric([name, outcome], last[outcome])
+    yield from (ended, took, docs, watched)
 
 
 def _counters(fields: dict[str, str], counter: type[CounterMetricFamily],

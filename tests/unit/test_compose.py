@@ -1,6 +1,6 @@
 """docker-compose.yml as docker-compose reads it (Debian's docker-compose: `config`): the
 API with a healthcheck, Chroma's and the API's ports published, Redis's not, uploads
-shared with the pools."""
+shared with the pools, the beat and the sources pool beside them."""
 
 import os
 import shutil
@@ -52,3 +52,14 @@ def test_the_pools_read_the_uploads_the_api_stores(services):
         assert "/uploads" in target(name)
         assert services[name]["environment"]["INGEST_UPLOADS_DIR"] == "/uploads"
         assert "/uploads" in services[name]["environment"]["INGEST_SOURCE_ROOTS"].split(":")
+
+
+def test_the_beat_and_the_sources_pool_run_with_the_rest(services):
+    for name in ("beat", "sources"):
+        assert services[name]["command"] == ["python", "-m", "workers", name]
+        assert services[name]["restart"] == "unless-stopped"
+        assert services[name]["environment"]["INGEST_REDIS_URL"] == "redis://redis:6379/0"
+    assert "inspect ping -d celerybeat@" in " ".join(services["beat"]["healthcheck"]["test"])
+    assert "inspect ping -d sources@" in " ".join(services["sources"]["healthcheck"]["test"])
+    assert "/documents" in {v["target"] if isinstance(v, dict) else v.split(":")[1]
+                            for v in services["sources"]["volumes"]}  # what syncs list
