@@ -287,6 +287,8 @@ def cmd_sources(args) -> int:
     for row in rows:
         configured = "" if row["configured"] else " (not configured)"
         schedule = f" ({row['schedule']})" if row["schedule"] else ""
+        if row.get("schedule_error"):
+            schedule = f" (bad schedule: {row['schedule_error']})"
         lines = [row["name"], f"  uri             {row['uri'] or '-'}{configured}",
                  f"  last sync       {_sync_line(row['last'])}",
                  f"  last full sync  {_sync_line(row['last_full'])}",

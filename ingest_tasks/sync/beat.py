@@ -11,6 +11,7 @@ configured. The keys are under ingest:beat:{collection prefix}: (keys.BEAT_KEY).
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -46,8 +47,13 @@ class SourcesScheduler(RedBeatScheduler):
 def entries(sources: Iterable[Source]) -> dict[str, dict]:
     """The beat's schedule: an entry per source with a schedule, named for it; ValueError
     naming a source whose schedule is none."""
+    now = datetime.now(timezone.utc)
     return {source.name: {"task": SYNC, "args": (source.name,),
-                          "schedule": schedule.parse(source.name, source.schedule)}
+                          "schedule": schedule.parse(source.name, source.schedule),
+                          # a tick no sources pool took before the next one is dropped:
+                          # syncs never pile up while the pool is down
+                          "options": {"expires": schedule.period(source.name, source.schedule,
+                                                                 now)}}
             for source in sources if source.schedule}
 
 

@@ -22,7 +22,7 @@ _SHOWN = ("finished", "trigger", "scope", *OUTCOMES, "seconds", "job_id")
 
 
 def sources(redis: Redis, settings: Settings, now: datetime | None = None) -> list[dict]:
-    """One dict per source, as of `now` (default: now); ValueError for a bad schedule."""
+    """One dict per source, as of `now` (default: now); a bad schedule is said, not raised."""
     now = now or datetime.now(timezone.utc)
     known = configured(settings)
     names = [*known, *(name for name in status.known(redis) if name not in known)]
@@ -37,7 +37,7 @@ def _source(redis: Redis, settings: Settings, name: str, source: Source | None,
         "schedule": source.schedule if source else "",
         "last": _sync(status.last(redis, name)),
         "last_full": _sync(status.last(redis, name, full=True)),
-        "next_run": _next_run(redis, settings, source, now),
+        **_next_run(redis, settings, source, now),
         "watcher": status.watcher(redis, name),
     }
 
@@ -54,10 +54,14 @@ def _sync(report: dict | None) -> dict | None:
 
 
 def _next_run(redis: Redis, settings: Settings, source: Source | None, now: datetime
-              ) -> float | None:
-    """When the beat runs the source's sync next (Unix time), after its last run; None
-    without a schedule."""
+              ) -> dict:
+    """When the beat runs the source's sync next (Unix time), after its last run: None
+    without a schedule, or with a bad one (then `schedule_error` says why)."""
     if source is None or not source.schedule:
-        return None
+        return {"next_run": None}
     last_run = beat.record(redis, settings, source.name).get("last_run_at")
-    return schedule.next_run(source.name, source.schedule, now, last_run).timestamp()
+    try:
+        when = schedule.next_run(source.name, source.schedule, now, last_run)
+    except ValueError as exc:
+        return {"next_run": None, "schedule_error": str(exc)}
+    return {"next_run": when.timestamp()}

@@ -48,3 +48,9 @@ def next_run(name: str, text: str, now: datetime, last_run: datetime | None = No
     """
     rule = parse(name, text, nowfun=lambda: now)
     return max(now, now + rule.remaining_estimate(last_run or now))
+
+
+def period(name: str, text: str, now: datetime) -> float:
+    """Seconds between two runs of the schedule `text` of the source `name`, from `now` on."""
+    first = next_run(name, text, now, now)
+    return (next_run(name, text, first, first) - first).total_seconds()

@@ -67,6 +67,9 @@ def test_the_beat_has_an_entry_per_scheduled_source_running_its_sync():
     assert sorted(found) == ["docs", "wiki"]
     assert found["wiki"]["task"] == SYNC and found["wiki"]["args"] == ("wiki",)
     assert found["wiki"]["schedule"].run_every == timedelta(seconds=30)
+    # a tick not taken before the next is dropped: syncs never pile up while the pool is down
+    assert (found["wiki"]["options"], found["docs"]["options"]) == ({"expires": 30.0},
+                                                                    {"expires": 86400.0})
     with pytest.raises(ValueError, match="source 'bad'"):
         entries([*sources, Source("bad", "/b", schedule="nightly")])
 
