@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ingest_tasks.interfaces.cli import ERROR, OK, SOME_FAILED, USAGE
+from ingest_tasks.interfaces.cli.console import ERROR, OK, SOME_FAILED, USAGE
 
 
 def ingest(*args: str, **env: str) -> subprocess.CompletedProcess:

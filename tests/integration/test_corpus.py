@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ingest_tasks.interfaces.cli import SOME_FAILED
+from ingest_tasks.interfaces.cli.console import SOME_FAILED
 from ingest_tasks.pipeline.retrieval import self_retrieval
 from tests.corpus import CORPUS_DIR, manifest
 from tests.integration.conftest import chunks_in_store, worker_pids

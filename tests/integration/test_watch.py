@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ingest_tasks.core.keys import SOURCE_KEY
 from ingest_tasks.core.polling import poll_until
-from ingest_tasks.interfaces.cli import OK
+from ingest_tasks.interfaces.cli.console import OK
 from ingest_tasks.state import locks
 from ingest_tasks.sync.folder import listed
 

@@ -12,6 +12,7 @@ from ingest_tasks.core.errors import SourceError
 from ingest_tasks.core.keys import SOURCE_KEY
 from ingest_tasks.core.settings import get_settings
 from ingest_tasks.interfaces import cli
+from ingest_tasks.interfaces.cli.console import OK, when
 from ingest_tasks.ops.metrics import Collector
 from ingest_tasks.ops.stack import Stack
 from ingest_tasks.state import jobs
@@ -82,9 +83,9 @@ def test_ingest_sources_shows_each_source_with_its_last_sync_next_run_and_watche
     (tmp_path / "one.txt").write_text("a source synced by its URI, not configured")
     runner.sync(app, Source(str(tmp_path), str(tmp_path)))
     with status.watching(redis, NAME, 10):
-        assert cli.main(["sources", "--json"]) == cli.OK
+        assert cli.main(["sources", "--json"]) == OK
         rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-        assert cli.main(["sources"]) == cli.OK
+        assert cli.main(["sources"]) == OK
         shown = capsys.readouterr().out
         scraped = {(m.name, s.labels.get("source"), s.labels.get("outcome")): s.value
                    for m in Collector(app, redis).collect() for s in m.samples}
@@ -99,7 +100,7 @@ def test_ingest_sources_shows_each_source_with_its_last_sync_next_run_and_watche
     assert (other["last"]["trigger"], other["last"]["new"]) == ("cli", 1)
     assert f"{NAME}\n  uri             {mine['uri']}\n" in shown
     assert "(schedule): 3 new, 0 changed, 0 deleted, 0 unchanged; " in shown
-    assert f"  next run        {cli._when(mine['next_run'])} ({SCHEDULE})\n" in shown
+    assert f"  next run        {when(mine['next_run'])} ({SCHEDULE})\n" in shown
     assert f"{other['name']}\n  uri             {other['uri']} (not configured)\n" in shown
     assert scraped[("ingest_source_last_sync_documents", NAME, "new")] == 3
     ended = scraped[("ingest_source_last_sync_timestamp_seconds", NAME, None)]

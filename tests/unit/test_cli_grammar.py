@@ -1,6 +1,7 @@
 """The `ingest` command line's grammar: help for every option, exit codes documented."""
 
-from ingest_tasks.interfaces.cli import EXIT_CODES, parser
+from ingest_tasks.interfaces.cli import parser
+from ingest_tasks.interfaces.cli.console import EXIT_CODES
 
 
 def test_every_option_has_help():

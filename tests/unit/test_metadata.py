@@ -4,7 +4,8 @@ import pytest
 
 from ingest_tasks.core.errors import InvalidMetadata, PermanentError
 from ingest_tasks.core.settings import get_settings
-from ingest_tasks.interfaces.cli import meta_value, parser
+from ingest_tasks.interfaces.cli import parser
+from ingest_tasks.interfaces.cli.arguments import meta_value
 from ingest_tasks.pipeline.metadata import check_metadata, metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 

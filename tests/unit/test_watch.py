@@ -16,7 +16,8 @@ from watchdog.events import (
 
 from ingest_tasks.core.errors import SourceOutsideRoots
 from ingest_tasks.core.settings import get_settings
-from ingest_tasks.interfaces.cli import ERROR, USAGE, main, parser
+from ingest_tasks.interfaces.cli import main, parser
+from ingest_tasks.interfaces.cli.console import ERROR, USAGE
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.sync.manifest import Sent
 from ingest_tasks.sync.plan import make_plan
