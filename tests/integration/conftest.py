@@ -9,9 +9,10 @@ from ingest_tasks.core.keys import ALIAS_KEY, BUILD_KEY, CHANGES_KEY, FEEDS_KEY,
 from ingest_tasks.state import alias, registry
 from tests.stack_fixtures import worker_pids
 
-__all__ = ["chunks_in_store", "finished", "index_of", "live_collection", "worker_pids"]
+__all__ = ["FAST", "chunks_in_store", "finished", "index_of", "live_collection", "worker_pids"]
 
 TIMEOUT = 120
+FAST = "wordllama"  # a static model: where tests need many commits, not MiniLM's vectors
 
 
 def chunks_in_store(client, prefix: str, model: str | None = None) -> dict[str, int]:

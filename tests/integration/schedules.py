@@ -20,7 +20,6 @@ from ingest_tasks.pipeline.parse import parse
 from ingest_tasks.pipeline.sources import content_hash
 
 SEED = 17  # the acceptance tests' schedule
-FAST = "wordllama"  # a static model: their hundreds of commits take seconds
 TOPICS = ["kelp", "barnacles", "lighthouses", "orreries", "glaciers", "typefaces", "sourdough",
           "tide pools", "beekeeping", "moss"]
 

@@ -13,14 +13,22 @@ import pytest
 from ingest_tasks.interfaces.cli.console import SOME_FAILED
 from ingest_tasks.pipeline.retrieval import self_retrieval
 from tests.corpus import CORPUS_DIR, manifest
-from tests.integration.conftest import chunks_in_store, worker_pids
+from tests.integration.conftest import FAST, chunks_in_store, live_collection, worker_pids
 
 # Specific reasons: a failure must say what is wrong, not just that something failed.
 SPECIFIC = re.compile(r"^(empty|corrupt|encrypted|encoding|unsupported|source): .{12,}")
 
 
 @pytest.fixture(scope="module")
-def corpus_job(stack, pool_pids):
+def live(client, settings):
+    """A live collection of WordLlama's for the module: parsing is under test here, and a
+    static model embeds the corpus in seconds where MiniLM takes minutes on two cores."""
+    with live_collection(client, settings, FAST) as target:
+        yield target
+
+
+@pytest.fixture(scope="module")
+def corpus_job(stack, pool_pids, live):
     """Run `ingest batch CORPUS --json` as a user would; return its summary by document."""
     run = subprocess.run(
         [sys.executable, "-m", "ingest_tasks.interfaces.cli", "batch", str(CORPUS_DIR), "--json"],

@@ -10,8 +10,8 @@ from ingest_tasks.core.settings import get_settings
 from ingest_tasks.pipeline import s3
 from ingest_tasks.sync.runner import SyncReport, sync
 from ingest_tasks.sync.sources import Source
-from tests.integration.conftest import chunks_in_store, finished, index_of, live_collection
-from tests.integration.schedules import FAST, SEED, Model, apply_to_bucket, schedule
+from tests.integration.conftest import FAST, chunks_in_store, finished, index_of, live_collection
+from tests.integration.schedules import SEED, Model, apply_to_bucket, schedule
 from tests.servers import ROOT, put_bucket
 
 BUCKET = f"sync-{uuid.uuid4().hex[:8]}"

@@ -19,8 +19,8 @@ from ingest_tasks.pipeline.sources import content_hash
 from ingest_tasks.state import jobs
 from ingest_tasks.sync import manifest, pending, runner, status
 from ingest_tasks.sync.sources import resolve
-from tests.integration.conftest import finished, index_of, live_collection
-from tests.integration.schedules import FAST, SEED, Model, apply_to_folder, schedule
+from tests.integration.conftest import FAST, finished, index_of, live_collection
+from tests.integration.schedules import SEED, Model, apply_to_folder, schedule
 
 
 def tree_of(folder, doc_prefix: str = "") -> dict[str, str]:
