@@ -188,6 +188,9 @@ def test_a_watched_folder_ends_as_the_tree_after_a_random_schedule_and_a_watcher
             expected = model.expected("acc/")
             poll_until(lambda: index_of(client, "acc/") == expected, 180,
                        "the index did not come to equal the tree", interval=0.5)
+            lines = log.read_text().splitlines()
+            assert sum("trigger=watch-start" in line for line in lines) == 2  # its two starts
+            assert any("trigger=watch " in line for line in lines)  # it followed changes
         finally:
             process.terminate()
             process.wait(timeout=30)
