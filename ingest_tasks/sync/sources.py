@@ -7,12 +7,12 @@ alone is its own name (a folder's absolute path, or s3://bucket/prefix).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_tasks.core.errors import SourceError
+from ingest_tasks.core.jsontext import json_object
 from ingest_tasks.core.settings import S3_SCHEME
 from ingest_tasks.pipeline import s3
 
@@ -52,12 +52,7 @@ def configured(settings: Settings) -> dict[str, Source]:
     text = settings.sources.strip()
     if not text:
         return {}
-    try:
-        given = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"INGEST_SOURCES is not JSON: {exc}") from None
-    if not isinstance(given, dict):
-        raise ValueError("INGEST_SOURCES must be a JSON object of name -> {\"uri\": ...}")
+    given = json_object(text, 'INGEST_SOURCES (name -> {"uri": ...})')
     return {name: _source(name, spec) for name, spec in given.items()}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 
 _INT = re.compile(r"-?(0|[1-9][0-9]*)")
@@ -45,15 +44,12 @@ class MetaAction(argparse.Action):
 def where_filter(text: str) -> dict:
     """A --where JSON filter, checked as the store checks it (argparse's usage error if not)."""
     from ingest_tasks.core.errors import InvalidWhere
+    from ingest_tasks.core.jsontext import json_object
     from ingest_tasks.store.where import check_where
 
     try:
-        where = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not JSON ({exc}): {text}") from None
-    try:
-        return dict(check_where(where))
-    except InvalidWhere as exc:
+        return dict(check_where(json_object(text, text)))
+    except (InvalidWhere, ValueError) as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 

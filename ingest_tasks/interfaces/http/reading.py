@@ -3,13 +3,13 @@ and builds, and the lanes' queue depths and latency."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, Field
 
+from ingest_tasks.core.jsontext import json_object
 from ingest_tasks.interfaces.client import IngestClient
 from ingest_tasks.interfaces.http.auth import Reader
 from ingest_tasks.interfaces.http.context import Client
@@ -70,13 +70,7 @@ def parse_where(raw: str | None) -> dict | None:
     """A `where` given as JSON text; a ValueError (400) if it is not a JSON object."""
     if raw is None or not raw.strip():
         return None
-    try:
-        where = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"where is not JSON: {exc}") from None
-    if not isinstance(where, dict):
-        raise ValueError("where must be a JSON object")
-    return where
+    return json_object(raw, "where")
 
 
 @router.get("/index", summary="The live collection, the kept ones, and a build")
