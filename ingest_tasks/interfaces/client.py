@@ -27,7 +27,8 @@ from ingest_tasks.state.clock import next_versions
 from ingest_tasks.store.base import Hit, Where
 from ingest_tasks.sync import overview, runner, watch
 from ingest_tasks.sync.runner import SyncReport
-from ingest_tasks.sync.sources import resolve
+from ingest_tasks.sync.sources import configured, resolve
+from ingest_tasks.sync.tasks import SYNC
 
 Metadata = Mapping[str, MetaValue]  # a caller's: see docs/metadata.md
 
@@ -266,6 +267,13 @@ class IngestClient:
     def recent_jobs(self, limit: int = 20) -> list[dict]:
         """The newest jobs' progress, newest first."""
         return jobs.recent(self.resources.redis, limit)
+
+    def start_sync(self, name: str) -> str:
+        """Send the sync of the configured source `name` to the sources pool, as its schedule
+        would; the task's id. KeyError for a name INGEST_SOURCES does not configure."""
+        if name not in configured(self.settings):
+            raise KeyError(f"no configured source is named {name!r} (INGEST_SOURCES)")
+        return self.app.send_task(SYNC, args=[name]).id
 
     def sources(self) -> list[dict]:
         """Each source, configured or synced before: its URI, last sync and last full sync

@@ -1,6 +1,8 @@
 """The HTTP API on the real stack, through a real HTTP client (httpx): keys and scopes,
 both lanes, paged job results, search, the index, the lanes, limits and JSON errors."""
 
+import json
+
 import httpx
 import pytest
 
@@ -142,3 +144,39 @@ def test_index_lanes_health_and_readiness(api, keys):
     ready = httpx.get(f"{api}/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": "ok", "broker": "ok", "chroma": "ok"}
+
+
+def test_a_configured_source_is_listed_planned_and_synced_on_the_sources_pool(
+        settings, stack, keys, tmp_path):
+    from ingest_tasks.interfaces.client import IngestClient
+
+    folder = tmp_path / "handbook"
+    folder.mkdir()
+    (folder / "otters.md").write_text("# Otters\n\nSea otters hold hands while they sleep.\n")
+    configured = json.dumps({"handbook": {"uri": str(folder), "prefix": "handbook/"}})
+    entries = ",".join(entry for _, entry in keys.values())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INGEST_SOURCES", configured)  # the sources pool reads it at start
+        stack.up(["sources"], report=lambda line: None)
+        ingest = IngestClient(settings.model_copy(update={"api_keys": entries,
+                                                          "sources": configured}))
+        try:
+            with serving(ingest) as url:
+                read, write = http(url, keys, "read"), http(url, keys, "write")
+                listed = read.get("/v1/sources").json()
+                assert [row["name"] for row in listed] == ["handbook"]
+                plan = read.get("/v1/sources/handbook/plan").json()
+                assert (plan["new"], plan["send"]) == (1, ["otters.md"])
+                assert read.post("/v1/sources/handbook/sync").status_code == 403
+                assert write.post("/v1/sources/nowhere/sync").status_code == 404
+                started = write.post("/v1/sources/handbook/sync")
+                assert started.status_code == 202, started.text
+                report = poll_until(lambda: (lambda r: r.get("result"))(
+                    write.get(started.json()["status_url"]).json()), 120, "the sync task")
+                assert (report["new"], report["source"]) == (1, "handbook")
+                job_ended(write, report["job_id"])
+                hits = read.get("/v1/search", params={"q": "which animal holds hands?"}).json()
+                assert hits[0]["doc_id"] == "handbook/otters.md"
+                assert read.get("/v1/sources").json()[0]["last"]["new"] == 1
+        finally:
+            stack.down(["sources"], report=lambda line: None)

@@ -7,13 +7,21 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from ingest_tasks.interfaces.client import IngestClient
-from ingest_tasks.interfaces.http import (documents, errors, health, jobs, reading, status_page,
-                                          uploads)
+from ingest_tasks.interfaces.http import (
+    documents,
+    errors,
+    health,
+    jobs,
+    reading,
+    sources,
+    status_page,
+    uploads,
+)
 from ingest_tasks.interfaces.http.auth import parse_keys
 from ingest_tasks.interfaces.http.limits import LimitBody
 
 DESCRIPTION = """Keep a RAG index fresh: submit documents (small ones stream, large uploads
-batch), follow jobs, search the live collection, and watch the lanes. Every route but the
+batch), follow jobs, search the live collection, sync sources, and watch the lanes. Every route but the
 health checks needs an API key (`Authorization: Bearer KEY`) of the scope it names."""
 
 
@@ -26,6 +34,6 @@ def create_api(ingest: IngestClient) -> FastAPI:
     uploads.make_readable(ingest.settings)
     app.add_middleware(LimitBody, max_bytes=ingest.settings.api_max_request_bytes)
     errors.install(app)
-    for module in (documents, jobs, reading, health, status_page):
+    for module in (documents, jobs, reading, sources, health, status_page):
         app.include_router(module.router)
     return app

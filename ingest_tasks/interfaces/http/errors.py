@@ -52,7 +52,7 @@ RESPONSES: dict[int | str, dict] = {
     status: {"model": ErrorBody, "description": description} for status, description in (
         (400, "bad input: the message says what"), (401, "no API key, or an unknown one"),
         (403, "the key's scope does not allow it, or a path outside the source roots"),
-        (404, "no such job"), (409, "a re-embedding command cannot go on now"),
+        (404, "no such job or source"), (409, "a re-embedding command cannot go on now"),
         (413, "past a size limit"), (422, "the request does not match the schema"),
         (503, "Redis, the broker or the Chroma server did not answer"),
         (504, "waited past the time allowed"))
