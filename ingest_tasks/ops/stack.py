@@ -42,6 +42,7 @@ def redis_server_binary() -> str:
 
 
 PARTS = ("redis", "chroma", "stream", "bulk", "sources", "beat", "flower")
+POOLS = ("stream", "bulk", "sources")  # the worker pools among the parts
 
 
 class Stack:
@@ -93,7 +94,12 @@ class Stack:
                     "bulk": lambda name: self._worker(name, env),
                     "sources": lambda name: self._worker(name, env), "beat": self._beat,
                     "flower": self._flower}
+        pools = [name for name in POOLS if not parts or name in parts]
         for name, start in starters.items():
+            if pools and name == pools[0]:  # the pools start side by side (each loads its models), then
+                for pool in pools:  # each is waited for
+                    if not self.pid(pool):
+                        self._start(pool, [sys.executable, "-m", "workers", pool], env)
             if not parts or name in parts:
                 report(f"{name}: {start(name)}")
 
@@ -174,19 +180,18 @@ class Stack:
              timeout: float = 60) -> None:
         """Stop what we started (default: all), workers first; running tasks finish."""
         _check_parts(parts)
-        for name in ("flower", "beat", "sources", "stream", "bulk", "chroma", "redis"):
-            if parts and name not in parts:
-                continue
-            pid = self.pid(name)
-            if pid is None:
-                continue
-            os.killpg(pid, signal.SIGTERM)
-            try:
-                poll_until(partial(_dead, pid), timeout, f"{name} still running")
-            except TimeoutError:
-                os.killpg(pid, signal.SIGKILL)
-            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
-            report(f"{name}: stopped (pid {pid})")
+        for stage in (("flower", "beat", *POOLS), ("chroma",), ("redis",)):  # each told, then
+            stopping = {name: pid for name in stage  # waited for: the pools end side by side
+                        if (not parts or name in parts) and (pid := self.pid(name))}
+            for pid in stopping.values():
+                os.killpg(pid, signal.SIGTERM)
+            for name, pid in stopping.items():
+                try:
+                    poll_until(partial(_dead, pid), timeout, f"{name} still running")
+                except TimeoutError:
+                    os.killpg(pid, signal.SIGKILL)
+                (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+                report(f"{name}: stopped (pid {pid})")
 
 
 def _check_redis(url: str, where: str) -> None:

@@ -164,7 +164,7 @@ def test_a_configured_source_is_listed_planned_and_synced_on_the_sources_pool(
             with serving(ingest) as url:
                 read, write = http(url, keys, "read"), http(url, keys, "write")
                 listed = read.get("/v1/sources").json()
-                assert [row["name"] for row in listed] == ["handbook"]
+                assert (listed[0]["name"], listed[0]["configured"]) == ("handbook", True)
                 plan = read.get("/v1/sources/handbook/plan").json()
                 assert (plan["new"], plan["send"]) == (1, ["otters.md"])
                 assert read.post("/v1/sources/handbook/sync").status_code == 403
@@ -177,6 +177,6 @@ def test_a_configured_source_is_listed_planned_and_synced_on_the_sources_pool(
                 job_ended(write, report["job_id"])
                 hits = read.get("/v1/search", params={"q": "which animal holds hands?"}).json()
                 assert hits[0]["doc_id"] == "handbook/otters.md"
-                assert read.get("/v1/sources").json()[0]["last"]["new"] == 1
+                assert read.get("/v1/sources").json()[0]["last"]["new"] == 1  # configured first
         finally:
             stack.down(["sources"], report=lambda line: None)
