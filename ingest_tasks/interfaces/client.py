@@ -206,6 +206,8 @@ class IngestClient:
                       status: str | None = None) -> dict:
         """A page of a job's per-document results, recorded so far, and the next page's
         cursor (0: the last page); with `status`, only those (e.g. "failed")."""
+        if not 0 <= cursor < 2**64:
+            raise ValueError(f"cursor {cursor} is not one a page gave: a next_cursor is 0 to 2**64-1")
         if jobs.progress(self.resources.redis, job_id) is None:
             raise KeyError(f"unknown job {job_id}")
         found, cursor = jobs.documents(self.resources.redis, job_id, cursor, limit, status)

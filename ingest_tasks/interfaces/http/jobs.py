@@ -17,6 +17,7 @@ from ingest_tasks.interfaces.http.context import Client, Config
 from ingest_tasks.interfaces.http.documents import Accepted, Metadata, parse_metadata
 from ingest_tasks.interfaces.http.errors import RESPONSES
 
+MAX_CURSOR = 2**64 - 1  # Redis's cursors are unsigned 64-bit numbers
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=RESPONSES)
 
 
@@ -88,7 +89,8 @@ def status(job_id: str, ingest: Client, _: Reader) -> dict:
 
 @router.get("/{job_id}/documents", summary="A page of a job's per-document results",
             responses={404: {"description": "no such job"}})
-def documents(job_id: str, ingest: Client, _: Reader, cursor: Annotated[int, Query(ge=0)] = 0,
+def documents(job_id: str, ingest: Client, _: Reader,
+              cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
               status: Annotated[str | None, Query(description=" | ".join(STATUSES))] = None) -> dict:
     """The results recorded so far; pass `next_cursor` back for the next page (0: none)."""
