@@ -45,6 +45,10 @@ def pytest_configure(config):
         "INGEST_COLLECTION_PREFIX": "test",
         # workers read files where tests write them (tmp_path) and the corpus
         "INGEST_SOURCE_ROOTS": os.pathsep.join([tempfile.gettempdir(), str(CORPUS_DIR)]),
+        # tests put dozens of stream documents at once, past the lane's latency target, and
+        # bulk groups would then yield to it for up to 15 s each; tests/tasks/test_yielding.py
+        # tests the yielding with settings of its own
+        "INGEST_YIELD_MAX_WAIT": "1",
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
     })

@@ -47,13 +47,12 @@ def s3_server():
 
 @pytest.fixture(scope="module")
 def settings(stack, request) -> Settings:
-    """The settings of this module: its own collection prefix, served by pools started for it
-    (with the module's POOL_ENV, if it has one: settings of its pools alone)."""
+    """The settings of this module: its own collection prefix, served by pools started for it."""
     module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     os.environ["INGEST_COLLECTION_PREFIX"] = f"test-{module.replace('_', '-')}"
     get_settings.cache_clear()  # the CLI run by a test and the pools read the environment
     stack.down(POOLS, report=lambda line: None)
-    stack.up(POOLS, report=lambda line: None, env=getattr(request.module, "POOL_ENV", None))
+    stack.up(POOLS, report=lambda line: None)
     return get_settings()
 
 

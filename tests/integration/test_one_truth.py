@@ -19,10 +19,6 @@ from ingest_tasks.pipeline.embed import get_embedder
 from ingest_tasks.pipeline.sources import file_ref
 
 MODEL = "wordllama"  # the schedule tests ordering, not the model: the fast one keeps it short
-# A schedule puts dozens of stream documents at once, so the stream lane's p95 passes its
-# target and bulk groups yield to it (tests/tasks/test_yielding.py): here for 1 s at most,
-# not 15, so that a seed takes seconds; the lanes race all the same.
-POOL_ENV = {"INGEST_YIELD_MAX_WAIT": "1"}
 DOCS_PER_SEED = 50
 SEEDS = range(20)
 WORDS = ["quartz", "harbour", "lichen", "ember", "cobalt", "meridian", "fjord", "saffron",
