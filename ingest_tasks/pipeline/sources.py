@@ -74,9 +74,9 @@ def discover(paths: list[str | Path]) -> tuple[list[DocRef], list[Path]]:
     for given in map(Path, paths):
         if given.is_dir():
             for path in sorted(p for p in given.rglob("*") if p.is_file()):
-                if _hidden(path.relative_to(given)):
+                if hidden(path.relative_to(given)):
                     continue
-                if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                if supported(path.name):
                     refs.append(_ref(path, path.relative_to(given).as_posix()))
                 else:
                     skipped.append(path)
@@ -87,8 +87,20 @@ def discover(paths: list[str | Path]) -> tuple[list[DocRef], list[Path]]:
     return refs, skipped
 
 
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
+def hidden(relative: str | PurePath) -> bool:
+    """Whether a path under a folder is hidden: a name in it starts with a dot (editors'
+    swap and temporary files, .git)."""
+    return any(part.startswith(".") for part in PurePath(relative).parts)
+
+
+def supported(name: str) -> bool:
+    """Whether a file's name is of a kind the parsers take (by its suffix)."""
+    return os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES
+
+
+def listed(relative: str) -> bool:
+    """Whether a file under a folder is one of its documents (not hidden, a supported kind)."""
+    return not hidden(relative) and supported(relative)
 
 
 def _ref(path: Path, doc_id: str) -> DocRef:

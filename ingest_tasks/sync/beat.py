@@ -11,8 +11,8 @@ configured. The keys are under ingest:beat:{collection prefix}: (keys.BEAT_KEY).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from redbeat import RedBeatScheduler

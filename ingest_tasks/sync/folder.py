@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
 from ingest_tasks.core.errors import SourceError
-from ingest_tasks.pipeline.sources import SUPPORTED_SUFFIXES
+from ingest_tasks.pipeline.sources import hidden, listed, supported
 from ingest_tasks.sync.entry import Entry
 from ingest_tasks.sync.sources import Source
 
@@ -69,22 +68,8 @@ def _below(folder: str, relative: str) -> Iterator[Entry]:
             continue
         if stat.S_ISDIR(info.st_mode):
             yield from _below(item.path, f"{relative}{item.name}/")
-        elif stat.S_ISREG(info.st_mode) and _supported(item.name):
+        elif stat.S_ISREG(info.st_mode) and supported(item.name):
             yield _entry(relative + item.name, item.path, info)
-
-
-def listed(relative: str) -> bool:
-    """Whether a file under a source is one of its documents (not hidden, a supported kind)."""
-    return not hidden(relative) and _supported(relative)
-
-
-def _supported(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES
-
-
-def hidden(relative: str) -> bool:
-    """Whether a path under a source is hidden: a name in it starts with a dot."""
-    return any(part.startswith(".") for part in PurePosixPath(relative).parts)
 
 
 def _entry(relative: str, path: str, info: os.stat_result) -> Entry:

@@ -82,14 +82,10 @@ def make_plan(listed: Iterable[Entry], manifest: Mapping[str, Sent],
     return plan
 
 
-def within(path: str, under: list[str] | None) -> bool:
-    """Whether a relative path is at or below one of `under` (None: the whole source)."""
-    return scope(under)(path)
-
-
 def scope(under: list[str] | None) -> Callable[[str], bool]:
-    """The test of `within` for many paths: each in the time of its depth, not of the number
-    of paths `under` names (a watcher's burst names thousands)."""
+    """The test of whether a relative path is at or below one of `under` (None: the whole
+    source), each path in the time of its depth, not of the number of paths `under` names
+    (a watcher's burst names thousands)."""
     scopes = None if under is None else {path.rstrip("/") for path in under}
     if scopes is None or "" in scopes:
         return lambda path: True

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ingest_tasks.core.settings import S3_SCHEME
 from ingest_tasks.pipeline.s3 import client, plain_key, split_uri, translated
+from ingest_tasks.pipeline.sources import listed
 from ingest_tasks.sync.entry import Entry
-from ingest_tasks.sync.folder import listed
 
 if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings

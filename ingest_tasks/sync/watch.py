@@ -43,8 +43,8 @@ from watchdog.observers import Observer
 
 from ingest_tasks.core.errors import SourceError
 from ingest_tasks.lanes.worklog import LOGGER, log_fields
+from ingest_tasks.pipeline.sources import hidden, listed
 from ingest_tasks.sync import runner, status
-from ingest_tasks.sync.folder import hidden, listed
 from ingest_tasks.sync.runner import SyncReport
 from ingest_tasks.sync.sources import Source
 

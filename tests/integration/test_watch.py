@@ -14,8 +14,8 @@ from pathlib import Path
 from ingest_tasks.core.keys import SOURCE_KEY
 from ingest_tasks.core.polling import poll_until
 from ingest_tasks.interfaces.cli.console import OK
+from ingest_tasks.pipeline.sources import listed
 from ingest_tasks.state import locks
-from ingest_tasks.sync.folder import listed
 
 DEBOUNCE = 0.3
 

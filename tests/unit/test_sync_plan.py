@@ -10,7 +10,7 @@ from ingest_tasks.core.settings import Settings
 from ingest_tasks.sync.entry import Entry
 from ingest_tasks.sync.folder import list_entries
 from ingest_tasks.sync.manifest import Sent
-from ingest_tasks.sync.plan import Plan, make_plan, within
+from ingest_tasks.sync.plan import Plan, make_plan, scope
 from ingest_tasks.sync.sources import Source, configured, normalized_uri
 
 
@@ -49,7 +49,7 @@ def test_a_scoped_plan_tombstones_only_within_its_paths():
                 "c.md": Sent("s", 1)}
     plan = make_plan([], manifest, clock(), under=["a", "c.md"])
     assert [path for path, _ in plan.deletes] == ["a/1.md", "a/b/2.md", "c.md"]
-    assert within("ab.md", ["a"]) is False and within("x", None) is True
+    assert scope(["a"])("ab.md") is False and scope(None)("x") is True
 
 
 def test_a_plan_survives_its_checkpoint_form():
