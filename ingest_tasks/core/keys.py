@@ -28,3 +28,5 @@ SOURCES_QUEUE = "sources"  # syncs a schedule starts: a pool of their own, never
 SOURCE_KEY = KEY_PREFIX + "source:"  # source:{name}:manifest|run|plan|last|lock|watcher (sync/)
 SOURCES_KEY = KEY_PREFIX + "sources"  # sorted set of names of sources synced, by last sync
 BEAT_KEY = KEY_PREFIX + "beat:"  # beat:{collection prefix}:{source} the beat's (redbeat's) entries
+EMBED_BATCH_KEY = KEY_PREFIX + "embed-batch:"  # embed-batch:{job}:{run}:{group}[:docs] a group awaiting a Batch API
+EMBED_BATCHES_KEY = KEY_PREFIX + "embed-batches:"  # embed-batches:{collection prefix} sorted set of open ones

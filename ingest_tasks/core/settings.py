@@ -108,6 +108,15 @@ class Settings(BaseSettings):
     embedding_api_backoff: float = Field(0.5, ge=0)  # first wait between tries, then doubled
     embedding_api_rate: float = Field(0.0, ge=0)  # requests/s across the fleet, 0: no limit
     embedding_api_burst: int = Field(1, ge=1)  # requests the fleet may send at once after a pause
+    # How the bulk lane embeds with an api: model: "online" (/v1/embeddings, as the stream lane)
+    # or "batch" (the service's Batch API: files and batches, answered within the completion
+    # window at the batch price; lanes/embedding_batches.py)
+    bulk_embedding: Literal["online", "batch"] = "online"
+    batch_completion_window: str = "24h"
+    batch_max_requests: int = Field(50_000, ge=1)  # request lines per input file (OpenAI's limit)
+    batch_max_bytes: int = Field(200 * 1024 * 1024, ge=1)  # bytes per input file (OpenAI's limit)
+    batch_poll_seconds: float = Field(30.0, gt=0)  # how often the beat asks after open batches
+    batch_retries: int = Field(3, ge=0)  # new batches for documents a batch did not answer
 
     # Parsing limits: what one document may cost a worker (README, "Hostile input")
     max_document_bytes: int = Field(64 * 1024 * 1024, ge=1)
