@@ -18,9 +18,10 @@ import redis as redis_py
 
 from ingest_tasks.core.errors import EmbeddingUnavailable
 from ingest_tasks.core.keys import RATE_KEY
+from ingest_tasks.core.models import check_model
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.pipeline.chunk import chunk_text
-from ingest_tasks.pipeline.embed import Embedder, api_embedder, embedder_class, get_embedder
+from ingest_tasks.pipeline.embed import Embedder, api_embedder, get_embedder
 from ingest_tasks.state import ratelimit
 from ingest_tasks.testing.stacks import free_port
 from tests.servers import serving
@@ -135,21 +136,26 @@ def test_two_processes_share_one_rate(bucket):
 
 # The HTTP embedder and the server
 
-def test_api_models_are_registered_without_loading_or_calling_anything():
+def test_api_local_models_are_made_without_loading_weights_or_calling_anything():
     code = (
         "import sys\n"
-        "from ingest_tasks.pipeline.embed import embedder_class\n"
+        "from ingest_tasks.pipeline.embed import get_embedder, model_dim, model_static\n"
         "from ingest_tasks.core.settings import Settings\n"
-        "cls = embedder_class('api:all-MiniLM-L6-v2')\n"
-        "Settings(embedding_model='api:wordllama')\n"
-        "print(cls.name, cls.dim, cls.max_tokens, embedder_class('api:wordllama').static,"
-        " cls is embedder_class('api:all-MiniLM-L6-v2'), 'onnxruntime' in sys.modules)"
-    )
+        "settings = Settings(embedding_model='api:wordllama')\n"
+        "api = get_embedder('api:all-MiniLM-L6-v2', settings=settings)\n"
+        "print(api.name, api.dim, api.max_tokens, model_dim('api:wordllama', settings),"
+        " model_static('api:wordllama'), api is get_embedder('api:all-MiniLM-L6-v2',"
+        " settings=settings), 'onnxruntime' in sys.modules)"
+    )  # the test's INGEST_EMBEDDING_API_URL: nothing answers there
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, check=True)
-    assert result.stdout.split() == ["api:all-MiniLM-L6-v2", "384", "254", "True", "True", "False"]
-    with pytest.raises(ValueError, match="each also as api:"):
-        embedder_class("api:no-such-model")
+    assert result.stdout.split() == ["api:all-MiniLM-L6-v2", "384", "254", "256", "True", "True",
+                                     "False"]
+    with pytest.raises(ValueError, match=r"as api:<name>"):
+        check_model("no-such-model")
+    with pytest.raises(ValueError, match=r"as api:<name>"):
+        check_model("api:")
+    assert check_model("api:text-embedding-3-small") == "api:text-embedding-3-small"
 
 
 def test_a_rate_limited_server_is_retried_until_every_vector_comes(tmp_path):
