@@ -43,9 +43,6 @@ class HfTokens:
     """The tokens of a Hugging Face tokenizer, a text cut after `max_tokens` of them."""
 
     def __init__(self, tokenizer: Tokenizer, max_tokens: int) -> None:
-        if max_tokens < 1:
-            raise ValueError(f"a model's context must hold its special tokens and a text's, "
-                             f"not {max_tokens} tokens")
         tokenizer.no_truncation()
         tokenizer.no_padding()
         self._tokenizer = tokenizer
@@ -56,9 +53,13 @@ class HfTokens:
         """A tokenizer.json of a model of `context` tokens, its special tokens included."""
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(path))
-        prefix, suffix = special_ids(tokenizer)
-        return cls(tokenizer, context - len(prefix) - len(suffix))
+        made = cls(Tokenizer.from_file(str(path)), context)
+        prefix, suffix = special_ids(made._tokenizer)
+        made.max_tokens -= len(prefix) + len(suffix)
+        if made.max_tokens < 1:
+            raise ValueError(f"{path}: a context of {context} tokens holds only its "
+                             f"{len(prefix) + len(suffix)} special tokens")
+        return made
 
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and character offsets, specials excluded, not truncated."""
