@@ -50,7 +50,7 @@ def test_a_tokenizer_json_cuts_in_its_own_tokens_within_its_context(tmp_path):
     assert tokenizer.max_tokens == 64 - 2  # [CLS] and [SEP] fill the rest
     local = get_embedder("all-MiniLM-L6-v2")
     assert tokenizer.tokenize(TEXT) == local.tokenize(TEXT)
-    ids, spans = tokenizer.tokenize(TEXT)
+    _, spans = tokenizer.tokenize(TEXT)
     assert [TEXT[a:b].lower() for a, b in spans[:3]] == ["sentence", "0", "tells"]
     assert_chunks_cover(TEXT, tokenizer)
     fitted = tokenizer.fit(TEXT)
@@ -89,7 +89,7 @@ def test_an_api_local_model_keeps_its_tokenizer_and_another_gets_the_default():
 def test_a_character_budget_cuts_words_and_sends_at_most_its_characters():
     tokenizer = tokenizer_of("api:text-embedding-3-small", embedding_api_tokenizer="chars:300")
     assert tokenizer.max_tokens == 300
-    ids, spans = tokenizer.tokenize("Hi, owl-ish thing!")
+    _, spans = tokenizer.tokenize("Hi, owl-ish thing!")
     assert ["Hi, owl-ish thing!"[a:b] for a, b in spans] == ["Hi", ",", "owl", "-", "ish",
                                                                "thing", "!"]
     assert_chunks_cover(TEXT, tokenizer)
@@ -99,8 +99,8 @@ def test_a_character_budget_cuts_words_and_sends_at_most_its_characters():
 
 
 @pytest.mark.parametrize(("settings", "error"), [
-    ({"embedding_api_tokenizer": "cl100k_base"}, r"INGEST_EMBEDDING_API_TOKENIZER: .*cl100k_base"
-                                                 r".* is none of chars:N, a local model"),
+    ({"embedding_api_tokenizer": "cl100k_base"},
+     r"INGEST_EMBEDDING_API_TOKENIZER: .*cl100k_base.* is none of chars:N, a local model"),
     ({"embedding_api_tokenizer": "chars:8"}, r"chars:N, N >= 16"),
     ({"embedding_api_tokenizers": '{"e5": "/no/such/tokenizer.json"}'},
      r"INGEST_EMBEDDING_API_TOKENIZERS, model 'e5': .* no such file"),

@@ -6,8 +6,14 @@ import importlib
 import threading
 from functools import lru_cache
 
-from ingest_tasks.core.models import (API_PREFIX, BACKENDS, TokenizerSpec, available_models,
-                                      is_api, served_name)
+from ingest_tasks.core.models import (
+    API_PREFIX,
+    BACKENDS,
+    TokenizerSpec,
+    available_models,
+    is_api,
+    served_name,
+)
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.pipeline.embed.api_tokenizers import ApiTokenizer, CharBudget, HfTokens
 from ingest_tasks.pipeline.embed.base import Embedder, TokenizerEmbedder
