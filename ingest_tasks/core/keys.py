@@ -14,6 +14,8 @@ LOCK_KEY = KEY_PREFIX + "lock:"  # lock:{collection}:{doc_id} commit lock, a lea
 WRITER_KEY = KEY_PREFIX + "writer:"  # writer:{collection}:{slot} turn of a bulk writer, a lease
 VERSION_CLOCK_KEY = KEY_PREFIX + "version-clock"  # last version the submit-time clock gave
 LATENCY_KEY = KEY_PREFIX + "latency:"  # latency:{lane} capped list of latency samples
+# embedding-dim:{service URL}|{model} the length of an api: model's vectors, as its service said
+EMBEDDING_DIM_KEY = KEY_PREFIX + "embedding-dim:"
 RATE_KEY = KEY_PREFIX + "rate:"  # rate:{name} hash of a fleet-wide token bucket: tokens, at
 COUNTERS_KEY = KEY_PREFIX + "counters"  # hash of metric counters, field kind|label|...
 ALIAS_KEY = KEY_PREFIX + "alias:"  # alias:{collection prefix} hash: the live collection, model, build

