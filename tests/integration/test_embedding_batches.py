@@ -23,6 +23,7 @@ from ingest_tasks.core.settings import get_settings
 from ingest_tasks.state import embed_batches, registry
 from ingest_tasks.sync import beat
 from tests.integration.conftest import TIMEOUT, live_collection
+from tests.integration.test_cli import ingest
 from tests.servers import serving
 
 MODEL = "api:wordllama"
@@ -91,6 +92,7 @@ def test_a_batch_job_ends_exactly_once_through_edits_deletes_and_a_killed_pool(
         groups = client.job_status(job_id)["groups"]
         poll_until(lambda: client.job_status(job_id)["embedding_batches"] == groups, TIMEOUT,
                    "every group waiting for its batch")
+        status = ingest("status").stdout + ingest("status", job_id).stdout
         edited = [f"doc-{n:04d}.md" for n in range(0, 500, 20)]  # 25 edits
         deleted = [f"doc-{n:04d}.md" for n in range(10, 500, 20)]  # 25 deletes
         tasks = [client.submit_content(doc_id, f"# Edited\n\nNote {doc_id} edited on the stream "
@@ -108,6 +110,8 @@ def test_a_batch_job_ends_exactly_once_through_edits_deletes_and_a_killed_pool(
         stored = client.resources.store.chunks_of(name, ids)
         entries = registry.get_many(redis, name, ids)
         still_open = embed_batches.open_ids(redis, prefix)
+    assert f"embedding batches in flight: 500 documents of {groups} groups" in status
+    assert f"{groups} groups waiting for embedding batches" in status
     assert waiting["status"] == "running" and waiting["done"] == 0
     assert waiting["embedding_batches"] == groups  # killed while every group waited
     assert (summary["committed"], summary["superseded"], summary["failed"]) == (450, 50, 0)
