@@ -80,9 +80,10 @@ def _new(refs: list[DocRef], resources: Resources, model: str | None, job_id: st
                                     known, bulk=True)
     sub = Submission(embed_batches.submission_id(job_id, run, group), job_id, run, group,
                      target.to_json(), model, results=[r.to_dict() for r in results])
-    sub.batches = _batches(dict(enumerate(fresh)), target.model, resources.settings)
-    embed_batches.store(resources.redis, resources.settings.collection_prefix, sub,
-                        [_doc_data(doc) for doc in fresh])
+    if fresh:  # else nothing waits: a redelivered copy does the group again
+        sub.batches = _batches(dict(enumerate(fresh)), target.model, resources.settings)
+        embed_batches.store(resources.redis, resources.settings.collection_prefix, sub,
+                            [_doc_data(doc) for doc in fresh])
     return sub
 
 

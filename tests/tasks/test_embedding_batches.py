@@ -176,5 +176,8 @@ def test_unchanged_text_needs_no_batch(tmp_path):
         polled(resources)
         job_id, now = start(resources, refs(version=2), group=1)
         sent = httpx.get(f"{url}/usage").json()["batches"]
+        state = jobs.progress(resources.redis, job_id)
+        still_open = embed_batches.open_ids(resources.redis, resources.settings.collection_prefix)
     assert {r.status for r in now} == {UNCHANGED} and len(now) == len(TOPICS)
-    assert sent == 1
+    assert sent == 1 and still_open == []
+    assert state["embedding_batches"] == 0 and state["done"] == len(TOPICS)
