@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest_tasks.core.errors import Busy
+from ingest_tasks.core.errors import Busy, EmbeddingUnavailable
 from ingest_tasks.core.keys import LOCK_KEY
 from ingest_tasks.core.models import API_PREFIX
 from ingest_tasks.core.results import ProcessingResult
@@ -133,7 +133,8 @@ def _input(sub: Submission, batch: Batch, resources: Resources) -> bytes:
 
 def poll(resources: Resources) -> Counter:
     """Ask after every open batch of this collection prefix; commit and record what ended.
-    Counts of what it found (batches waiting, committed, retried, failed; busy submissions)."""
+    Counts of what it found: batches waiting; documents committed, retried, failed;
+    submissions busy (another holds them) or unavailable (the service did not answer)."""
     counts: Counter = Counter()
     redis, prefix = resources.redis, resources.settings.collection_prefix
     for sub_id in embed_batches.open_ids(redis, prefix):
@@ -144,6 +145,9 @@ def poll(resources: Resources) -> Counter:
                     counts += _poll_one(sub, resources)
         except Busy:
             counts["busy"] += 1  # its group is being sent, or another poll has it
+        except EmbeddingUnavailable as exc:  # the next poll asks again
+            log.warning("embedding batches of %s: %s", sub_id, exc)
+            counts["unavailable"] += 1
     return counts
 
 

@@ -158,15 +158,18 @@ def test_a_group_sent_again_sends_no_second_batch(tmp_path):
     assert sent == 1
 
 
-def test_a_batch_the_service_lost_is_sent_again(tmp_path):
+def test_a_batch_the_service_lost_is_sent_again_and_a_service_down_waits(tmp_path):
     port = free_port()
     with memory_resources(**settings_of(f"http://127.0.0.1:{port}")) as resources:
         with serving(tmp_path, "--batch-delay", "600", port=port):
             job_id, _ = start(resources, refs())
+        down = embedding_batches.poll(resources)  # no server: asked again at the next poll
+        waiting = embed_batches.open_ids(resources.redis, resources.settings.collection_prefix)
         # a restarted server forgets its batches: it knows none of them
         with serving(tmp_path, port=port):
             counts = polled(resources)
             statuses = set(outcomes(resources, job_id).values())
+    assert down == {"unavailable": 1} and len(waiting) == 1
     assert counts["retried"] == len(TOPICS) and statuses == {COMMITTED}
 
 
