@@ -8,6 +8,7 @@ from __future__ import annotations
 
 BACKENDS: dict[str, tuple[str, str]] = {
     "all-MiniLM-L6-v2": ("minilm", "MiniLMOnnx"),
+    "all-MiniLM-L6-v2-int8": ("minilm", "MiniLMInt8"),  # int8 compute: other vectors
     "wordllama": ("wordllama", "WordLlamaEmbedder"),
 }
 # api:<name> is <name>'s vectors computed by an embedding service (embed/http.py)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import logging
 from pathlib import Path
 
 import numpy as np
 
-from ingest_tasks.pipeline.embed.base import TokenizerEmbedder, mean_pool
+from ingest_tasks.pipeline.embed.base import TokenizerEmbedder, mean_pool, root_logger_kept
 
 
 def _load_model():
@@ -17,13 +16,8 @@ def _load_model():
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("wordllama is not installed")
     # wordllama calls logging.basicConfig(level=INFO) on import: keep the root logger as it was
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
+    with root_logger_kept():
         from wordllama import WordLlama
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
     # the wheel keeps the tokenizer under tokenizers/, where load() looks only in cache_dir
     folder = Path(spec.submodule_search_locations[0])
     return WordLlama.load("l2_supercat", dim=256, cache_dir=folder, disable_download=True)
