@@ -5,19 +5,22 @@ Run the same way each time (no stack needed, one process):
     .venv/bin/python scripts/bench_embed.py [--corpus ../shared/corpus] [--chunks 300] [--json]
 
 The chunks: the corpus's documents in a fixed shuffled order, each parsed and chunked as
-the workers do (INGEST_CHUNK_TOKENS, INGEST_CHUNK_OVERLAP), all chunks of a document
-taken, until `--chunks` chunks (the last document cut there). Whole documents, so the
-overlapping neighbours of a chunk are in the index too.
+the workers do (INGEST_CHUNK_TOKENS, INGEST_CHUNK_OVERLAP); of each, its first
+`--per-document` chunks (10), in a row, so a chunk's overlapping neighbours are in the
+index too and no long document fills it; until `--chunks` chunks.
 
 For 1 and 2 threads (each model one thread per process is how the pools run it):
 - speed: the same chunks, in the same order, in blocks of `--block`; each block is
   embedded by both variants back to back, the first of the two alternating from block to
-  block, so noise from other processes falls on both alike (chunks/s, int8/fp32);
+  block, so noise from other processes falls on both alike (chunks/s, int8/fp32); also
+  this process's CPU-seconds per chunk, less shaken by other processes on busy cores
+  (at 2 threads it counts onnxruntime's spinning pool thread too);
 - quality (from the one-thread vectors): the cosine of each chunk's int8 vector to its
   float32 vector (mean, minimum);
 - self-retrieval top-3: for each chunk, a query of 20 consecutive words from its middle
   (the whole text if shorter); found when that chunk is among the 3 chunks nearest the
-  query by cosine, out of all the chunks, in the same variant's vectors (percent).
+  query by cosine, out of all the chunks, in the same variant's vectors (percent; and how
+  many queries only one of the two found).
 
 Then a verdict against issue 18's criteria for making int8 the default: at least 1.5x as
 fast at both thread counts, mean cosine at least 0.98, self-retrieval within 1 point of
@@ -52,10 +55,10 @@ def corpus_folder(named: Path | None) -> Path:
     return DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else REPO / "tests" / "data" / "corpus"
 
 
-def corpus_chunks(corpus: Path, count: int, embedder, settings,
+def corpus_chunks(corpus: Path, count: int, per_document: int, embedder, settings,
                   seed: int = 18) -> tuple[list, int]:
-    """Whole documents' chunks, documents in a fixed shuffled order, until `count` chunks;
-    and how many documents they come from."""
+    """The first `per_document` chunks of each document, documents in a fixed shuffled
+    order, until `count` chunks; and how many documents they come from."""
     from ingest_tasks.core.errors import PermanentError
     from ingest_tasks.pipeline.documents import prepare
     from ingest_tasks.pipeline.sources import discover
@@ -67,9 +70,10 @@ def corpus_chunks(corpus: Path, count: int, embedder, settings,
     documents = 0
     for ref in refs:
         try:
-            chunks += prepare(ref, embedder, settings).chunks[: count - len(chunks)]
+            taken = prepare(ref, embedder, settings).chunks[:per_document]
         except PermanentError:
             continue
+        chunks += taken[: count - len(chunks)]
         documents += 1
         if len(chunks) >= count:
             break
@@ -83,28 +87,31 @@ def query_of(text: str) -> str:
     return " ".join(words[start : start + QUERY_WORDS])
 
 
-def timed_rates(models: dict, chunks: list, block: int) -> tuple[dict, dict]:
-    """Chunks/s of each model over the same chunks, blocks interleaved; and the vectors."""
+def timed_rates(models: dict, chunks: list, block: int) -> tuple[dict, dict, dict]:
+    """Chunks/s and CPU ms per chunk of each model over the same chunks, blocks
+    interleaved; and the vectors."""
     seconds = dict.fromkeys(models, 0.0)
+    cpu = dict.fromkeys(models, 0.0)
     vectors: dict[str, list] = {name: [] for name in models}
     for index, start in enumerate(range(0, len(chunks), block)):
         part = chunks[start : start + block]
         order = list(models) if index % 2 == 0 else list(reversed(models))
         for name in order:
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             vectors[name].append(models[name].embed_chunks(part))
             seconds[name] += time.perf_counter() - began
+            cpu[name] += time.process_time() - began_cpu
     rates = {name: len(chunks) / seconds[name] for name in models}
-    return rates, {name: np.concatenate(parts) for name, parts in vectors.items()}
+    cpu_ms = {name: 1000 * cpu[name] / len(chunks) for name in models}
+    return rates, cpu_ms, {name: np.concatenate(parts) for name, parts in vectors.items()}
 
 
-def self_retrieval(embedder, chunks: list, vectors: np.ndarray) -> float:
-    """Percent of chunks among the TOP nearest to a query made of their own middle words."""
+def self_retrieval(embedder, chunks: list, vectors: np.ndarray) -> np.ndarray:
+    """Whether each chunk is among the TOP nearest to a query of its own middle words."""
     queries = np.stack([embedder.embed_query(query_of(chunk.text)) for chunk in chunks])
     scores = queries @ vectors.T
     top = np.argsort(-scores, axis=1)[:, :TOP]
-    found = (top == np.arange(len(chunks))[:, None]).any(axis=1)
-    return 100.0 * float(found.mean())
+    return (top == np.arange(len(chunks))[:, None]).any(axis=1)
 
 
 def measure(chunks: list, block: int, batch: int) -> dict:
@@ -116,17 +123,24 @@ def measure(chunks: list, block: int, batch: int) -> dict:
         models = {name: get_embedder(name, threads=threads, batch=batch) for name in (FP32, INT8)}
         for model in models.values():  # warm up: first runs allocate
             model.embed_chunks(chunks[:4])
-        rates, vectors = timed_rates(models, chunks, block)
+        rates, cpu_ms, vectors = timed_rates(models, chunks, block)
         figures["threads"][threads] = {
             "fp32_chunks_per_s": round(rates[FP32], 2), "int8_chunks_per_s": round(rates[INT8], 2),
-            "speedup": round(rates[INT8] / rates[FP32], 3)}
+            "speedup": round(rates[INT8] / rates[FP32], 3),
+            "fp32_cpu_ms_per_chunk": round(cpu_ms[FP32], 1),
+            "int8_cpu_ms_per_chunk": round(cpu_ms[INT8], 1),
+            "cpu_speedup": round(cpu_ms[FP32] / cpu_ms[INT8], 3)}
         if threads == THREADS[0]:
             cosines = (vectors[FP32] * vectors[INT8]).sum(axis=1)
             figures["cosine_mean"] = round(float(cosines.mean()), 4)
             figures["cosine_min"] = round(float(cosines.min()), 4)
+            found = {name: self_retrieval(models[name], chunks, vectors[name])
+                     for name in models}
             figures["self_retrieval_top3"] = {
-                name: round(self_retrieval(models[name], chunks, vectors[name]), 2)
-                for name in models}
+                name: round(100.0 * float(hits.mean()), 2) for name, hits in found.items()}
+            figures["self_retrieval_found_by_one_only"] = {
+                FP32: int((found[FP32] & ~found[INT8]).sum()),
+                INT8: int((found[INT8] & ~found[FP32]).sum())}
     return figures
 
 
@@ -145,17 +159,21 @@ def verdict(figures: dict) -> dict:
 
 def report(result: dict) -> str:
     """The figures as lines of text."""
-    lines = [f"{result['chunks']} chunks of {result['documents']} documents from "
+    lines = [f"{result['chunks']} chunks of {result['documents']} documents of "
              f"{result['corpus']}, {result['mean_tokens']:.0f} tokens on average, batch "
              f"{result['batch']}, {result['when']}"]
     for threads, row in result["threads"].items():
         lines.append(f"threads {threads}: fp32 {row['fp32_chunks_per_s']:.2f} chunks/s, int8 "
-                     f"{row['int8_chunks_per_s']:.2f} chunks/s, int8/fp32 {row['speedup']:.2f}x")
+                     f"{row['int8_chunks_per_s']:.2f} chunks/s, int8/fp32 {row['speedup']:.2f}x; "
+                     f"CPU ms/chunk fp32 {row['fp32_cpu_ms_per_chunk']:.1f}, int8 "
+                     f"{row['int8_cpu_ms_per_chunk']:.1f} ({row['cpu_speedup']:.2f}x)")
     retrieval = result["self_retrieval_top3"]
     lines.append(f"cosine int8 vs fp32: mean {result['cosine_mean']:.4f}, "
                  f"min {result['cosine_min']:.4f}")
+    only = result["self_retrieval_found_by_one_only"]
     lines.append(f"self-retrieval top-{TOP}: fp32 {retrieval[FP32]:.2f}%, "
-                 f"int8 {retrieval[INT8]:.2f}%")
+                 f"int8 {retrieval[INT8]:.2f}% (found by fp32 only {only[FP32]}, "
+                 f"by int8 only {only[INT8]})")
     checks = result["verdict"]["checks"]
     lines.append("verdict: " + "; ".join(f"{k}: {'yes' if ok else 'NO'}" for k, ok in checks.items())
                  + (" -> int8 may be the default" if result["verdict"]["default"]
@@ -169,6 +187,8 @@ def main() -> int:
     args.add_argument("--corpus", type=Path, default=None,
                       help="default: ../shared/corpus beside the repo, else tests/data/corpus")
     args.add_argument("--chunks", type=int, default=300, help="chunks to embed (default 300)")
+    args.add_argument("--per-document", type=int, default=10,
+                      help="chunks taken from each document (default 10)")
     args.add_argument("--block", type=int, default=20, help="chunks per interleaved block")
     args.add_argument("--batch", type=int, default=None, help="default: INGEST_EMBED_BATCH")
     args.add_argument("--json", action="store_true", help="one JSON object instead of text")
@@ -179,7 +199,8 @@ def main() -> int:
     corpus = corpus_folder(opts.corpus)
     settings = Settings(source_roots=str(corpus.resolve()))  # documents are read from there
     batch = opts.batch or settings.embed_batch
-    chunks, documents = corpus_chunks(corpus, opts.chunks, get_embedder(FP32), settings)
+    chunks, documents = corpus_chunks(corpus, opts.chunks, opts.per_document,
+                                      get_embedder(FP32), settings)
     if not chunks:
         raise SystemExit(f"no chunks in {corpus}")
     figures = measure(chunks, opts.block, batch)
