@@ -13,12 +13,15 @@ every MatMul in float32. The int8 graph is made from that file, nothing else:
    The 12 activation-by-activation MatMuls (attention scores Q.K^T and scores.V) stay
    float32, as do LayerNorm, Softmax and GELU.
 
-Why this choice (measured on the 2-core development machine, one thread, 240 corpus
-chunks of ~197 tokens, cosine against the float32 graph):
+Why this choice (the team's measurements for issue 18: one thread, batch 1, 240 corpus
+chunks of ~197 tokens, speed and cosine against the float32 graph):
 
 - all 48 MatMuls, per tensor, QInt8: 1.97x as fast, cosine mean 0.926 / min 0.839;
 - the 36 weight MatMuls, per tensor, QUInt8: 1.33x, 0.971 / 0.940;
 - the 36 weight MatMuls, per channel, QInt8 (this graph): 2.10x, 0.993 / 0.980.
+
+scripts/bench_embed.py measures this graph again (docs/models.md): on the 2-core AVX2
+machine without VNNI of 2026-12-01, 1.39x (1.48x in CPU time), 0.9915 / 0.9775.
 
 Per channel and symmetric is also the shipped weights' own scheme: the scale of a column
 is its largest magnitude / 127, so requantizing the folded weights gives back the shipped
