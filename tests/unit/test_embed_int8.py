@@ -10,10 +10,13 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from ingest_tasks.core.errors import ModelMismatch
 from ingest_tasks.core.models import check_model
 from ingest_tasks.core.settings import get_settings
 from ingest_tasks.pipeline.embed import embedder_class, get_embedder, quantize
 from ingest_tasks.pipeline.embed.minilm import MiniLMInt8, MiniLMOnnx, shipped_model
+from ingest_tasks.state.alias import collection_name
+from ingest_tasks.store.memory import MemoryStore
 
 INT8, FP32 = "all-MiniLM-L6-v2-int8", "all-MiniLM-L6-v2"
 TEXTS = [
@@ -127,3 +130,11 @@ def test_a_failed_make_leaves_no_file(tmp_path, monkeypatch):
 def test_the_float32_model_is_unchanged():
     """all-MiniLM-L6-v2 names float32 vectors that collections already hold."""
     assert type(get_embedder(FP32)) is MiniLMOnnx
+
+
+def test_the_variants_never_share_a_collection():
+    assert collection_name("ingest", INT8) != collection_name("ingest", FP32)
+    store = MemoryStore()
+    store.ensure(collection_name("ingest", FP32), FP32, 384)
+    with pytest.raises(ModelMismatch, match=INT8):
+        store.ensure(collection_name("ingest", FP32), INT8, 384)
