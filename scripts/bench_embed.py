@@ -9,7 +9,9 @@ the workers do (INGEST_CHUNK_TOKENS, INGEST_CHUNK_OVERLAP); of each, its first
 `--per-document` chunks (10), in a row, so a chunk's overlapping neighbours are in the
 index too and no long document fills it; until `--chunks` chunks.
 
-For 1 and 2 threads (each model one thread per process is how the pools run it):
+Each model runs as the workers run it: batches of INGEST_EMBED_BATCH (`--batch`), which
+the int8 model embeds one text at a time. For 1 thread (the pools' default,
+INGEST_EMBED_THREADS) and 2:
 - speed: the same chunks, in the same order, in blocks of `--block`; each block is
   embedded by both variants back to back, the first of the two alternating from block to
   block, so noise from other processes falls on both alike (chunks/s, int8/fp32); also
