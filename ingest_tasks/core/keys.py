@@ -14,6 +14,8 @@ LOCK_KEY = KEY_PREFIX + "lock:"  # lock:{collection}:{doc_id} commit lock, a lea
 WRITER_KEY = KEY_PREFIX + "writer:"  # writer:{collection}:{slot} turn of a bulk writer, a lease
 VERSION_CLOCK_KEY = KEY_PREFIX + "version-clock"  # last version the submit-time clock gave
 LATENCY_KEY = KEY_PREFIX + "latency:"  # latency:{lane} capped list of latency samples
+# embedding-dim:{service URL}|{model} the length of an api: model's vectors, as its service said
+EMBEDDING_DIM_KEY = KEY_PREFIX + "embedding-dim:"
 RATE_KEY = KEY_PREFIX + "rate:"  # rate:{name} hash of a fleet-wide token bucket: tokens, at
 COUNTERS_KEY = KEY_PREFIX + "counters"  # hash of metric counters, field kind|label|...
 ALIAS_KEY = KEY_PREFIX + "alias:"  # alias:{collection prefix} hash: the live collection, model, build
@@ -28,3 +30,5 @@ SOURCES_QUEUE = "sources"  # syncs a schedule starts: a pool of their own, never
 SOURCE_KEY = KEY_PREFIX + "source:"  # source:{name}:manifest|run|plan|last|lock|watcher (sync/)
 SOURCES_KEY = KEY_PREFIX + "sources"  # sorted set of names of sources synced, by last sync
 BEAT_KEY = KEY_PREFIX + "beat:"  # beat:{collection prefix}:{source} the beat's (redbeat's) entries
+EMBED_BATCH_KEY = KEY_PREFIX + "embed-batch:"  # embed-batch:{job}:{run}:{group}[:docs] a group awaiting a Batch API
+EMBED_BATCHES_KEY = KEY_PREFIX + "embed-batches:"  # embed-batches:{collection prefix} sorted set of open ones

@@ -6,6 +6,7 @@ if there is one; a variable set in the environment wins over the file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from functools import lru_cache
@@ -16,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest_tasks.core.models import check_model
+from ingest_tasks.core.models import BACKENDS, TokenizerSpec, check_model, served_name
 
 DEFAULT_ENV_FILE = Path("config") / "ingest.env"
 
@@ -116,6 +117,22 @@ class Settings(BaseSettings):
     embedding_api_backoff: float = Field(0.5, ge=0)  # first wait between tries, then doubled
     embedding_api_rate: float = Field(0.0, ge=0)  # requests/s across the fleet, 0: no limit
     embedding_api_burst: int = Field(1, ge=1)  # requests the fleet may send at once after a pause
+    # How the bulk lane embeds with an api: model: "online" (/v1/embeddings, as the stream lane)
+    # or "batch" (the service's Batch API: files and batches, answered within the completion
+    # window at the batch price; lanes/embedding_batches.py)
+    bulk_embedding: Literal["online", "batch"] = "online"
+    batch_completion_window: str = "24h"
+    batch_max_requests: int = Field(50_000, ge=1)  # request lines per input file (OpenAI's limit)
+    batch_max_bytes: int = Field(200 * 1024 * 1024, ge=1)  # bytes per input file (OpenAI's limit)
+    batch_poll_seconds: float = Field(30.0, gt=0)  # how often the beat asks after open batches
+    batch_retries: int = Field(3, ge=0)  # new batches for documents a batch did not answer
+    # How an api:<name> model's text is cut into chunks (docs/embedding-services.md): a JSON
+    # object of <name> -> tokenizer (chars:N, a local model's name, or a tokenizer.json path);
+    # a name not in it: its local model's tokenizer if it is one, else embedding_api_tokenizer
+    embedding_api_tokenizers: str = ""
+    embedding_api_tokenizer: str = "chars:2000"
+    # the context of a model cut by a tokenizer.json, special tokens included
+    embedding_api_max_tokens: int = Field(512, ge=16)
 
     # Parsing limits: what one document may cost a worker (README, "Hostile input")
     max_document_bytes: int = Field(64 * 1024 * 1024, ge=1)
@@ -268,6 +285,7 @@ class Settings(BaseSettings):
             raise ValueError("bulk_queue_low_water must be below bulk_queue_high_water")
         for model in self.worker_models:
             check_model(model)  # ValueError naming the known models
+        self._api_tokenizer_specs()  # ValueError naming the bad entry
         if any(not root.is_absolute() for root in self.roots):
             raise ValueError("source_roots must be absolute folders")
         if any(not root[len(S3_SCHEME):].partition("/")[0] for root in self.s3_roots):
@@ -314,6 +332,37 @@ class Settings(BaseSettings):
         """The models each worker process loads at start: the default, then any preloads."""
         extra = [name.strip() for name in self.preload_models.split(",") if name.strip()]
         return list(dict.fromkeys([self.embedding_model, *extra]))
+
+    def api_tokenizer(self, model: str) -> TokenizerSpec:
+        """The tokenizer that cuts the api: model `model`'s text into chunks."""
+        name = served_name(model)
+        named, default = self._api_tokenizer_specs()
+        if name in named:
+            return named[name]
+        return TokenizerSpec(model=name) if name in BACKENDS else default
+
+    def _api_tokenizer_specs(self) -> tuple[dict[str, TokenizerSpec], TokenizerSpec]:
+        """INGEST_EMBEDDING_API_TOKENIZERS by served name, and the default tokenizer."""
+        try:
+            default = TokenizerSpec.parse(self.embedding_api_tokenizer)
+        except ValueError as exc:
+            raise ValueError(f"INGEST_EMBEDDING_API_TOKENIZER: {exc}") from None
+        if not self.embedding_api_tokenizers.strip():
+            return {}, default
+        where = "INGEST_EMBEDDING_API_TOKENIZERS"
+        try:
+            entries = json.loads(self.embedding_api_tokenizers)
+        except ValueError as exc:
+            raise ValueError(f"{where} is not JSON: {exc}") from None
+        if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
+            raise ValueError(f"{where} must be a JSON object of model name -> tokenizer string")
+        named: dict[str, TokenizerSpec] = {}
+        for name, spec in entries.items():
+            try:
+                named[served_name(name)] = TokenizerSpec.parse(spec)
+            except ValueError as exc:
+                raise ValueError(f"{where}, model {name!r}: {exc}") from None
+        return named, default
 
     @property
     def broker(self) -> str:

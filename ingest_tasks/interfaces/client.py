@@ -21,7 +21,7 @@ from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.metadata import MetaValue, check_metadata
 from ingest_tasks.pipeline.roots import check_submitted
 from ingest_tasks.pipeline.sources import DocRef, discover, file_ref, is_remote
-from ingest_tasks.state import alias, changes, jobs, latency, registry
+from ingest_tasks.state import alias, changes, embed_batches, jobs, latency, registry
 from ingest_tasks.state.alias import Target
 from ingest_tasks.state.clock import next_versions
 from ingest_tasks.store.base import Hit, Where
@@ -225,7 +225,8 @@ class IngestClient:
 
     def index(self) -> dict:
         """The live collection and its model, the ones kept for rollback with the changes
-        they are owed, and the newest build with its copy job's progress."""
+        they are owed, the newest build with its copy job's progress, and the bulk groups
+        waiting for a Batch API's answers (batch mode)."""
         redis, prefix = self.resources.redis, self.settings.collection_prefix
         live, fields = self.resources.target(), alias.alias_fields(redis, prefix)
         kept = [{"collection": t.collection, "model": t.model,
@@ -238,7 +239,8 @@ class IngestClient:
                 "previous": kept,
                 "build": {**build.to_dict(), "owed": changes.owed(redis, build.target.collection)}
                 if build else None,
-                "build_job": job}
+                "build_job": job,
+                "embedding_batches": embed_batches.in_flight(redis, prefix)}
 
     def lanes(self, window: float | None = None) -> list[dict]:
         """Each lane's queue depth and end-to-end latency p50/p95/p99 (over `window` s)."""

@@ -12,7 +12,7 @@ from celery import chord
 from ingest_tasks.lanes import backpressure
 from ingest_tasks.lanes.app import IngestApp
 from ingest_tasks.lanes.tasks import BULK_GROUP, JOB_FAILED, SUMMARIZE
-from ingest_tasks.pipeline.embed import embedder_class
+from ingest_tasks.pipeline.embed import model_static
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import jobs
 
@@ -63,7 +63,7 @@ def start_job(refs: list[DocRef], app: IngestApp, job_id: str | None = None,
     submitted = time.time()
     refs = [replace(ref, submitted=submitted) if metadata is None else
             replace(ref, submitted=submitted, metadata=dict(metadata)) for ref in refs]
-    static = embedder_class(model or settings.embedding_model).static
+    static = model_static(model or settings.embedding_model)
     max_bytes = settings.group_max_bytes_static if static else settings.group_max_bytes
     groups = group_refs(refs, settings.group_max_docs, max_bytes, largest_first=not static)
     size = backpressure.segment_size(settings)

@@ -23,7 +23,7 @@ from ingest_tasks.bluegreen import copying, reembed
 from ingest_tasks.core.errors import Busy, RedisUnavailable, TimeLimit, TransientError
 from ingest_tasks.core.keys import BULK_QUEUE, LOCK_KEY, STREAM_QUEUE, WRITER_KEY, WRITERS_KEY
 from ingest_tasks.core.results import ProcessingResult
-from ingest_tasks.lanes import worklog, yielding
+from ingest_tasks.lanes import embedding_batches, worklog, yielding
 from ingest_tasks.lanes.app import IngestApp
 from ingest_tasks.pipeline import documents
 from ingest_tasks.pipeline.deadline import during_document_work
@@ -37,6 +37,7 @@ STREAM_INGEST, STREAM_DELETE = "ingest.stream.ingest", "ingest.stream.delete"
 BULK_GROUP, BULK_COPY = "ingest.bulk.group", "ingest.bulk.copy"
 SUMMARIZE, JOB_FAILED = "ingest.bulk.summarize", "ingest.bulk.job_failed"
 BULK_DELETE = "ingest.bulk.delete"
+POLL_BATCHES = "ingest.bulk.poll_batches"  # the beat's, in batch mode (embedding_batches)
 PUBLIC_TASKS = (STREAM_INGEST, STREAM_DELETE)
 
 _worker_app: IngestApp | None = None  # the app this process works for, once it is a worker
@@ -192,17 +193,31 @@ def delete_group(self, deletes: list[list], model: str | None = None) -> dict:
 
 def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
                  model: str | None = None) -> dict:
-    """Bulk lane: ingest a group of documents, record them in the job; return the counts."""
-    yielded = yielding.wait_for_stream(self.app.resources)
+    """Bulk lane: ingest a group of documents, record them in the job; return the counts.
+
+    In batch mode the documents that need vectors go to the service's Batch API instead:
+    counted as `batched`, they are recorded when the poll commits them.
+    """
+    resources = self.app.resources
+    yielded = yielding.wait_for_stream(resources)
     started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
+    if embedding_batches.batched(self.app.settings, model or resources.target().model):
+        work = lambda: embedding_batches.submit(docs, resources, model, job_id, run, group)  # noqa: E731
+    else:
+        work = lambda: documents.ingest_documents(docs, resources, model, bulk=True)  # noqa: E731
     results = _attempt(
-        self,
-        lambda: documents.ingest_documents(docs, self.app.resources, model, bulk=True),
+        self, work,
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
-    if jobs.record(self.app.resources.redis, job_id, run, group, results, yielded):  # once per group
+    if jobs.record(resources.redis, job_id, run, group, results, yielded):  # once per group
         _observe(self, BULK_QUEUE, job_id, model, results, docs[0].submitted, started)
-    return dict(Counter(result.status for result in results))
+    counts = Counter(result.status for result in results)
+    return {**counts, **({"batched": len(docs) - len(results)} if len(results) < len(docs) else {})}
+
+
+def poll_batches(self) -> dict:
+    """Bulk lane, the beat's in batch mode: commit what the open embedding batches answered."""
+    return dict(embedding_batches.poll(self.app.resources))
 
 
 def _observe(task, lane: str, job_id: str | None, model: str | None,
@@ -268,5 +283,6 @@ def register(app: IngestApp) -> None:
                              (BULK_GROUP, ingest_group, bulk_limit),
                              (BULK_COPY, copy_group, bulk_limit)):
         app.task(name=name, base=LaneTask, bind=True, max_retries=retries, rate_limit=limit)(run)
+    app.task(name=POLL_BATCHES, base=LaneTask, bind=True, max_retries=0)(poll_batches)
     app.task(name=SUMMARIZE, bind=True)(summarize_job)
     app.task(name=JOB_FAILED)(job_failed)

@@ -10,7 +10,7 @@ its chunks are written again, so that every chunk carries the document's metadat
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -51,8 +51,12 @@ class Prepared:
 
 def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
                      resources: Resources, known: dict[str, Entry | None],
-                     bulk: bool = False) -> list[ProcessingResult]:
+                     bulk: bool = False, vectors: Mapping[str, np.ndarray] | None = None,
+                     ) -> list[ProcessingResult]:
     """Embed what changed, then write every document that still wins, in one batch.
+
+    `vectors` holds documents' vectors computed before (by a Batch API): those are not
+    embedded again.
 
     A bulk write waits for its turn at the collection (see `_writer_turn`). Writing, it is
     counted in the collection's gate (alias.writing), and what it wrote is marked in the
@@ -60,15 +64,10 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
     and commit locks are leases (see locks): a holder that dies frees them within a lease,
     at once for waiters on its machine, and any wait ends in Busy, a retry.
     """
-    same = [d for d in docs if _same_content(known.get(d.ref.doc_id), d)]
+    same = [d for d in docs if same_content(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
     started = time.perf_counter()
-    rows: dict[str, np.ndarray] = {}
-    if fresh:
-        vectors, row = embedder.embed_chunks([c for d in fresh for c in d.chunks]), 0
-        for doc in fresh:
-            rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
-            row += len(doc.chunks)
+    rows = _vectors(fresh, embedder, vectors or {})
     embed_s = time.perf_counter() - started
     redis, name = resources.redis, resources.collection(target)
     with _writer_turn(resources, name, bulk), _gate(resources, target, bulk), \
@@ -77,7 +76,7 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
         cut_off = registry.unrecorded(redis, name, [d.ref.doc_id for d in docs])
         # Content that was unchanged before the lock may have changed since, or a write cut off
         # before it was recorded may have left other text in the store: embed it after.
-        changed = [d for d in same if not _same_content(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
+        changed = [d for d in same if not same_content(now[d.ref.doc_id], d) or cut_off[d.ref.doc_id]]
         winners = [d for d in docs if d not in changed and not _outranked(now[d.ref.doc_id], d.ref)]
         written = [d for d in winners if d in fresh]
         started = time.perf_counter()
@@ -96,8 +95,21 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
                        len(d.chunks) / total * store_s) for d in docs if d not in changed]
     if changed:
         results += commit_documents(changed, embedder, target, resources, dict.fromkeys(
-            (d.ref.doc_id for d in changed), None), bulk)
+            (d.ref.doc_id for d in changed), None), bulk, vectors)
     return results
+
+
+def _vectors(docs: list[Prepared], embedder: Embedder,
+             known: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each document's chunk vectors: those given, the others embedded in one call."""
+    rows = {d.ref.doc_id: known[d.ref.doc_id] for d in docs if d.ref.doc_id in known}
+    todo = [d for d in docs if d.ref.doc_id not in rows]
+    if todo:
+        vectors, row = embedder.embed_chunks([c for d in todo for c in d.chunks]), 0
+        for doc in todo:
+            rows[doc.ref.doc_id] = vectors[row : row + len(doc.chunks)]
+            row += len(doc.chunks)
+    return rows
 
 
 def _writer_turn(resources: Resources, collection: str, bulk: bool):
@@ -133,7 +145,7 @@ def _gate(resources: Resources, target: Target, bulk: bool):
                          wait=2 * settings.swap_pause_timeout, lease=settings.lock_lease_seconds)
 
 
-def _same_content(entry: Entry | None, doc: Prepared) -> bool:
+def same_content(entry: Entry | None, doc: Prepared) -> bool:
     """True if the collection holds this text with this metadata (at any version)."""
     return (entry is not None and entry.state == COMMITTED and entry.content_hash == doc.digest
             and entry.meta_hash == metadata_hash(doc.ref.metadata))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ingest_tasks.pipeline.embed import Embedder
     from ingest_tasks.pipeline.resources import Resources
     from ingest_tasks.state.alias import Target
+    from ingest_tasks.state.registry import Entry
 
 T = TypeVar("T")
 
@@ -66,11 +67,23 @@ def ingest_documents(refs: list[DocRef], resources: Resources, model: str | None
     redo only what is missing. The collection is the live one unless `model` names
     another; should a swap move the alias meanwhile, the group is done again on the new one.
     """
-    return _on_live(resources, model, lambda target: _ingest(refs, resources, target, bulk))
+    return on_live(resources, model, lambda target: _ingest(refs, resources, target, bulk))
 
 
 def _ingest(refs: list[DocRef], resources: Resources, target: Target,
             bulk: bool) -> list[ProcessingResult]:
+    embedder = resources.embedder(target.model)
+    results, ready, known = prepare_group(refs, resources, target)
+    if ready:
+        results += commit_documents(ready, embedder, target, resources, known, bulk)
+    return results
+
+
+def prepare_group(refs: list[DocRef], resources: Resources, target: Target,
+                  ) -> tuple[list[ProcessingResult], list[Prepared], dict[str, Entry | None]]:
+    """The outcomes of a group's documents that need no vectors (refused, outranked,
+    unchanged, bad input), the others read, parsed and chunked, and what the registry held
+    of them."""
     embedder = resources.embedder(target.model)
     results, refs = _checked(refs, resources.settings)
     known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])
@@ -86,9 +99,7 @@ def _ingest(refs: list[DocRef], resources: Resources, target: Target,
                 ready.append(prepare(ref, embedder, resources.settings))
             except PermanentError as exc:
                 results.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
-    if ready:
-        results += commit_documents(ready, embedder, target, resources, known, bulk)
-    return results
+    return results, ready, known
 
 
 def _checked(refs: list[DocRef], settings: Settings) -> tuple[list[ProcessingResult],
@@ -107,7 +118,7 @@ def _checked(refs: list[DocRef], settings: Settings) -> tuple[list[ProcessingRes
     return failed, valid
 
 
-def _on_live(resources: Resources, model: str | None, work: Callable[[Target], T],
+def on_live(resources: Resources, model: str | None, work: Callable[[Target], T],
              attempts: int = 3) -> T:
     """`work(target)` on the collection `model` resolves to, again if a swap moved it."""
     for _ in range(attempts - 1):
@@ -121,7 +132,7 @@ def _on_live(resources: Resources, model: str | None, work: Callable[[Target], T
 def delete_document(doc_id: str, version: int, resources: Resources,
                     model: str | None = None) -> ProcessingResult:
     """Remove a document from the live collection, leaving a tombstone at `version`."""
-    return _on_live(resources, model, lambda target: _delete(doc_id, version, target, resources))
+    return on_live(resources, model, lambda target: _delete(doc_id, version, target, resources))
 
 
 def search(text: str, resources: Resources, k: int = 5, model: str | None = None,

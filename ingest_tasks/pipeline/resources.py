@@ -44,11 +44,12 @@ class Resources:
 
     def collection(self, target: Target | None = None) -> str:
         """The name of a target's collection (default: the live one's), made in the store if
-        it was not, and checked to hold the target model's vectors (the model not loaded)."""
-        from ingest_tasks.pipeline.embed import embedder_class
+        it was not, and checked to hold the target model's vectors (the model not loaded; an
+        api: model's dimension asked of its service once)."""
+        from ingest_tasks.pipeline.embed import model_dim
 
         target = target or self.target()
-        self.store.ensure(target.collection, target.model, embedder_class(target.model).dim)
+        self.store.ensure(target.collection, target.model, model_dim(target.model, self.settings))
         return target.collection
 
     @cached_property

@@ -36,7 +36,7 @@ def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl:
     key = JOB_KEY + job_id
     run = redis.hincrby(key, "run", 1)
     with redis.pipeline() as pipe:
-        pipe.delete(key + ":groups", key + ":chords", JOB_DOCS_KEY + job_id,
+        pipe.delete(key + ":groups", key + ":chords", key + ":batches", JOB_DOCS_KEY + job_id,
                     JOB_SUMMARY_KEY + job_id)
         pipe.hdel(key, "finished", "error", "started")
         pipe.hset(key, mapping={
@@ -86,7 +86,7 @@ return {first, redis.call('hget', KEYS[1], 'status')}
 """
 
 
-def record(redis: Redis, job_id: str, run: int, group: int, results: list[ProcessingResult],
+def record(redis: Redis, job_id: str, run: int, group: int | str, results: list[ProcessingResult],
            yielded: float = 0.0) -> bool:
     """Record a group's outcomes in its run; True the first time this group is recorded,
     False for a redelivered copy (its outcomes still count, see above) or a stale run.
@@ -116,12 +116,41 @@ def sending(redis: Redis, job_id: str, run: int, sent: int, depth: int, waiting:
 
 
 def chord_done(redis: Redis, job_id: str, run: int, chord: int) -> bool:
-    """Count one of the run's chords as ended (once); True when it is the last one."""
+    """Count one of the run's chords as ended (once); True when it is the last one and no
+    group waits for an embedding batch (the last batch's commit ends the job then)."""
     key = JOB_KEY + job_id
     if _run(redis, job_id) != run:
         return False
     redis.sadd(key + ":chords", f"{run}:{chord}")
+    return _chords_ended(redis, key) and not redis.scard(key + ":batches")
+
+
+def _chords_ended(redis: Redis, key: str) -> bool:
     return redis.scard(key + ":chords") - 1 >= int(redis.hget(key, "chords") or 0)
+
+
+def await_batch(redis: Redis, job_id: str, run: int, submission: str) -> None:
+    """Note that a group of the run waits for an embedding batch (see embed_batches)."""
+    if _run(redis, job_id) == run:
+        key = JOB_KEY + job_id + ":batches"
+        redis.sadd(key, submission)
+        redis.expire(key, redis.ttl(JOB_KEY + job_id))
+
+
+def batch_done(redis: Redis, job_id: str, run: int, submission: str) -> bool:
+    """A group's embedding batches are committed; True if that ends the run (its chords
+    ended, and no other group waits)."""
+    key = JOB_KEY + job_id
+    if _run(redis, job_id) != run:
+        return False
+    redis.srem(key + ":batches", submission)
+    return redis.hget(key, "status") == RUNNING and not redis.scard(key + ":batches") \
+        and _chords_ended(redis, key)
+
+
+def waiting_batches(redis: Redis, job_id: str) -> int:
+    """How many of the job's groups wait for an embedding batch."""
+    return redis.scard(JOB_KEY + job_id + ":batches")
 
 
 _FINISHED = """
@@ -198,6 +227,7 @@ def progress(redis: Redis, job_id: str) -> dict | None:
     fields["sources"] = json.loads(fields.get("sources", "[]"))
     fields["metadata"] = json.loads(fields.get("metadata", "{}"))
     fields["done"] = sum(fields[status] for status in STATUSES)
+    fields["embedding_batches"] = waiting_batches(redis, job_id)  # groups waiting for a batch
     elapsed = fields.get("finished", time.time()) - fields["created"]
     fields["docs_per_second"] = round(fields["done"] / elapsed, 2) if elapsed > 0 else 0.0
     left = fields["total"] - fields["done"]

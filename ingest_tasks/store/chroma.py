@@ -58,7 +58,9 @@ class ChromaStore:
                     configuration={"hnsw": {"space": "cosine"}},
                 )
         if col.metadata.get("model") != model or col.metadata.get("dim") != dim:
-            raise ModelMismatch(f"collection {name} holds {col.metadata}, not {model}/{dim}")
+            raise ModelMismatch(f"collection {name} holds vectors of {col.metadata.get('model')} "
+                                f"({col.metadata.get('dim')} dimensions), not of {model} "
+                                f"({dim} dimensions)")
         self._collections[name] = col
 
     def _col(self, name: str) -> Any:

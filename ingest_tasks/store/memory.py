@@ -33,7 +33,8 @@ class MemoryStore:
         """Make the collection `name` of `model`'s vectors if there is none, and check it is."""
         col = self._collections.setdefault(name, _Collection(model, dim))
         if (col.model, col.dim) != (model, dim):
-            raise ModelMismatch(f"collection {name} holds {col.model}/{col.dim}, not {model}/{dim}")
+            raise ModelMismatch(f"collection {name} holds vectors of {col.model} ({col.dim} "
+                                f"dimensions), not of {model} ({dim} dimensions)")
 
     def _col(self, name: str) -> _Collection:
         if name not in self._collections:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from redbeat import RedBeatScheduler
 from redbeat.decoder import RedBeatJSONDecoder
 
 from ingest_tasks.core.keys import BEAT_KEY
+from ingest_tasks.lanes.tasks import POLL_BATCHES
 from ingest_tasks.sync import schedule
 from ingest_tasks.sync.sources import Source, configured
 from ingest_tasks.sync.tasks import SYNC
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings
 
 SCHEDULER = "ingest_tasks.sync.beat:SourcesScheduler"
+BATCH_POLL = "ingest:embedding-batches"  # the poll's entry: ':' is in no source's name
 
 
 class SourcesScheduler(RedBeatScheduler):
@@ -39,8 +41,11 @@ class SourcesScheduler(RedBeatScheduler):
     """
 
     def setup_schedule(self) -> None:
-        """Make the configured sources' entries the static ones; redbeat stores them."""
-        self.app.conf.beat_schedule = entries(configured(self.app.settings).values())
+        """Make the configured sources' entries (and the batch poll's, in batch mode) the
+        static ones; redbeat stores them."""
+        settings = self.app.settings
+        self.app.conf.beat_schedule = {**entries(configured(settings).values()),
+                                       **batch_poll(settings)}
         super().setup_schedule()
 
 
@@ -55,6 +60,16 @@ def entries(sources: Iterable[Source]) -> dict[str, dict]:
                           "options": {"expires": schedule.period(source.name, source.schedule,
                                                                  now)}}
             for source in sources if source.schedule}
+
+
+def batch_poll(settings: Settings) -> dict[str, dict]:
+    """In batch mode (INGEST_BULK_EMBEDDING=batch), the entry that asks after the open
+    embedding batches every INGEST_BATCH_POLL_SECONDS; none otherwise."""
+    if settings.bulk_embedding != "batch":
+        return {}
+    every = settings.batch_poll_seconds
+    return {BATCH_POLL: {"task": POLL_BATCHES, "schedule": timedelta(seconds=every),
+                         "options": {"expires": every}}}
 
 
 def configuration(settings: Settings) -> dict:

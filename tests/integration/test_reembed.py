@@ -5,6 +5,10 @@ by `ingest reembed` while one thread searches and another streams updates and de
 then `ingest rollback` brings the wordllama collection back the same way. After each
 swap, every document must be in the live collection at its latest version, embedded by
 its model, and every deleted one absent; no query may fail or come back empty.
+
+A model of the embedding service known by a name of its own (the bundled server serving
+wordllama as my-e5) is re-embedded into and out of, and written and searched through both
+lanes while it is live.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 import pytest
 
@@ -26,9 +31,11 @@ from ingest_tasks.state import registry
 from ingest_tasks.state.clock import next_versions
 from tests.corpus import paragraphs
 from tests.integration.conftest import live_collection
+from tests.servers import serving
 
 OLD, NEW = "wordllama", "all-MiniLM-L6-v2"
 DOCUMENTS = 300
+OWN = "api:my-e5"  # a name the bundled server gives wordllama: a model of the service's own
 QUERIES = ("how to install the package", "error handling and retries", "license terms",
            "configuration options", "the history of the project")
 
@@ -183,3 +190,43 @@ def test_reembed_then_rollback_under_queries_and_stream_writes(client, live_word
     assert_index_holds(client, texts, expected, OLD)
     print(f"rollback: {rolled['caught_up']} + {rolled['replayed']} documents caught up, "
           f"writers paused {rolled['writers_paused_seconds']} s")
+
+
+def write_folder(folder, texts: dict[str, str]) -> None:
+    """The documents in a new folder, one file each, named by their doc ids."""
+    folder.mkdir()
+    for doc_id, text in texts.items():
+        (folder / doc_id).write_text(text + "\n")
+
+
+def test_reembed_into_a_model_of_the_services_own_and_back(client, settings, tmp_path):
+    texts = {f"q{n:02}.md": text for n, text in enumerate(paragraphs(30))}
+    more = {f"r{n:02}.md": text for n, text in enumerate(paragraphs(34)[30:])}
+    owls = "# Owls\n\nBarn owls hunt voles over rough grassland by sound alone at night."
+    port = urlparse(settings.embedding_api_url).port  # the pools' embedding service
+    with (live_collection(client, settings, OLD),
+          serving(tmp_path, "--model", "my-e5=wordllama", port=port)):
+        write_folder(tmp_path / "docs", texts)
+        summary = client.wait_job(client.submit_batch([tmp_path / "docs"]), timeout=300)["summary"]
+        assert summary["committed"] == len(texts)
+
+        into = ingest("reembed", "--model", OWN)
+
+        assert into["model"] == OWN and into["check"]["ok"] and into["failed"] == 0
+        assert into["documents"] == len(texts)
+        assert_index_holds(client, texts, Expected(), OWN)
+        write_folder(tmp_path / "more", more)  # both lanes write into the service's model
+        summary = client.wait_job(client.submit_batch([tmp_path / "more"]), timeout=300)["summary"]
+        assert summary["committed"] == len(more)
+        assert client.submit_content("owls.md", owls, "owls.md").get(timeout=120)["status"] == \
+            "committed"
+        (hit,) = client.search("which birds hunt voles at night?", k=1)
+        assert (hit.doc_id, hit.collection, hit.system["model"]) == ("owls.md", into["live"], OWN)
+        texts |= more | {"owls.md": owls}
+        assert_index_holds(client, texts, Expected(), OWN)
+
+        back = ingest("reembed", "--model", OLD)
+
+        assert back["model"] == OLD and back["check"]["ok"] and back["failed"] == 0
+        assert back["documents"] == len(texts) and back["previous"] == into["live"]
+        assert_index_holds(client, texts, Expected(), OLD)

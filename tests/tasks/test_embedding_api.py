@@ -16,14 +16,19 @@ import numpy as np
 import pytest
 import redis as redis_py
 
-from ingest_tasks.core.errors import EmbeddingUnavailable
-from ingest_tasks.core.keys import RATE_KEY
+from ingest_tasks.core.errors import EmbeddingUnavailable, ModelMismatch
+from ingest_tasks.core.keys import EMBEDDING_DIM_KEY, RATE_KEY
+from ingest_tasks.core.models import check_model
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.pipeline.chunk import chunk_text
-from ingest_tasks.pipeline.embed import Embedder, api_embedder, embedder_class, get_embedder
+from ingest_tasks.pipeline.embed import Embedder, api_embedder, get_embedder, model_dim
+from ingest_tasks.pipeline.embed.api_tokenizers import CharBudget
+from ingest_tasks.pipeline.embed.http import HttpEmbedder
 from ingest_tasks.state import ratelimit
+from ingest_tasks.state.alias import Target
 from ingest_tasks.testing.stacks import free_port
 from tests.servers import serving
+from tests.tasks.in_memory import memory_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [f"Note {i}: the {('river', 'market', 'guitar', 'bridge')[i % 4]} is {i} metres long."
@@ -135,21 +140,26 @@ def test_two_processes_share_one_rate(bucket):
 
 # The HTTP embedder and the server
 
-def test_api_models_are_registered_without_loading_or_calling_anything():
+def test_api_local_models_are_made_without_loading_weights_or_calling_anything():
     code = (
         "import sys\n"
-        "from ingest_tasks.pipeline.embed import embedder_class\n"
+        "from ingest_tasks.pipeline.embed import get_embedder, model_dim, model_static\n"
         "from ingest_tasks.core.settings import Settings\n"
-        "cls = embedder_class('api:all-MiniLM-L6-v2')\n"
-        "Settings(embedding_model='api:wordllama')\n"
-        "print(cls.name, cls.dim, cls.max_tokens, embedder_class('api:wordllama').static,"
-        " cls is embedder_class('api:all-MiniLM-L6-v2'), 'onnxruntime' in sys.modules)"
-    )
+        "settings = Settings(embedding_model='api:wordllama')\n"
+        "api = get_embedder('api:all-MiniLM-L6-v2', settings=settings)\n"
+        "print(api.name, api.dim, api.max_tokens, model_dim('api:wordllama', settings),"
+        " model_static('api:wordllama'), api is get_embedder('api:all-MiniLM-L6-v2',"
+        " settings=settings), 'onnxruntime' in sys.modules)"
+    )  # the test's INGEST_EMBEDDING_API_URL: nothing answers there
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, check=True)
-    assert result.stdout.split() == ["api:all-MiniLM-L6-v2", "384", "254", "True", "True", "False"]
-    with pytest.raises(ValueError, match="each also as api:"):
-        embedder_class("api:no-such-model")
+    assert result.stdout.split() == ["api:all-MiniLM-L6-v2", "384", "254", "256", "True", "True",
+                                     "False"]
+    with pytest.raises(ValueError, match=r"as api:<name>"):
+        check_model("no-such-model")
+    with pytest.raises(ValueError, match=r"as api:<name>"):
+        check_model("api:")
+    assert check_model("api:text-embedding-3-small") == "api:text-embedding-3-small"
 
 
 def test_a_rate_limited_server_is_retried_until_every_vector_comes(tmp_path):
@@ -211,3 +221,45 @@ def test_other_client_errors_are_not_retried(server):
     with pytest.raises(EmbeddingUnavailable, match="HTTP 404"):
         embedder.embed(["hello"])
     assert embedder.retried == 0
+
+
+# A model of the service's own: any name, its dimension asked of the service
+
+_DIM_OF_ANOTHER_PROCESS = """
+import sys
+from ingest_tasks.core.settings import Settings
+from ingest_tasks.pipeline.embed import model_dim
+print(model_dim("api:my-e5", Settings(embedding_api_url=sys.argv[1])))
+"""
+
+
+def test_a_model_of_its_own_name_is_asked_its_dimension_once_for_every_process(tmp_path, redis):
+    with serving(tmp_path, "--model", "my-e5=wordllama") as url:
+        listed = {model["id"] for model in httpx.get(f"{url}/v1/models").json()["data"]}
+        dim = model_dim("api:my-e5", Settings(embedding_api_url=url))
+        again = _api("api:my-e5", url).dim  # another embedder of this process
+        other = subprocess.run([sys.executable, "-c", _DIM_OF_ANOTHER_PROCESS, url], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60, check=True)
+        asked = _health(url)["requests"]
+        embedder = _api("api:my-e5", url)
+        vectors = embedder.embed(TEXTS[:8])
+    assert listed == {"my-e5", "wordllama", "all-MiniLM-L6-v2"}
+    assert dim == again == int(other.stdout) == 256 and asked == 1
+    key = f"{EMBEDDING_DIM_KEY}{url}|my-e5"
+    assert int(redis.get(key)) == 256 and 0 < redis.ttl(key) <= 24 * 3600
+    assert embedder.name == "api:my-e5" and not embedder.static
+    np.testing.assert_allclose(vectors, get_embedder("wordllama").embed(TEXTS[:8]), atol=1e-6)
+
+
+def test_a_collection_or_a_service_of_another_dimension_is_refused(tmp_path):
+    with (serving(tmp_path, "--model", "my-e5=wordllama") as url,
+          memory_resources(embedding_api_url=url) as resources):
+        target = Target("made-when-my-e5-was-minilm", "api:my-e5")
+        resources.store.ensure(target.collection, target.model, 384)
+        with pytest.raises(ModelMismatch, match=r"holds vectors of api:my-e5 \(384 dimensions\), "
+                                                r"not of api:my-e5 \(256 dimensions\)"):
+            resources.collection(target)
+        remembered = HttpEmbedder("api:my-e5", resources.settings, CharBudget(2000), dim=384)
+        with pytest.raises(ModelMismatch, match="answers model my-e5 with vectors of 256 "
+                                                "dimensions, not 384"):
+            remembered.embed(["a text"])

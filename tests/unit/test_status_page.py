@@ -36,6 +36,7 @@ class Ingest:
                      ENDED_ID: job(ENDED_ID, "finished"), SLASHED_ID: job(SLASHED_ID, "finished")}
         self.failures = [{"doc_id": HOSTILE, "status": "failed", "reason": "corrupt: " + HOSTILE}]
         self.searched: list[tuple[str, int, dict | None]] = []
+        self.batches: list[dict] = []  # the embedding batches in flight
 
     def recent_jobs(self, limit=20):
         return [copy.deepcopy(state) for state in self.jobs.values()][:limit]
@@ -57,7 +58,7 @@ class Ingest:
 
     def index(self):
         return {"live": {"collection": "test-minilm-b1", "model": "minilm"}, "previous": [],
-                "build": None, "build_job": None}
+                "build": None, "build_job": None, "embedding_batches": self.batches}
 
     def search(self, text, k=5, where=None):
         self.searched.append((text, k, where))
@@ -143,6 +144,17 @@ def test_the_main_page_reloads_itself_unless_it_shows_a_search(http, keys, inges
     found = http.get("/", params={"q": "cranes", "k": 3}).text
     assert "http-equiv" not in found and 'id="search-results"' in found
     assert ingest.searched == [("cranes", 3, None)]
+
+
+def test_the_main_page_lists_the_embedding_batches_in_flight(http, keys, ingest):
+    log_in(http, keys[0])
+    assert 'id="embedding-batches"' not in http.get("/").text
+    ingest.batches = [{"job_id": RUNNING_ID, "group": 3, "created": 1.0, "documents": 64,
+                       "batches": [{"id": "batch_abc", "status": "in_progress", "attempt": 2,
+                                    "documents": 64}]}]
+    page = http.get("/").text
+    assert 'id="embedding-batches"' in page
+    assert "batch_abc" in page and "in_progress" in page and "<td>64</td><td>2</td>" in page
 
 
 def test_a_job_page_reloads_while_the_job_runs_and_not_after(http, keys):

@@ -31,7 +31,22 @@ def show_index(client, as_json: bool) -> int:
         out.print(f"build {build['build']}: {build['status']}, {build['source']} -> "
                   f"{build['target']} ({build['model']}){progress}, "
                   f"{build['owed']} changes owed")
+    _show_batches(state["embedding_batches"])
     return OK
+
+
+def _show_batches(groups: list[dict]) -> None:
+    """The embedding batches in flight (batch mode), a line each."""
+    if not groups:
+        return
+    waiting = sum(group["documents"] for group in groups)
+    out.print(f"embedding batches in flight: {waiting} documents of {len(groups)} groups")
+    for group in groups:
+        for batch in group["batches"]:
+            out.print(f"  job {group['job_id']} group {group['group']}: batch "
+                      f"{batch['id'] or '(not sent yet)'} {batch['status']}, "
+                      f"{batch['documents']} documents, try {batch['attempt']}, "
+                      f"sent {when(group['created'])}")
 
 
 def cmd_reembed(args) -> int:

@@ -89,7 +89,9 @@ def cmd_status(args) -> int:
         return _show_job(state, args.json)
     print(json.dumps(state) if args.json else
           f"job {args.job}: {state['status']}, {state['done']} of {state['total']} done, "
-          f"{state['failed']} failed" + (f" ({state['error']})" if state.get("error") else ""))
+          f"{state['failed']} failed" + (f" ({state['error']})" if state.get("error") else "")
+          + (f", {state['embedding_batches']} groups waiting for embedding batches"
+             if state.get("embedding_batches") else ""))
     return OK if state["status"] != "error" else ERROR
 
 

@@ -21,9 +21,13 @@ class Embedder(Protocol):
     """A text embedding model as the chunker and the indexer see it."""
 
     name: str  # registry name, stored with the vectors
-    dim: int
     max_tokens: int  # content tokens a text may have; special tokens excluded
     static: bool  # vectors looked up per token: the store, not the model, is the slow part
+
+    @property
+    def dim(self) -> int:
+        """Length of its vectors."""
+        ...
 
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Ids of the model tokens of ``text`` and their character offsets, specials excluded."""
@@ -115,7 +119,12 @@ class TokenizerEmbedder(ABC):
         self._span_tokenizer.no_truncation()
         self._tokenizer = _copy(tokenizer)
         self._tokenizer.enable_truncation(self.max_tokens)
-        self._prefix, self._suffix = _special_ids(self._span_tokenizer, self.add_special_tokens)
+        self._prefix, self._suffix = special_ids(self._span_tokenizer, self.add_special_tokens)
+
+    @staticmethod
+    @abstractmethod
+    def load_tokenizer() -> Tokenizer:
+        """The model's tokenizer as it ships, without its weights."""
 
     @abstractmethod
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -154,7 +163,7 @@ class TokenizerEmbedder(ABC):
         return self._tokenizer.encode_batch(texts, add_special_tokens=False)
 
 
-def _special_ids(tokenizer: Tokenizer, add: bool) -> tuple[list[int], list[int]]:
+def special_ids(tokenizer: Tokenizer, add: bool = True) -> tuple[list[int], list[int]]:
     """The ids the model's template puts before and after a text's own ([CLS], [SEP])."""
     bare = tokenizer.encode("a", add_special_tokens=False).ids
     full = tokenizer.encode("a", add_special_tokens=True).ids if add else bare

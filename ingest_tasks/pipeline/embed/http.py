@@ -1,8 +1,10 @@
 """Vectors from an OpenAI-compatible embedding service: POST {url}/v1/embeddings.
 
-A model named ``api:<model>`` has the vectors of the local <model>, computed by the
-service: its dimension, token limit and tokenizer (the chunks are cut in its tokens) are
-the local model's. Each request first takes a token of the fleet-wide bucket when a rate
+A model named ``api:<model>`` is <model> as the service serves it: the name sent is the one
+the collection records (less api:), its dimension is the length of the service's vectors
+(asked once per service and model, see `dim`), and its text is cut into chunks by the
+tokenizer the settings name (api_tokenizers.py); every text is cut to the model's context
+before it is sent. Each request first takes a token of the fleet-wide bucket when a rate
 is set. A 429, a 5xx or a connection error is retried after the server's Retry-After or
 an exponential backoff; after the last try, or on any other failure, EmbeddingUnavailable
 sends the task back to Celery to be retried later.
@@ -12,32 +14,31 @@ from __future__ import annotations
 
 import random
 import time
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
 
-from ingest_tasks.core.errors import EmbeddingUnavailable
-from ingest_tasks.core.models import API_PREFIX
+from ingest_tasks.core.errors import EmbeddingUnavailable, ModelMismatch
+from ingest_tasks.core.keys import EMBEDDING_DIM_KEY
+from ingest_tasks.core.models import served_name
 from ingest_tasks.core.settings import Settings
-from ingest_tasks.pipeline.embed.base import Embedder, l2_normalize
+from ingest_tasks.pipeline.embed.base import l2_normalize
 from ingest_tasks.state import ratelimit
 
 if TYPE_CHECKING:
     import redis
 
     from ingest_tasks.pipeline.chunk import Chunk
+    from ingest_tasks.pipeline.embed.api_tokenizers import ApiTokenizer
 
 _MAX_RETRY_AFTER = 60.0  # a worker holds its task while it waits: longer waits are Celery's
-
-
-@cache
-def api_class(local: type[Embedder]) -> type[HttpEmbedder]:
-    """The HttpEmbedder of `local`'s vectors, named api:<its name>; no weights, no network."""
-    attrs = {"name": API_PREFIX + local.name, "local_name": local.name, "dim": local.dim,
-             "max_tokens": local.max_tokens, "static": local.static}
-    return type(f"Api{local.__name__}", (HttpEmbedder,), attrs)
+# A service's answer about a model's dimension is kept this long in Redis: the whole fleet
+# asks once, and a model the service comes to serve differently is seen again within a day
+_DIM_TTL = 24 * 3600
+_PROBE = "How long are this model's vectors?"
+_dims: dict[tuple[str, str], int] = {}  # (service URL, model) -> dimension, in this process
 
 
 class _Retryable(Exception):
@@ -49,22 +50,39 @@ class _Retryable(Exception):
 
 
 class HttpEmbedder:
-    """The vectors of the local model ``local_name``, asked of the embedding service."""
+    """The vectors of the api: model `name`, asked of the embedding service."""
 
-    name: str
-    local_name: str
-    dim: int
     max_tokens: int
-    static: bool
 
-    def __init__(self, local: Embedder, settings: Settings) -> None:
+    def __init__(self, name: str, settings: Settings, tokenizer: ApiTokenizer, *,
+                 static: bool = False, dim: int | None = None) -> None:
+        self.name, self.served = name, served_name(name)
         self.settings = s = settings
-        self._local = local  # the local model of the same vectors: only its tokenizer is used
+        self.static = static
+        self._tokenizer = tokenizer
+        self.max_tokens = tokenizer.max_tokens
+        self._dim = dim  # None: asked of the service on first need
         key = {"Authorization": f"Bearer {s.embedding_api_key}"} if s.embedding_api_key else {}
         self._client = httpx.Client(base_url=s.embedding_api_url, headers=key,
                                     timeout=s.embedding_api_timeout)
         self.waited = 0.0  # seconds spent waiting for the fleet-wide bucket
         self.retried = 0  # requests sent again after a 429, a 5xx or a connection error
+
+    @property
+    def dim(self) -> int:
+        """Length of the model's vectors: known, else remembered by this process or in Redis,
+        else the length of a probe text's vector, which the service is asked for once."""
+        if self._dim is None:
+            where = (self.settings.embedding_api_url, self.served)
+            if where not in _dims:
+                key = f"{EMBEDDING_DIM_KEY}{where[0]}|{where[1]}"
+                held = self._redis.get(key)
+                if held is None:
+                    held = self._post([_PROBE]).shape[1]
+                    self._redis.set(key, held, ex=_DIM_TTL)
+                _dims[where] = int(held)
+            self._dim = _dims[where]
+        return self._dim
 
     @cached_property
     def _redis(self) -> redis.Redis:
@@ -73,13 +91,15 @@ class HttpEmbedder:
         return redis.Redis.from_url(self.settings.redis_url)
 
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """The local model's token ids and character offsets of ``text``."""
-        return self._local.tokenize(text)
+        """Token ids and character offsets of ``text`` in the model's chunking tokenizer."""
+        return self._tokenizer.tokenize(text)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Float32 array (len(texts), dim) of L2-normalised rows, in input order."""
+        """Float32 array (len(texts), dim) of L2-normalised rows, in input order; each text
+        cut to the model's context."""
         step = self.settings.embedding_api_batch
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        texts = [self._tokenizer.fit(text) for text in texts]
         for start in range(0, len(texts), step):
             out[start : start + step] = self._post(texts[start : start + step])
         return l2_normalize(out)
@@ -116,7 +136,7 @@ class HttpEmbedder:
 
     def _send(self, texts: list[str]) -> httpx.Response:
         """One POST and its successful answer; _Retryable or EmbeddingUnavailable if it failed."""
-        body = {"model": self.local_name, "input": texts}
+        body = {"model": self.served, "input": texts}
         try:
             response = self._client.post("/v1/embeddings", json=body)
         except httpx.TransportError as exc:
@@ -135,9 +155,13 @@ class HttpEmbedder:
             vectors = np.array([item["embedding"] for item in data], dtype=np.float32)
         except (ValueError, KeyError, TypeError) as exc:
             raise EmbeddingUnavailable(f"answer not understood: {exc!r}") from exc
-        if vectors.shape != (count, self.dim):
+        if vectors.ndim != 2 or len(vectors) != count:
             raise EmbeddingUnavailable(
-                f"answer of shape {vectors.shape} to {count} texts of model {self.local_name}")
+                f"answer of shape {vectors.shape} to {count} texts of model {self.served}")
+        if self._dim is not None and vectors.shape[1] != self._dim:
+            raise ModelMismatch(f"{self.settings.embedding_api_url} answers model {self.served} "
+                                f"with vectors of {vectors.shape[1]} dimensions, not "
+                                f"{self._dim}: it serves another model under that name now")
         return vectors
 
     def _backoff(self, attempt: int) -> float:

@@ -13,6 +13,7 @@ from ingest_tasks.pipeline.embed.base import TokenizerEmbedder, mean_pool
 
 if TYPE_CHECKING:
     import onnxruntime
+    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,15 @@ class MiniLMOnnx(TokenizerEmbedder):
     max_tokens = 254  # 256 word pieces with [CLS] and [SEP]
 
     def __init__(self, threads: int = 1, batch: int = 16) -> None:
+        super().__init__(self.load_tokenizer(), threads=threads, batch=batch)
+        self._session = self._load()
+
+    @staticmethod
+    def load_tokenizer() -> Tokenizer:
+        """The WordPiece tokenizer shipped beside this module."""
         from tokenizers import Tokenizer
 
-        super().__init__(Tokenizer.from_file(str(TOKENIZER)), threads=threads, batch=batch)
-        self._session = self._load()
+        return Tokenizer.from_file(str(TOKENIZER))
 
     def _load(self) -> onnxruntime.InferenceSession:
         """The onnxruntime session of this variant's graph."""
