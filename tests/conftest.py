@@ -42,6 +42,7 @@ def pytest_configure(config):
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "INGEST_STATE_DIR": str(state),
+        "INGEST_MODEL_CACHE_DIR": str(state / "models"),  # int8 graphs made by the suite
         "INGEST_COLLECTION_PREFIX": "test",
         # workers read files where tests write them (tmp_path) and the corpus
         "INGEST_SOURCE_ROOTS": os.pathsep.join([tempfile.gettempdir(), str(CORPUS_DIR)]),

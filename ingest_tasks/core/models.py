@@ -14,6 +14,7 @@ from pathlib import Path
 
 BACKENDS: dict[str, tuple[str, str]] = {
     "all-MiniLM-L6-v2": ("minilm", "MiniLMOnnx"),
+    "all-MiniLM-L6-v2-int8": ("minilm", "MiniLMInt8"),  # int8 compute: other vectors
     "wordllama": ("wordllama", "WordLlamaEmbedder"),
 }
 # api:<name> is the model <name> of an embedding service (embed/http.py); for a local

@@ -71,6 +71,12 @@ def _default_state_dir() -> Path:
     return Path.home() / ".local" / "state" / "ingest-tasks"
 
 
+def default_model_cache_dir() -> Path:
+    """Where models made at first load are kept: $XDG_CACHE_HOME (or ~/.cache)/ingest-tasks/models."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ingest-tasks" / "models"
+
+
 class Settings(BaseSettings):
     """Everything configurable; defaults run the whole stack on one machine."""
 
@@ -97,6 +103,8 @@ class Settings(BaseSettings):
     embed_batch: int = Field(4, ge=1)  # on CPU, small batches pad less (bench_batch.py)
     embed_threads: int = Field(1, ge=1)
     preload_models: str = ""  # comma-separated: loaded by each worker process at start, too
+    # models made at first load (all-MiniLM-L6-v2-int8's graph), one file per source and runtime
+    model_cache_dir: Path = Field(default_factory=default_model_cache_dir)
     chunk_tokens: int = Field(200, ge=16)
     chunk_overlap: int = Field(32, ge=0)
 

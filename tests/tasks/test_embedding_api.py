@@ -18,7 +18,7 @@ import redis as redis_py
 
 from ingest_tasks.core.errors import EmbeddingUnavailable, ModelMismatch
 from ingest_tasks.core.keys import EMBEDDING_DIM_KEY, RATE_KEY
-from ingest_tasks.core.models import check_model
+from ingest_tasks.core.models import available_models, check_model
 from ingest_tasks.core.settings import Settings
 from ingest_tasks.pipeline.chunk import chunk_text
 from ingest_tasks.pipeline.embed import Embedder, api_embedder, get_embedder, model_dim
@@ -243,7 +243,7 @@ def test_a_model_of_its_own_name_is_asked_its_dimension_once_for_every_process(t
         asked = _health(url)["requests"]
         embedder = _api("api:my-e5", url)
         vectors = embedder.embed(TEXTS[:8])
-    assert listed == {"my-e5", "wordllama", "all-MiniLM-L6-v2"}
+    assert listed == {"my-e5", *available_models()}
     assert dim == again == int(other.stdout) == 256 and asked == 1
     key = f"{EMBEDDING_DIM_KEY}{url}|my-e5"
     assert int(redis.get(key)) == 256 and 0 < redis.ttl(key) <= 24 * 3600

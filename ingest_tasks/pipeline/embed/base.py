@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -42,6 +44,23 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray:
         """One L2-normalised float32 vector of shape (dim,) for a search query."""
         ...
+
+
+@contextmanager
+def root_logger_kept(level: int | None = None) -> Iterator[None]:
+    """Restore the root logger's handlers and level after the block; `level`: its level in it.
+
+    Some model libraries call logging.basicConfig or log to the root logger while loading.
+    """
+    root = logging.getLogger()
+    handlers, kept = root.handlers[:], root.level
+    if level is not None:
+        root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(kept)
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest_tasks.pipeline.embed.base import TokenizerEmbedder, mean_pool
+from ingest_tasks.pipeline.embed.base import TokenizerEmbedder, mean_pool, root_logger_kept
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -29,13 +28,8 @@ def _load_model():
     """The WordLlamaInference of l2_supercat_256 from the installed wheel; never downloads."""
     folder = _wheel()
     # wordllama calls logging.basicConfig(level=INFO) on import: keep the root logger as it was
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
+    with root_logger_kept():
         from wordllama import WordLlama
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
     # the wheel keeps the tokenizer under tokenizers/, where load() looks only in cache_dir
     return WordLlama.load("l2_supercat", dim=256, cache_dir=folder, disable_download=True)
 
