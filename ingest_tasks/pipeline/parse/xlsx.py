@@ -33,8 +33,15 @@ def parse_xlsx(data: bytes, options: Options) -> Parsed:
     parts.check(name for name in parts.names if name.endswith((".xml", ".rels")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns of extensions and styles it skips
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True,
-                                          keep_links=False)
+        outline = _sheets(openpyxl.load_workbook(io.BytesIO(data), read_only=True,
+                                                 data_only=True, keep_links=False))
+    if outline.empty:
+        raise EmptyDocument("no values in any sheet")
+    return outline.parsed()
+
+
+def _sheets(workbook: openpyxl.Workbook) -> Outline:
+    """Each sheet with values: its name as a heading, then its rows."""
     outline = Outline()
     try:
         for sheet in workbook.worksheets:
@@ -46,9 +53,7 @@ def parse_xlsx(data: bytes, options: Options) -> Parsed:
                 outline.add(text)
     finally:
         workbook.close()
-    if outline.empty:
-        raise EmptyDocument("no values in any sheet")
-    return outline.parsed()
+    return outline
 
 
 def _row(values: tuple[object, ...]) -> str:
