@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 SUPPORTED_SUFFIXES = HTML_SUFFIXES | {
-    ".docx", ".txt", ".text", ".md", ".markdown", ".rst", ".pdf"
+    ".docx", ".txt", ".text", ".md", ".markdown", ".rst", ".pdf", ".pptx", ".xlsx", ".csv",
+    ".tsv", ".odt", ".epub", ".eml", ".mbox",
 }
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # the last component: confine() resolved it already
 

@@ -78,12 +78,12 @@ def test_discover_takes_supported_files_of_folders_and_named_files(tmp_path):
     (tmp_path / "docs" / "sub").mkdir(parents=True)
     (tmp_path / "docs" / "a.md").write_text("a")
     (tmp_path / "docs" / "sub" / "b.html").write_text("b")
-    (tmp_path / "docs" / "notes.tsv").write_text("x")
+    (tmp_path / "docs" / "notes.ods").write_text("x")
     (tmp_path / "docs" / ".hidden.md").write_text("x")
     (tmp_path / "c.xyz").write_text("c")
     refs, skipped = discover([tmp_path / "docs", tmp_path / "c.xyz"])
     assert [r.doc_id for r in refs] == ["a.md", "sub/b.html", "c.xyz"]
-    assert [p.name for p in skipped] == ["notes.tsv"]
+    assert [p.name for p in skipped] == ["notes.ods"]
     assert refs[0].size == 1
 
 

@@ -17,13 +17,19 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 
 from ingest_tasks.core.errors import CorruptDocument, EmptyDocument, ParseError, UnsupportedFormat
+from ingest_tasks.pipeline.parse.csvfile import parse_csv
 from ingest_tasks.pipeline.parse.docx import parse_docx
+from ingest_tasks.pipeline.parse.epub import parse_epub
 from ingest_tasks.pipeline.parse.html import parse_html
+from ingest_tasks.pipeline.parse.mail import parse_eml, parse_mbox
+from ingest_tasks.pipeline.parse.odt import parse_odt
 from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.parsed import Parsed
 from ingest_tasks.pipeline.parse.pdf import parse_pdf
+from ingest_tasks.pipeline.parse.pptx import parse_pptx
 from ingest_tasks.pipeline.parse.sniff import Kind, sniff
 from ingest_tasks.pipeline.parse.text import parse_text
+from ingest_tasks.pipeline.parse.xlsx import parse_xlsx
 
 __all__ = ["FORMATS", "Options", "Parsed", "parse"]
 
@@ -43,11 +49,20 @@ _DOCX = Format("a .docx (Word) file", parse_docx, ("zip", "ole"))  # ole: docx.p
 _HTML = Format("HTML", parse_html, ("text",))
 _TEXT = Format("text", parse_text, ("text",))
 _PDF = Format("a PDF", parse_pdf, ("pdf",))
+_CSV = Format("CSV", parse_csv, ("text",))
 FORMATS: dict[str, Format] = {
     ".docx": _DOCX,
     **dict.fromkeys((".html", ".htm", ".xhtml"), _HTML),
     **dict.fromkeys((".txt", ".text", ".md", ".markdown", ".rst"), _TEXT),
     ".pdf": _PDF,
+    ".pptx": Format("a .pptx (PowerPoint) file", parse_pptx, ("zip", "ole")),  # ole: it says
+    ".xlsx": Format("an .xlsx (Excel) file", parse_xlsx, ("zip", "ole")),  # which Office file
+    ".csv": _CSV,
+    ".tsv": _CSV,
+    ".odt": Format("an .odt (OpenDocument text) file", parse_odt, ("zip",)),
+    ".epub": Format("an EPUB book", parse_epub, ("zip",)),
+    ".eml": Format("an e-mail message", parse_eml, ("text",)),
+    ".mbox": Format("an mbox mailbox", parse_mbox, ("text",)),
 }
 
 
