@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     preload_models: str = ""  # comma-separated: loaded by each worker process at start, too
     chunk_tokens: int = Field(200, ge=16)
     chunk_overlap: int = Field(32, ge=0)
+    chunk_snap_tokens: int = Field(16, ge=0)  # how far a chunk's edge moves to a boundary
 
     # Embedding service: a model named api:<model> is computed by an OpenAI-compatible server
     embedding_api_url: str = "http://127.0.0.1:8100"
