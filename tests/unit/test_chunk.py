@@ -2,6 +2,7 @@
 
 import random
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -112,7 +113,7 @@ def test_snapped_windows_are_bounded_cover_the_text_and_overlap_at_most_as_asked
     assert chunks == chunk_text(text, ids, spans, size, overlap, snap=snap)  # deterministic
     assert all(0 < c.tokens <= size and c.text for c in chunks)
     assert chunks[0].ids[0] == 0 and chunks[-1].ids[-1] == len(ids) - 1
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in pairwise(chunks):
         assert before.ids[0] < after.ids[0] <= before.ids[-1] + 1  # progress, no gap
         assert before.ids[-1] - after.ids[0] + 1 <= overlap  # shared tokens
 

@@ -6,6 +6,7 @@ import re
 import warnings
 from bisect import bisect_right
 from itertools import accumulate
+from typing import Self
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
@@ -52,7 +53,7 @@ class _HeadingMark(_Mark):
 
     level: int
 
-    def __new__(cls, level: int) -> _HeadingMark:
+    def __new__(cls, level: int) -> Self:
         """The mark of a heading of level `level`."""
         made = super().__new__(cls, "")
         made.level = level

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Self
 
 from lxml import etree
 
@@ -20,7 +21,7 @@ class HeadingText(str):
 
     level: int
 
-    def __new__(cls, text: str, level: int) -> HeadingText:
+    def __new__(cls, text: str, level: int) -> Self:
         """The text `text`, a heading of level `level`."""
         made = super().__new__(cls, text)
         made.level = level
