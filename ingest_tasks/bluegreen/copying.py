@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from ingest_tasks.core.errors import EmptyDocument
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
-from ingest_tasks.pipeline.chunk import Chunk, chunk_text
+from ingest_tasks.pipeline.chunk import Chunk, Place, chunk_text
 from ingest_tasks.pipeline.commit import Prepared, commit_documents, delete_document
 from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import changes, registry
 from ingest_tasks.state.registry import COMMITTED, DELETED, Entry
-from ingest_tasks.store.base import Metadata, caller_metadata
+from ingest_tasks.store.base import TITLE, Metadata, caller_metadata
 
 if TYPE_CHECKING:
     from ingest_tasks.core.settings import Settings
@@ -102,14 +102,16 @@ def _prepared(doc_id: str, entry: Entry, rows: list[tuple[str, Metadata]], embed
     """A document's chunks as the target model will embed them: cut again where too long."""
     started = time.perf_counter()
     chunks: list[Chunk] = []
-    for text, _meta in rows:
+    for text, row in rows:
         ids, spans = embedder.tokenize(text)
-        for piece in chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap):
-            chunks.append(Chunk(len(chunks), piece.text, piece.ids))
+        place = Place.from_metadata(row)  # a piece of a chunk lies where the chunk did
+        for piece in chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap,
+                                settings.chunk_snap_tokens):
+            chunks.append(Chunk(len(chunks), piece.text, piece.ids, place))
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in the chunks of {doc_id}")
     meta = rows[0][1]
     ref = DocRef(doc_id, meta["source"], entry.version, entry.size,
                  metadata=caller_metadata(meta))
     return Prepared(ref, chunks, entry.content_hash, time.perf_counter() - started,
-                    meta.get("encoding", ""))
+                    meta.get("encoding", ""), meta.get(TITLE, ""))

@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(default_factory=default_model_cache_dir)
     chunk_tokens: int = Field(200, ge=16)
     chunk_overlap: int = Field(32, ge=0)
+    chunk_snap_tokens: int = Field(16, ge=0)  # how far a chunk's edge moves to a boundary
 
     # Embedding service: a model named api:<model> is computed by an OpenAI-compatible server
     embedding_api_url: str = "http://127.0.0.1:8100"

@@ -31,7 +31,7 @@ from ingest_tasks.core.keys import LOCK_KEY
 from ingest_tasks.core.models import API_PREFIX
 from ingest_tasks.core.results import ProcessingResult
 from ingest_tasks.pipeline import documents
-from ingest_tasks.pipeline.chunk import Chunk
+from ingest_tasks.pipeline.chunk import Chunk, Place
 from ingest_tasks.pipeline.commit import Prepared, commit_documents, same_content
 from ingest_tasks.pipeline.embed.batch_api import (ENDED, BatchClient, InputFile, answers,
                                                    input_files)
@@ -273,12 +273,18 @@ def _held(resources: Resources, sub_id: str, wait: float):
 def _doc_data(doc: Prepared) -> dict:
     """A parsed document as stored while it waits."""
     return {"ref": doc.ref.to_dict(), "digest": doc.digest, "seconds": doc.seconds,
-            "encoding": doc.encoding,
-            "chunks": [[c.index, c.text, list(c.ids)] for c in doc.chunks]}
+            "encoding": doc.encoding, "title": doc.title,
+            "chunks": [[c.index, c.text, list(c.ids), c.place.metadata()] for c in doc.chunks]}
 
 
 def _prepared(data: dict) -> Prepared:
     """Inverse of _doc_data."""
-    chunks = [Chunk(index, text, tuple(ids)) for index, text, ids in data["chunks"]]
+    chunks = [Chunk(index, text, tuple(ids), Place.from_metadata(place))
+              for index, text, ids, place in map(_with_place, data["chunks"])]
     return Prepared(DocRef.from_dict(data["ref"]), chunks, data["digest"], data["seconds"],
-                    data["encoding"])
+                    data["encoding"], data.get("title", ""))
+
+
+def _with_place(chunk: list) -> list:
+    """A stored chunk with its place; one stored before chunks had places has none."""
+    return chunk if len(chunk) == 4 else [*chunk, {}]

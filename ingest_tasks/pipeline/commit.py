@@ -25,7 +25,7 @@ from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import alias, changes, locks, registry
 from ingest_tasks.state.registry import Entry
-from ingest_tasks.store.base import ChunkRecord
+from ingest_tasks.store.base import TITLE, ChunkRecord
 
 if TYPE_CHECKING:
     from ingest_tasks.pipeline.embed import Embedder
@@ -42,6 +42,7 @@ class Prepared:
     digest: str
     seconds: float
     encoding: str = ""  # the codec its bytes were decoded with; '' for .docx and PDF
+    title: str = ""  # the document's title, '' if none is known
 
     def entry(self) -> Entry:
         """The registry entry this document has once committed."""
@@ -169,8 +170,10 @@ def _outranked(entry: Entry | None, ref: DocRef) -> bool:
 def chunk_records(doc: Prepared, vectors: np.ndarray, model: str) -> Iterator[ChunkRecord]:
     """The store records of a document's chunks with their vectors; their metadata is the
     caller's beside the system's own (store.base.SYSTEM_FIELDS)."""
-    # Chroma holds no None: a document read from no bytes of text (.docx, PDF) has no key
+    # Chroma holds no None: a document read from no bytes of text (.docx, PDF) has no key,
+    # nor one of no known title
     encoding = {"encoding": doc.encoding} if doc.encoding else {}
+    title = {TITLE: doc.title} if doc.title else {}
     for chunk, vector in zip(doc.chunks, vectors):
         yield ChunkRecord(
             id=chunk_id(doc.ref.doc_id, chunk.index),
@@ -185,6 +188,8 @@ def chunk_records(doc: Prepared, vectors: np.ndarray, model: str) -> Iterator[Ch
                 "model": model,
                 "content_hash": doc.digest,
                 **encoding,
+                **title,
+                **chunk.place.metadata(),
             },
         )
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ingest_tasks.core.errors import EmptyDocument, LiveMoved, PermanentError, TooLarge
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
-from ingest_tasks.pipeline.chunk import chunk_text
+from ingest_tasks.pipeline.chunk import Place, chunk_text
 from ingest_tasks.pipeline.commit import Prepared, commit_documents, superseded
 from ingest_tasks.pipeline.commit import delete_document as _delete
 from ingest_tasks.pipeline.deadline import deadline
@@ -38,11 +38,17 @@ def prepare(ref: DocRef, embedder: Embedder, settings: Settings) -> Prepared:
         parsed = document_text(ref, settings)
         text = parsed.text
         ids, spans = embedder.tokenize(text)
-        chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap)
+        chunks = chunk_text(text, ids, spans, settings.chunk_tokens, settings.chunk_overlap,
+                            settings.chunk_snap_tokens, lambda start, end: place(parsed, start, end))
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in {len(text)} characters of text")
     return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started,
-                    parsed.encoding)
+                    parsed.encoding, parsed.title)
+
+
+def place(parsed: Parsed, start: int, end: int) -> Place:
+    """Where the characters [start, end) of a parsed document lie: headings and pages."""
+    return Place.of(parsed.heading_path(start), parsed.page_range(start, end))
 
 
 def document_text(ref: DocRef, settings: Settings) -> Parsed:

@@ -11,10 +11,16 @@ import numpy as np
 Metadata = dict[str, Any]
 Where = Mapping[str, Any]  # Chroma's filter language: see store.where
 
+# The document's structure in its chunks' metadata: its title, the headings a chunk falls
+# under and (PDF) its pages; named with the prefix kept for the system's fields, so that no
+# caller's metadata clashes with them (pipeline.chunk.Place); each is absent when unknown
+TITLE, HEADING, SECTION, PAGE_START, PAGE_END = (
+    "ingest_title", "ingest_heading", "ingest_section", "ingest_page_start", "ingest_page_end")
+STRUCTURE_FIELDS = frozenset({TITLE, HEADING, SECTION, PAGE_START, PAGE_END})
 # The chunk metadata the pipeline writes itself (pipeline.commit.chunk_records). A caller's
 # metadata sits beside it, under any other name (see pipeline.metadata).
 SYSTEM_FIELDS = frozenset({"doc_id", "version", "source", "chunk_index", "model",
-                           "content_hash", "encoding"})
+                           "content_hash", "encoding"}) | STRUCTURE_FIELDS
 
 
 def caller_metadata(meta: Mapping[str, Any]) -> Metadata:

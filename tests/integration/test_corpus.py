@@ -101,6 +101,21 @@ def test_chunks_name_the_encoding_of_their_text(corpus_job, client):
     assert named == set(ENCODINGS.items())
 
 
+def test_chunks_carry_the_documents_structure(corpus_job, client):
+    pdf, book, wiki = ("pypdf__GeoBase_NHNC1_Data_Model_UML_EN.pdf",
+                       "rustbook__ch01-01-installation.md", "readability__wikipedia.html")
+    name = client.resources.collection(client.resources.target(None))
+    found = {doc_id: sorted((meta for _, meta in rows), key=lambda meta: meta["chunk_index"])
+             for doc_id, rows in client.resources.store.chunks_of(name, [pdf, book, wiki]).items()}
+    pages = [(meta["ingest_page_start"], meta["ingest_page_end"]) for meta in found[pdf]]
+    assert pages[0][0] == 1 and pages[-1][1] == 19 and pages == sorted(pages)
+    assert "Installation > Troubleshooting" in {meta.get("ingest_heading") for meta in found[book]}
+    assert {meta["ingest_title"] for meta in found[wiki]} == {"Mozilla - Wikipedia"}
+    hits = client.search("data model", 5, {"$and": [{"ingest_page_start": {"$gte": 10}},
+                                                    {"doc_id": pdf}]})
+    assert hits and all(hit.system["ingest_page_start"] >= 10 for hit in hits)
+
+
 def test_store_holds_exactly_the_reported_chunks(corpus_job, client):
     _, docs = corpus_job
     reported = {doc_id: doc["chunks"] for doc_id, doc in docs.items() if doc["chunks"]}

@@ -70,7 +70,8 @@ def test_copy_cuts_chunks_again_for_a_smaller_window(resources):
     before, after = chunks(resources, live, ["long"])["long"], chunks(resources, target, ["long"])
     embedder = resources.embedder()
     cut = [piece.text for whole in before
-           for piece in chunk_text(whole, *embedder.tokenize(whole), 24, 4)]
+           for piece in chunk_text(whole, *embedder.tokenize(whole), 24, 4,
+                                   narrow.settings.chunk_snap_tokens)]
     assert len(before) > 1 and after["long"] == cut and result.chunks == len(cut) > len(before)
     entry = registry.get(resources.redis, target.collection, "long")
     source = registry.get(resources.redis, live.collection, "long")

@@ -1,7 +1,7 @@
 """Bytes of a document to its text: sniff what the bytes are, then parse by file extension.
 
-parse(data, name, **options) -> Parsed (.text, .encoding), or a ParseError subclass:
-UnsupportedFormat (no parser for the extension), CorruptDocument (truncated, damaged,
+parse(data, name, **options) -> Parsed (.text, .encoding, .title, .headings, .pages), or
+a ParseError subclass: UnsupportedFormat (no parser for the extension), CorruptDocument (truncated, damaged,
 or not what its name says), EncryptedDocument, EncodingError, EmptyDocument, ZipBomb.
 The options (legacy_encoding, encoding_min_confidence, max_unzipped_bytes, max_zip_ratio)
 are those of Options.
@@ -28,7 +28,7 @@ from ingest_tasks.pipeline.parse.parsed import Parsed
 from ingest_tasks.pipeline.parse.pdf import parse_pdf
 from ingest_tasks.pipeline.parse.pptx import parse_pptx
 from ingest_tasks.pipeline.parse.sniff import Kind, sniff
-from ingest_tasks.pipeline.parse.text import parse_text
+from ingest_tasks.pipeline.parse.text import parse_markdown, parse_text
 from ingest_tasks.pipeline.parse.xlsx import parse_xlsx
 
 __all__ = ["FORMATS", "Options", "Parsed", "parse"]
@@ -48,12 +48,14 @@ class Format:
 _DOCX = Format("a .docx (Word) file", parse_docx, ("zip", "ole"))  # ole: docx.py says which
 _HTML = Format("HTML", parse_html, ("text",))
 _TEXT = Format("text", parse_text, ("text",))
+_MARKDOWN = Format("text", parse_markdown, ("text",))  # failure reasons as for text
 _PDF = Format("a PDF", parse_pdf, ("pdf",))
 _CSV = Format("CSV", parse_csv, ("text",))
 FORMATS: dict[str, Format] = {
     ".docx": _DOCX,
     **dict.fromkeys((".html", ".htm", ".xhtml"), _HTML),
-    **dict.fromkeys((".txt", ".text", ".md", ".markdown", ".rst"), _TEXT),
+    **dict.fromkeys((".txt", ".text", ".rst"), _TEXT),
+    **dict.fromkeys((".md", ".markdown"), _MARKDOWN),
     ".pdf": _PDF,
     ".pptx": Format("a .pptx (PowerPoint) file", parse_pptx, ("zip", "ole")),  # ole: it says
     ".xlsx": Format("an .xlsx (Excel) file", parse_xlsx, ("zip", "ole")),  # which Office file

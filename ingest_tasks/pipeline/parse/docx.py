@@ -13,12 +13,20 @@ from docx.oxml.parser import parse_xml
 from lxml import etree
 
 from ingest_tasks.core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
-from ingest_tasks.pipeline.parse.normalize import join_blocks
+from ingest_tasks.pipeline.parse.normalize import block_at, join_blocks_at
 from ingest_tasks.pipeline.parse.options import Options
-from ingest_tasks.pipeline.parse.parsed import Parsed
+from ingest_tasks.pipeline.parse.parsed import Heading, Parsed
 from ingest_tasks.pipeline.parse.sniff import OLE_MAGIC
 from ingest_tasks.pipeline.parse.unzip import check_archive
-from ingest_tasks.pipeline.parse.wordml import STRICT, TRANSITIONAL, WordText, namespace_of
+from ingest_tasks.pipeline.parse.wordml import (
+    STRICT,
+    TITLE_LEVEL,
+    TRANSITIONAL,
+    HeadingText,
+    WordText,
+    namespace_of,
+    style_levels,
+)
 
 MAIN_PART = "word/document.xml"
 STRICT_MAIN_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
@@ -37,14 +45,14 @@ def parse_docx(data: bytes, options: Options) -> Parsed:
         raise _ole_error(data)
     try:
         _check_zip(data, options)
-        text = _text(*_open(data))
+        parsed = _parsed(*_open(data))
     except (ParseError, SoftTimeLimitExceeded):  # the task's time limit is no damage
         raise
     except Exception as exc:  # python-docx, zipfile, zlib and lxml raise many kinds
         raise CorruptDocument(f"cannot read the .docx ({_error_name(exc)}: {exc})") from exc
-    if not text:
+    if not parsed.text:
         raise EmptyDocument("no text in body, tables, text boxes, headers, footers or notes")
-    return Parsed(text)
+    return parsed
 
 
 def _error_name(exc: Exception) -> str:
@@ -113,15 +121,41 @@ def _open_package(data: bytes) -> tuple[OpcPackage, etree._Element]:
     raise CorruptDocument("no main document relationship (transitional or strict)")
 
 
-def _text(package: OpcPackage, root: etree._Element) -> str:
-    """Headers, body, footers and notes of the package, as blocks joined by blank lines."""
+def _parsed(package: OpcPackage, root: etree._Element) -> Parsed:
+    """Headers, body, footers and notes of the package, as blocks joined by blank lines;
+    the body's headings; the title: the first paragraph in the Title style, else the
+    package's core properties' title."""
     namespace = namespace_of(root)
     if namespace not in (TRANSITIONAL, STRICT):
         raise CorruptDocument(f"main part is not WordprocessingML (root element {root.tag})")
-    words = WordText(namespace)
+    words = WordText(namespace, _style_levels(package, namespace))
     extra = _extra_parts(package, words)
     blocks = [*_unique(extra["header"]), *words.blocks(root), *_unique(extra["footer"])]
-    return join_blocks(blocks + extra["footnotes"] + extra["endnotes"])
+    text, starts = join_blocks_at(blocks + extra["footnotes"] + extra["endnotes"])
+    marked = [(start, block.level, block_at(text, start)) for block, start in zip(blocks, starts)
+              if isinstance(block, HeadingText) and block.strip()]
+    titles = [heading for _, level, heading in marked if level == TITLE_LEVEL]
+    headings = tuple(Heading(*mark) for mark in marked if mark[1] != TITLE_LEVEL)
+    return Parsed(text, title=titles[0] if titles else _core_title(package), headings=headings)
+
+
+def _style_levels(package: OpcPackage, namespace: str) -> dict[str, int]:
+    """The heading levels of the paragraph styles of the package's styles part."""
+    for part in package.iter_parts():
+        if part.content_type.endswith(".styles+xml"):
+            element = getattr(part, "element", None)
+            return style_levels(parse_xml(part.blob) if element is None else element, namespace)
+    return {}
+
+
+def _core_title(package: OpcPackage) -> str:
+    """The title in the package's core properties, '' if it has none."""
+    try:
+        part = package.part_related_by(RT.CORE_PROPERTIES)
+    except KeyError:
+        return ""
+    properties = getattr(part, "core_properties", None)
+    return " ".join((properties.title or "").split()) if properties is not None else ""
 
 
 def _extra_parts(package: OpcPackage, words: WordText) -> dict[str, list[str]]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 import warnings
+from bisect import bisect_right
+from itertools import accumulate
+from typing import Self
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
 from ingest_tasks.core.errors import EmptyDocument
 from ingest_tasks.pipeline.parse.encoding import decode_html
-from ingest_tasks.pipeline.parse.normalize import join_blocks
+from ingest_tasks.pipeline.parse.normalize import block_at, join_blocks, join_blocks_at
 from ingest_tasks.pipeline.parse.options import Options
-from ingest_tasks.pipeline.parse.parsed import Parsed
+from ingest_tasks.pipeline.parse.parsed import Heading, Parsed
 
 # fmt: off
 DROPPED = frozenset((
@@ -45,24 +48,58 @@ class _Mark(str):
     """A separator pushed on the walk stack, told apart from the document's own strings."""
 
 
+class _HeadingMark(_Mark):
+    """Where a heading element's text starts (no text itself), and its level."""
+
+    level: int
+
+    def __new__(cls, level: int) -> Self:
+        """The mark of a heading of level `level`."""
+        made = super().__new__(cls, "")
+        made.level = level
+        return made
+
+
 _BLOCK, _CELL, _LINE, _PRE_END = _Mark("\n\n"), _Mark("\t"), _Mark("\n"), _Mark("")
+_HEADING_MARKS = {f"h{level}": _HeadingMark(level) for level in range(1, 7)}
 
 
 def parse_html(data: bytes, options: Options) -> Parsed:
-    """The title and visible text of an HTML page, one block per paragraph-like element."""
+    """The title and visible text of an HTML page, one block per paragraph-like element,
+    and its headings h1-h6; its title is its <title>, else its first h1."""
     markup, codec = decode_html(data, options)
     markup = _cut_open_tail(_cut_raw(markup))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # XMLParsedAsHTML, MarkupResemblesLocator
         soup = BeautifulSoup(markup, "html.parser", multi_valued_attributes=None)
     title = _title(soup)
-    body = join_blocks("".join(_pieces(soup)).split("\n\n"))
-    if body.split("\n", 1)[0] == title:
-        title = ""  # the page repeats its title as its first heading
-    text = join_blocks([title, body])
+    body, headings = _body(_pieces(soup))
+    shown = "" if body.split("\n", 1)[0] == title else title  # a page repeating its title
+    text = join_blocks([shown, body])  # as its first heading shows it once
     if not text:
         raise EmptyDocument(f"no visible text in {len(data)} bytes of HTML")
-    return Parsed(text, codec)
+    shift = len(text) - len(body)
+    moved = tuple(Heading(h.start + shift, h.level, h.text) for h in headings)
+    first = next((h.text for h in moved if h.level == 1), "")
+    return Parsed(text, codec, title or first, moved)
+
+
+def _body(pieces: list[str]) -> tuple[str, list[Heading]]:
+    """The text of the walk's pieces, as blocks joined by blank lines, and its headings."""
+    raw = "".join(pieces)
+    blocks = raw.split("\n\n")
+    block_starts = list(accumulate((len(block) + 2 for block in blocks[:-1]), initial=0))
+    body, starts = join_blocks_at(blocks)
+    starts.append(len(body))
+    headings, at = [], 0
+    for piece in pieces:
+        if isinstance(piece, _HeadingMark):
+            block = bisect_right(block_starts, at) - 1
+            start = starts[block]
+            if start < starts[block + 1]:  # else the heading's block was empty, and dropped
+                headings.append(Heading(start, piece.level, block_at(body, start)))
+        at += len(piece)
+    return body, headings
 
 
 def _cut_raw(markup: str) -> str:
@@ -167,4 +204,6 @@ def _push(stack: list, tag: Tag, out: list[str]) -> int:
     stack.extend(reversed(tag.contents))
     if name in BLOCKS:
         out.append(_BLOCK)
+    if name in _HEADING_MARKS:
+        out.append(_HEADING_MARKS[name])
     return name == "pre"

@@ -25,4 +25,26 @@ def collapse(text: str) -> str:
 
 def join_blocks(blocks: list[str]) -> str:
     """Blocks of text (paragraphs, tables) separated by one blank line, empty ones dropped."""
-    return tidy("\n\n".join(collapse(block) for block in blocks if block.strip()))
+    return join_blocks_at(blocks)[0]
+
+
+def join_blocks_at(blocks: list[str]) -> tuple[str, list[int]]:
+    """join_blocks, and where each block starts in its result (see join_tidied)."""
+    return join_tidied([tidy(collapse(block)) for block in blocks])
+
+
+def block_at(text: str, start: int) -> str:
+    """The block of joined text that starts at `start`, on one line."""
+    end = text.find("\n\n", start)
+    return " ".join(text[start : end if end >= 0 else len(text)].split())
+
+
+def join_tidied(blocks: list[str]) -> tuple[str, list[int]]:
+    """Tidied blocks separated by one blank line, empty ones dropped, and where each starts
+    in the result (an empty one where the next block starts): tidy of the blocks joined."""
+    starts, at = [], 0
+    for block in blocks:
+        starts.append(at)
+        at += len(block) + 2 if block else 0
+    text = "\n\n".join(filter(None, blocks))
+    return text, [min(start, len(text)) for start in starts]

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from ingest_tasks.pipeline.parse.normalize import collapse, tidy
+from ingest_tasks.pipeline.parse.normalize import collapse, join_tidied, tidy
 from ingest_tasks.pipeline.parse.parsed import Heading, Parsed
 
 
 class Outline:
-    """Blocks joined by one blank line, as join_blocks joins them; headings know their offset."""
+    """Blocks joined as join_blocks joins them; the headings among them know their offset."""
 
     def __init__(self) -> None:
-        self._blocks: list[str] = []
-        self._headings: list[Heading] = []
-        self._size = 0
+        self._blocks: list[tuple[str, int]] = []  # (tidied block, heading level or 0)
 
     def add(self, text: str, level: int = 0) -> None:
         """Append a block (dropped if blank); a `level` above 0 makes it a heading."""
         block = tidy(collapse(text))
-        if not block:
-            return
-        start = self._size + 2 if self._blocks else 0
-        if level > 0:
-            self._headings.append(Heading(start, level, block))
-        self._blocks.append(block)
-        self._size = start + len(block)
+        if block:
+            self._blocks.append((block, level))
 
     @property
     def empty(self) -> bool:
@@ -32,4 +25,7 @@ class Outline:
 
     def parsed(self, encoding: str = "", title: str = "") -> Parsed:
         """The text of the blocks, its headings, and the given codec and title."""
-        return Parsed("\n\n".join(self._blocks), encoding, title, tuple(self._headings))
+        text, starts = join_tidied([block for block, _ in self._blocks])
+        headings = tuple(Heading(start, level, block)
+                         for (block, level), start in zip(self._blocks, starts) if level)
+        return Parsed(text, encoding, title, headings)

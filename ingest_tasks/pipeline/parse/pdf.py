@@ -13,7 +13,7 @@ from pypdf.errors import DependencyError
 from pypdf.generic import DictionaryObject
 
 from ingest_tasks.core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
-from ingest_tasks.pipeline.parse.normalize import tidy
+from ingest_tasks.pipeline.parse.normalize import join_tidied, tidy
 from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.parsed import Parsed
 
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def parse_pdf(data: bytes, options: Options) -> Parsed:
-    """The text of every page, pages separated by blank lines."""
+    """The text of every page, pages separated by blank lines, where each page starts, and
+    the title of the document information dictionary."""
     with _quiet_pypdf():
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
@@ -31,7 +32,8 @@ def parse_pdf(data: bytes, options: Options) -> Parsed:
             raise
         except Exception as exc:  # pypdf raises PdfReadError, PdfStreamError, ValueError...
             raise CorruptDocument(_damage(data, exc)) from exc
-        return Parsed(_pages_text(pages))
+        text, starts = _pages_text(pages)
+        return Parsed(text, title=_title(reader), pages=tuple(starts))
 
 
 @contextmanager
@@ -89,8 +91,20 @@ def _algorithm(reader: PdfReader) -> str:
     return "AES-128" if method == "/AESV2" else f"RC4-{length}"
 
 
-def _pages_text(pages: list) -> str:
-    """Join the pages' text; no text at all is EmptyDocument, unreadable pages CorruptDocument."""
+def _title(reader: PdfReader) -> str:
+    """The /Title of the document's information dictionary, '' if none or unreadable."""
+    try:
+        title = reader.metadata.title if reader.metadata is not None else None
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged info dictionary only costs the title
+        return ""
+    return " ".join(str(title or "").split())
+
+
+def _pages_text(pages: list) -> tuple[str, list[int]]:
+    """The pages' text joined, and where each page starts in it; no text at all is
+    EmptyDocument, unreadable pages CorruptDocument."""
     if not pages:
         raise EmptyDocument("PDF has no pages")
     texts, failures = [], []
@@ -100,14 +114,15 @@ def _pages_text(pages: list) -> str:
         except SoftTimeLimitExceeded:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad page must not lose the others
+            texts.append("")  # keeps the pages after it in their places
             failures.append(f"page {number}: {type(exc).__name__}: {exc}")
     if failures:
         log.warning(
             "text of %d of %d PDF pages unreadable: %s", len(failures), len(pages), failures[0]
         )
-    text = tidy("\n\n".join(texts))
+    text, starts = join_tidied(texts)
     if text:
-        return text
+        return text, starts
     if failures:
         raise CorruptDocument(f"no page's text could be read ({failures[0]})")
     count = f"{len(pages)} page" + ("s" if len(pages) > 1 else "")

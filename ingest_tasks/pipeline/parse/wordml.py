@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Self
+
 from lxml import etree
 
 TRANSITIONAL = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 STRICT = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _NO_TEXT = "pPr rPr del moveFrom sectPr tblPr trPr tcPr tblGrid instrText"
+_HEADING_NAME = re.compile(r"heading ([1-9])")
+TITLE_LEVEL = 0  # the level HeadingText gives a paragraph in the Title style
+
+
+class HeadingText(str):
+    """The text of a heading paragraph, and its level: 1 to 9, TITLE_LEVEL for the title."""
+
+    level: int
+
+    def __new__(cls, text: str, level: int) -> Self:
+        """The text `text`, a heading of level `level`."""
+        made = super().__new__(cls, text)
+        made.level = level
+        return made
 
 
 def namespace_of(element: etree._Element) -> str:
@@ -15,12 +33,64 @@ def namespace_of(element: etree._Element) -> str:
     return etree.QName(element).namespace or ""
 
 
+def style_levels(styles: etree._Element, namespace: str) -> dict[str, int]:
+    """The heading level of each paragraph style of a styles part that makes headings: by
+    its built-in name (heading 1-9, Title), its outline level, or the style it is based on."""
+    w = f"{{{namespace}}}"
+    own: dict[str, int] = {}
+    based: dict[str, str] = {}
+    for style in styles.iter(w + "style"):
+        style_id = style.get(w + "styleId")
+        if style.get(w + "type", "paragraph") != "paragraph" or style_id is None:
+            continue
+        level = _style_level(style, w)
+        if level is not None:
+            own[style_id] = level
+        parent = style.find(w + "basedOn")
+        if parent is not None and parent.get(w + "val"):
+            based[style_id] = parent.get(w + "val", "")
+    return {style_id: level for style_id in {*own, *based}
+            if (level := _inherited(style_id, own, based)) is not None}
+
+
+def _style_level(style: etree._Element, w: str) -> int | None:
+    """The heading level a style gives by its own name or outline level, if any."""
+    name = style.find(w + "name")
+    name_text = (name.get(w + "val", "") if name is not None else "").lower()
+    heading = _HEADING_NAME.fullmatch(name_text)
+    if name_text == "title":
+        return TITLE_LEVEL
+    if heading is not None:
+        return int(heading.group(1))
+    return _outline_level(style.find(f"{w}pPr/{w}outlineLvl"), w + "val")
+
+
+def _outline_level(element: etree._Element | None, val: str) -> int | None:
+    """The heading level of a w:outlineLvl (0-8 are levels 1-9; 9 is body text)."""
+    value = element.get(val, "") if element is not None else ""
+    return int(value) + 1 if value.isdigit() and int(value) < 9 else None
+
+
+def _inherited(style_id: str, own: Mapping[str, int], based: Mapping[str, str]) -> int | None:
+    """A style's own level, or that of the nearest style it is based on (at most 16 up)."""
+    for _ in range(16):  # a loop of basedOn in a damaged file ends here
+        if style_id in own:
+            return own[style_id]
+        if style_id not in based:
+            return None
+        style_id = based[style_id]
+    return None
+
+
 class WordText:
     """Reads text from WordprocessingML elements of one namespace (transitional or strict)."""
 
-    def __init__(self, namespace: str):
-        """Tag names and queries in the given WordprocessingML namespace."""
+    def __init__(self, namespace: str, levels: Mapping[str, int] | None = None):
+        """Tag names and queries in the given WordprocessingML namespace; `levels` are the
+        heading levels of paragraph styles (see style_levels)."""
         w = f"{{{namespace}}}"
+        self.levels = levels or {}
+        self.p_style, self.outline = f"{w}pPr/{w}pStyle", f"{w}pPr/{w}outlineLvl"
         self.p, self.tbl, self.t, self.txbx = w + "p", w + "tbl", w + "t", w + "txbxContent"
         self.v_merge, self.val = f"{w}tcPr/{w}vMerge", w + "val"
         self.chars = {w + "tab": "\t", w + "br": "\n", w + "cr": "\n", w + "noBreakHyphen": "-"}
@@ -59,7 +129,16 @@ class WordText:
                 boxes.extend(self.blocks(element))
             elif isinstance(tag, str) and tag not in self.skipped:
                 stack.extend(reversed(element))
-        return ["".join(parts), *boxes]
+        return [self.styled(p, "".join(parts)), *boxes]
+
+    def styled(self, p: etree._Element, text: str) -> str:
+        """A paragraph's text, as HeadingText if its style or outline level makes it one."""
+        style = p.find(self.p_style)
+        level = self.levels.get(style.get(self.val, "")) if style is not None else None
+        outline = p.find(self.outline)
+        if outline is not None:  # the paragraph's own outline level overrides its style's
+            level = _outline_level(outline, self.val)
+        return text if level is None else HeadingText(text, level)
 
     def table(self, tbl: etree._Element) -> str:
         """One line per row, cells separated by tabs; merged and empty cells appear once."""
