@@ -144,6 +144,7 @@ class Settings(BaseSettings):
     # text after parsing: ~11k MiniLM chunks, embedded well within the soft time limit
     max_text_chars: int = Field(8_000_000, ge=1)
     max_doc_id_bytes: int = Field(1024, ge=1)
+    max_attachments: int = Field(100, ge=0)  # a mail's attachments taken as documents
     # A caller's metadata on a document (copied to every chunk): keys, and bytes of it as JSON
     metadata_max_keys: int = Field(32, ge=0)
     metadata_max_bytes: int = Field(4096, ge=2)

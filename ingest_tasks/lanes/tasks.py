@@ -163,7 +163,8 @@ def ingest_document(self, ref: dict, model: str | None = None) -> dict:
         lambda exc: [ProcessingResult.failure(doc.doc_id, doc.source, exc.reason)],
     )
     _observe(self, STREAM_QUEUE, None, model, results, doc.submitted, started)
-    return results[0].to_dict()
+    # the document's own outcome (those of a mail's attachments are in the logs and metrics)
+    return next(r for r in results if r.doc_id == doc.doc_id).to_dict()
 
 
 def delete_document(self, doc_id: str, version: int, model: str | None = None) -> dict:

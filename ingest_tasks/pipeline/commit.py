@@ -25,7 +25,7 @@ from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import alias, changes, locks, registry
 from ingest_tasks.state.registry import Entry
-from ingest_tasks.store.base import TITLE, ChunkRecord
+from ingest_tasks.store.base import PARENT, TITLE, ChunkRecord
 
 if TYPE_CHECKING:
     from ingest_tasks.pipeline.embed import Embedder
@@ -43,6 +43,7 @@ class Prepared:
     seconds: float
     encoding: str = ""  # the codec its bytes were decoded with; '' for .docx and PDF
     title: str = ""  # the document's title, '' if none is known
+    children: tuple[DocRef, ...] = ()  # documents found in it: a mail's attachments
 
     def entry(self) -> Entry:
         """The registry entry this document has once committed."""
@@ -174,6 +175,7 @@ def chunk_records(doc: Prepared, vectors: np.ndarray, model: str) -> Iterator[Ch
     # nor one of no known title
     encoding = {"encoding": doc.encoding} if doc.encoding else {}
     title = {TITLE: doc.title} if doc.title else {}
+    parent = {PARENT: doc.ref.parent} if doc.ref.parent else {}
     for chunk, vector in zip(doc.chunks, vectors):
         yield ChunkRecord(
             id=chunk_id(doc.ref.doc_id, chunk.index),
@@ -189,6 +191,7 @@ def chunk_records(doc: Prepared, vectors: np.ndarray, model: str) -> Iterator[Ch
                 "content_hash": doc.digest,
                 **encoding,
                 **title,
+                **parent,
                 **chunk.place.metadata(),
             },
         )

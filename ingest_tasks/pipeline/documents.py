@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ingest_tasks.core.errors import EmptyDocument, LiveMoved, PermanentError, TooLarge
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
+from ingest_tasks.pipeline.attachments import attachment_refs
 from ingest_tasks.pipeline.chunk import Place, chunk_text
 from ingest_tasks.pipeline.commit import Prepared, commit_documents, superseded
 from ingest_tasks.pipeline.commit import delete_document as _delete
@@ -16,6 +17,7 @@ from ingest_tasks.pipeline.deadline import deadline
 from ingest_tasks.pipeline.docids import check_doc_id
 from ingest_tasks.pipeline.metadata import check_metadata, metadata_hash
 from ingest_tasks.pipeline.parse import Parsed, parse
+from ingest_tasks.pipeline.parse.mail import Mail
 from ingest_tasks.pipeline.sources import DocRef, content_hash, read_source
 from ingest_tasks.state import registry
 from ingest_tasks.store.base import Hit, Where
@@ -42,8 +44,10 @@ def prepare(ref: DocRef, embedder: Embedder, settings: Settings) -> Prepared:
                             settings.chunk_snap_tokens, lambda start, end: place(parsed, start, end))
     if not chunks:
         raise EmptyDocument(f"no {embedder.name} tokens in {len(text)} characters of text")
+    children = (tuple(attachment_refs(ref, parsed.attachments, settings.max_attachments))
+                if isinstance(parsed, Mail) and not ref.parent else ())
     return Prepared(ref, chunks, content_hash(text), time.perf_counter() - started,
-                    parsed.encoding, parsed.title)
+                    parsed.encoding, parsed.title, children)
 
 
 def place(parsed: Parsed, start: int, end: int) -> Place:
@@ -89,7 +93,17 @@ def prepare_group(refs: list[DocRef], resources: Resources, target: Target,
                   ) -> tuple[list[ProcessingResult], list[Prepared], dict[str, Entry | None]]:
     """The outcomes of a group's documents that need no vectors (refused, outranked,
     unchanged, bad input), the others read, parsed and chunked, and what the registry held
-    of them."""
+    of them; the attachments of the mails among them too, as documents of their own."""
+    results, ready, known = _prepare(refs, resources, target)
+    children = [child for doc in ready for child in doc.children]
+    if children:
+        more = _prepare(children, resources, target)
+        results, ready, known = results + more[0], ready + more[1], {**known, **more[2]}
+    return results, ready, known
+
+
+def _prepare(refs: list[DocRef], resources: Resources, target: Target,
+             ) -> tuple[list[ProcessingResult], list[Prepared], dict[str, Entry | None]]:
     embedder = resources.embedder(target.model)
     results, refs = _checked(refs, resources.settings)
     known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])

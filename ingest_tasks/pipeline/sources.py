@@ -44,6 +44,9 @@ class DocRef:
     submitted: float = 0.0  # wall-clock time of submission, for end-to-end latency
     content: str = ""  # the bytes themselves, base64, for small documents sent inline
     metadata: dict[str, Any] = field(default_factory=dict)
+    # the document this one was found in (a mail's attachment, see pipeline.attachments);
+    # never in messages: such documents are made by the worker that parses their parent
+    parent: str = ""
 
     @classmethod
     def inline(cls, doc_id: str, data: bytes, source: str, version: int,
@@ -54,8 +57,11 @@ class DocRef:
                    metadata=dict(metadata or {}))
 
     def to_dict(self) -> dict:
-        """JSON-ready form, for task messages."""
-        return asdict(self)
+        """JSON-ready form, for task messages (the message schema's DocRef: no parent)."""
+        data = asdict(self)
+        if not self.parent:
+            del data["parent"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> DocRef:

@@ -227,6 +227,7 @@ def progress(redis: Redis, job_id: str) -> dict | None:
     fields["sources"] = json.loads(fields.get("sources", "[]"))
     fields["metadata"] = json.loads(fields.get("metadata", "{}"))
     fields["done"] = sum(fields[status] for status in STATUSES)
+    fields["total"] = max(fields["total"], fields["done"])  # a mail's attachments add documents
     fields["embedding_batches"] = waiting_batches(redis, job_id)  # groups waiting for a batch
     elapsed = fields.get("finished", time.time()) - fields["created"]
     fields["docs_per_second"] = round(fields["done"] / elapsed, 2) if elapsed > 0 else 0.0

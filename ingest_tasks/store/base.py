@@ -19,8 +19,9 @@ TITLE, HEADING, SECTION, PAGE_START, PAGE_END = (
 STRUCTURE_FIELDS = frozenset({TITLE, HEADING, SECTION, PAGE_START, PAGE_END})
 # The chunk metadata the pipeline writes itself (pipeline.commit.chunk_records). A caller's
 # metadata sits beside it, under any other name (see pipeline.metadata).
+PARENT = "ingest_parent_id"  # a mail attachment's chunks: the mail's document id
 SYSTEM_FIELDS = frozenset({"doc_id", "version", "source", "chunk_index", "model",
-                           "content_hash", "encoding"}) | STRUCTURE_FIELDS
+                           "content_hash", "encoding", PARENT}) | STRUCTURE_FIELDS
 
 
 def caller_metadata(meta: Mapping[str, Any]) -> Metadata:
