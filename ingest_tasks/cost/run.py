@@ -12,7 +12,6 @@ BATCH_POLL_SECONDS; pure streaming has no bulk lane.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -87,8 +86,6 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
         raise ValueError(f"{model}: give an {API_PREFIX} model, so the embedding service counts")
     if bulk_embedding not in BULK_EMBEDDINGS:
         raise ValueError(f"bulk embedding {bulk_embedding!r}: choose from {', '.join(BULK_EMBEDDINGS)}")
-    if "ingest_tasks.lanes.app" in sys.modules:
-        raise RuntimeError("the Celery app was built before `ingest cost` isolated its settings")
     # The local service stands in for a hosted API and is far slower on a small machine:
     # a long timeout keeps its slowness from turning into retries that would be counted.
     state = isolate(redis_url, embedding_model=model, embedding_api_timeout="900",
