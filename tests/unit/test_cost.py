@@ -2,6 +2,7 @@
 sweep, scaling to a day and the pricing arithmetic (tokens priced as they were sent,
 online or through batches), and the report built from them."""
 
+import argparse
 import base64
 import json
 import random
@@ -11,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from ingest_tasks.core.settings import Settings
-from ingest_tasks.cost import report
+from ingest_tasks.cost import add_cost_parser, report
 from ingest_tasks.cost.day import (
     HYBRID,
     STREAMING,
@@ -230,3 +231,20 @@ def test_the_report_shows_every_row_and_draws_the_chart(tmp_path):
 def test_the_default_prices_are_settings():
     prices = Prices.from_settings(Settings())
     assert prices == Prices(0.02, 0.5, 0.04048, 2.5, 0.0)
+
+
+def test_the_command_prices_an_older_cost_json_all_online_and_says_so(tmp_path, capsys):
+    old = measured("online")
+    del old["bulk_embedding"]
+    (tmp_path / "old.json").write_text(json.dumps({"measured": old}))
+    parser = argparse.ArgumentParser()
+    add_cost_parser(parser.add_subparsers())
+    args = parser.parse_args(["cost", "--from", str(tmp_path / "old.json"),
+                              "--out", str(tmp_path / "out"), "--json"])
+    assert args.bulk_embedding == "batch"  # a new run's default
+    assert args.run(args) == 0
+    out, err = capsys.readouterr()
+    assert "every token is priced online" in " ".join(err.split())
+    figures = json.loads(out)
+    assert figures["measured"]["bulk_embedding"] == PRE_BATCH
+    assert any("before batch counters" in line for line in figures["assumptions"])
