@@ -8,7 +8,8 @@ embeds through the embedding service's Batch API unless `--bulk-embedding online
 Embedding calls and tokens (online, and through batches), store write requests and
 bytes, worker CPU-seconds and busy workers per lane are counted (see meters.py), scaled
 to the day and priced with the INGEST_PRICE_* settings (price.py): batch tokens at the
-batch price, the others online. The table goes to the terminal, cost.json and cost.png to `--out`.
+batch price, the others online. The table goes to the terminal, cost.json and cost.png
+to `--out`.
 """
 
 from __future__ import annotations

@@ -162,7 +162,8 @@ def chart(figures: dict, path: Path) -> None:
     money.set_ylabel("US dollars per day")
     money.set_title("Dollars per day, by item (workers: by CPU-s or provisioned)")
     keys = {"embedding_calls": "embedding\ncalls (online)",
-            "embedding_batches": "embedding\nbatches", "store_write_requests": "store write\nrequests",
+            "embedding_batches": "embedding\nbatches",
+            "store_write_requests": "store write\nrequests",
             "cpu_seconds": "worker\nCPU-seconds", "busy_seconds": "busy worker-\nseconds"}
     _bars(counts, list(keys.values()),
           {m: [day[m]["totals"][k] for k in keys] for m in MODES}, "{:,.0f}")

@@ -85,7 +85,8 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
     if not model.startswith(API_PREFIX):
         raise ValueError(f"{model}: give an {API_PREFIX} model, so the embedding service counts")
     if bulk_embedding not in BULK_EMBEDDINGS:
-        raise ValueError(f"bulk embedding {bulk_embedding!r}: choose from {', '.join(BULK_EMBEDDINGS)}")
+        raise ValueError(f"bulk embedding {bulk_embedding!r}: "
+                         f"choose from {', '.join(BULK_EMBEDDINGS)}")
     # The local service stands in for a hosted API and is far slower on a small machine:
     # a long timeout keeps its slowness from turning into retries that would be counted.
     state = isolate(redis_url, embedding_model=model, embedding_api_timeout="900",
@@ -123,7 +124,7 @@ def run_mode(rig: Rig, mode: str, arrivals: list[Arrival], folders: dict[int, Pa
     sizes = pool_sizes(mode, settings.stream_concurrency, settings.bulk_concurrency)
     os.environ.update({"INGEST_COLLECTION_PREFIX": f"{settings.collection_prefix}-{mode}",
                        "INGEST_BULK_EMBEDDING": bulk_embedding})
-    if bulk_embedding == "batch":  # a stack of the mode's settings: the beat's lock is under its prefix
+    if bulk_embedding == "batch":  # the mode's settings: the beat's lock is under its prefix
         Stack(Settings()).up(["beat"], report=report)
     for lane, size in sizes.items():
         rig.stack.up([lane], report=report, env={
