@@ -3,10 +3,13 @@
 A day is 10,000 documents, 90% in bulk uploads and 10% as single updates. A scaled day
 (`--docs`, default 40 = 1/250 of a day) drawn from the corpus runs twice on a stack of
 its own: pure streaming (every document a stream task, IngestClient.stream) and hybrid
-(singles streamed, uploads as batch jobs, IngestClient.submit_batch). Embedding calls
-and tokens, store write requests and bytes, worker CPU-seconds and busy workers per lane
-are counted (see meters.py), scaled to the day and priced with the INGEST_PRICE_*
-settings (price.py). The table goes to the terminal, cost.json and cost.png to `--out`.
+(singles streamed, uploads as batch jobs, IngestClient.submit_batch, whose bulk lane
+embeds through the embedding service's Batch API unless `--bulk-embedding online`).
+Embedding calls and tokens (online, and through batches), store write requests and
+bytes, worker CPU-seconds and busy workers per lane are counted (see meters.py), scaled
+to the day and priced with the INGEST_PRICE_* settings (price.py): batch tokens at the
+batch price, the others online. The table goes to the terminal, cost.json and cost.png
+to `--out`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ DEFAULT_MODEL = "api:all-MiniLM-L6-v2"
 
 def add_cost_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `ingest cost` subcommand of the `ingest` command line."""
+    from ingest_tasks.cost.day import BULK_EMBEDDINGS
     from ingest_tasks.testing.stacks import DEFAULT_CORPUS
 
     p = sub.add_parser("cost", help=cmd_cost.__doc__)
@@ -35,6 +39,9 @@ def add_cost_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="folder with MANIFEST.tsv: its valid files are the documents")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help="an api: model, embedded by the bundled embedding service")
+    p.add_argument("--bulk-embedding", choices=BULK_EMBEDDINGS, default=BULK_EMBEDDINGS[0],
+                   help="how hybrid's bulk lane embeds: through the service's Batch API "
+                        "(default) or online, as the stream lane does")
     p.add_argument("--redis-url", default=os.environ.get("INGEST_REDIS_URL",
                                                          "redis://127.0.0.1:6379/13"),
                    help="a Redis database no workers use (default: INGEST_REDIS_URL, else /13)")
@@ -54,7 +61,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
     from ingest_tasks.core.settings import get_settings
     from ingest_tasks.cost import report
-    from ingest_tasks.cost.price import Prices, price_run
+    from ingest_tasks.cost.price import PRE_BATCH, Prices, price_run
 
     out, err = Console(), Console(stderr=True)
     if args.source:
@@ -62,7 +69,11 @@ def cmd_cost(args: argparse.Namespace) -> int:
     else:
         measured = _measure(args, lambda line: err.print(f"[dim]{line}[/dim]"))
     figures = price_run(measured, Prices.from_settings(get_settings()))
-    figures["assumptions"] = list(report.ASSUMPTIONS)
+    bulk_embedding = figures["measured"]["bulk_embedding"]
+    if bulk_embedding == PRE_BATCH:
+        err.print(f"{args.source}: saved before batch counters were kept; every request was "
+                  "sent online and every token is priced online")
+    figures["assumptions"] = report.assumptions(bulk_embedding)
     data, png = report.write(figures, args.out)
     if args.json:
         print(json.dumps(figures))
@@ -80,7 +91,9 @@ def _measure(args: argparse.Namespace, report: Callable[[str], None]) -> dict:
 
     spread = args.spread if args.spread is not None else SECONDS_PER_DOC * args.docs
     arrivals = plan_day(valid_files(args.corpus), args.docs, spread, args.seed)
-    modes = measure(arrivals, args.redis_url, args.model, args.timeout, report)
+    modes = measure(arrivals, args.redis_url, args.model, args.timeout, report,
+                    args.bulk_embedding)
     return {"docs": args.docs, "spread": spread, "seed": args.seed, "model": args.model,
+            "bulk_embedding": args.bulk_embedding,
             "uploads": [len(a.docs) for a in arrivals if a.kind == "upload"],
             "singles": sum(a.kind == "single" for a in arrivals), "modes": modes}

@@ -21,6 +21,7 @@ UPLOAD_MIN, UPLOAD_MAX = 10, 200
 STREAMING, HYBRID = "streaming", "hybrid"
 MODES = (STREAMING, HYBRID)
 LANES = (STREAM_QUEUE, BULK_QUEUE)
+BULK_EMBEDDINGS = ("batch", "online")  # how hybrid's bulk lane embeds (INGEST_BULK_EMBEDDING)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
   (the lane's pool is pointed at it): write requests (POST add/upsert/update/delete),
   their records, and the bytes they write (ids, float32 vectors, documents, metadata).
 - Embedding calls, texts and tokens: the embedding service's own counters (/usage),
-  one service process per lane.
+  one service process per lane: those of /v1/embeddings (online), and apart from them
+  the batches of its Batch API with their requests, texts and tokens.
 - CPU-seconds: psutil, of a process and all its children, live or ended.
 - Busy workers: the workers' task events (pools run with -E): each task's start and end.
 """
@@ -148,7 +149,8 @@ class Service:
     pid: int
 
     def counts(self) -> dict[str, int]:
-        """Its counters: requests, throttled, failed, texts, tokens."""
+        """Its counters: requests, throttled, failed, texts, tokens (online); batches,
+        batch_requests, batch_texts, batch_tokens."""
         import httpx
 
         return httpx.get(f"{self.url}/usage", timeout=10).json()

@@ -1,8 +1,9 @@
 """Prices of a day: measured counts scaled from the run to the day, times unit prices.
 
 What is priced, per mode:
-- embedding: tokens at the online price; the bulk lane's at the batch-API price (a bulk
-  upload can wait for a batch job's answer; a streamed document cannot);
+- embedding: tokens as they were sent, on any lane: those the service answered at
+  /v1/embeddings at the online price, those it answered through its Batch API at the
+  batch price (the discount off the online one);
 - store writes: bytes written per GiB, and write requests at their price (if any);
 - workers, two ways: CPU-seconds at the vCPU-hour price, and provisioned capacity: each
   lane's pool sized for its peak of busy workers, one vCPU each, all day.
@@ -13,7 +14,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, TypedDict
 
-from ingest_tasks.core.keys import BULK_QUEUE
 from ingest_tasks.cost.day import DAY_DOCS, HYBRID, MODES, STREAMING, scale_factor
 
 if TYPE_CHECKING:
@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 
 # Per-lane counts that grow with the number of documents (scaled to the day); the rest
 # (peak busy workers, pool size) are levels, kept as measured.
-EXTENSIVE = ("embedding_calls", "embedding_texts", "embedding_tokens", "store_write_requests",
-             "store_write_records", "store_write_bytes", "cpu_seconds", "busy_seconds")
+BATCH_COUNTS = ("embedding_batches", "embedding_batch_requests", "embedding_batch_texts",
+                "embedding_batch_tokens")
+EXTENSIVE = ("embedding_calls", "embedding_texts", "embedding_tokens", *BATCH_COUNTS,
+             "store_write_requests", "store_write_records", "store_write_bytes", "cpu_seconds",
+             "busy_seconds")
+PRE_BATCH = "online, saved before batch counters were kept"  # bulk_embedding of an old run
 GIB = 2**30
 DAY_HOURS = 24
 
@@ -64,18 +68,31 @@ def per_day(lanes: dict[str, dict], factor: float) -> dict[str, dict]:
             for lane, counts in lanes.items()}
 
 
-def embedding_price(lane: str, tokens: float, prices: Prices) -> float:
-    """Dollars of a lane's tokens: the bulk lane's at the batch-API discount."""
-    discount = prices.embedding_batch_discount if lane == BULK_QUEUE else 0.0
-    return tokens / 1e6 * prices.embedding_per_mtok * (1 - discount)
+def embedding_price(online_tokens: float, batch_tokens: float, prices: Prices) -> float:
+    """Dollars of tokens as they were sent: online at the online price, through batches
+    at the batch price."""
+    billed = online_tokens + batch_tokens * (1 - prices.embedding_batch_discount)
+    return billed / 1e6 * prices.embedding_per_mtok
+
+
+def with_batch_counts(measured: dict) -> dict:
+    """A saved run as this version prices it: one saved before the batch counters were
+    kept sent every request online, so its lanes get batch counters of 0 and its
+    bulk_embedding says so."""
+    if "bulk_embedding" in measured:
+        return measured
+    modes = {mode: {**figures, "lanes": {lane: {**dict.fromkeys(BATCH_COUNTS, 0), **counts}
+                                         for lane, counts in figures["lanes"].items()}}
+             for mode, figures in measured["modes"].items()}
+    return {**measured, "bulk_embedding": PRE_BATCH, "modes": modes}
 
 
 def dollars(day: dict[str, dict], prices: Prices) -> dict[str, float]:
     """A mode's dollars per day by item, and the totals with either worker price."""
     lanes = day.values()
     items = {
-        "embedding": sum(embedding_price(lane, c["embedding_tokens"], prices)
-                         for lane, c in day.items()),
+        "embedding": sum(embedding_price(c["embedding_tokens"], c["embedding_batch_tokens"],
+                                         prices) for c in lanes),
         "store_writes": sum(c["store_write_bytes"] / GIB * prices.store_write_gib
                             + c["store_write_requests"] * prices.store_write_request
                             for c in lanes),
@@ -89,6 +106,7 @@ def dollars(day: dict[str, dict], prices: Prices) -> dict[str, float]:
 
 def price_run(measured: dict, prices: Prices) -> dict:
     """The measured run priced per day: each mode's scaled counts and dollars, and the ratios."""
+    measured = with_batch_counts(measured)
     factor = scale_factor(measured["docs"])
     day: dict[str, ModeDay] = {}
     for mode in MODES:
@@ -106,8 +124,9 @@ def price_run(measured: dict, prices: Prices) -> dict:
 
 def _totals(lanes: dict[str, dict]) -> dict[str, float]:
     """A mode's counts over both lanes."""
-    keys = ("embedding_calls", "embedding_tokens", "store_write_requests", "store_write_bytes",
-            "cpu_seconds", "busy_seconds", "peak_busy")
+    keys = ("embedding_calls", "embedding_tokens", "embedding_batches", "embedding_batch_tokens",
+            "store_write_requests", "store_write_bytes", "cpu_seconds", "busy_seconds",
+            "peak_busy")
     return {key: sum(lane[key] for lane in lanes.values()) for key in keys}
 
 

@@ -10,19 +10,17 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from ingest_tasks.cost.day import HYBRID, LANES, MODES, STREAMING
-from ingest_tasks.cost.price import ratio
+from ingest_tasks.cost.price import PRE_BATCH, ratio
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 ASSUMPTIONS = (
     ("measured on a scaled day and multiplied up to 10,000 documents a day: embedding calls, "
-     "tokens, store writes and CPU-seconds; peak busy workers are kept as measured"),
-    ("embedding calls and tokens: counted by the embedding service (one process per lane), "
-     "tokens in the model's own tokenizer (a hosted model's tokenizer counts differently)"),
-    ("pure streaming pays the online embedding price; hybrid pays the batch-API price for its "
-     "bulk lane (an upload can wait for a batch job's answer, up to 24 h) and the online one "
-     "for its singles; the run itself sent every request online"),
+     "batches, tokens, store writes and CPU-seconds; peak busy workers are kept as measured"),
+    ("embedding calls, batches and tokens: counted by the embedding service (one process per "
+     "lane), online (/v1/embeddings) and through its Batch API apart, tokens in the model's "
+     "own tokenizer (a hosted model's tokenizer counts differently)"),
     ("store writes: requests counted by a proxy in front of the Chroma server; bytes written "
      "are ids, float32 vectors, documents and metadata"),
     ("workers: CPU-seconds of each pool (main process and children) at the vCPU-hour price; "
@@ -30,6 +28,23 @@ ASSUMPTIONS = (
      "task events), one vCPU per worker process, all day"),
     "both modes run as many worker processes; pure streaming puts them all on its one lane",
 )
+EMBEDDING_SENT = {  # how the run's embedding requests were sent, by hybrid's bulk embedding
+    "batch": ("embedding priced as the run sent it: tokens answered through the service's "
+              "Batch API at the batch price, the others online. Hybrid's bulk lane sent its "
+              "chunks as batches (INGEST_BULK_EMBEDDING=batch; the local service ends a batch "
+              "at once, a hosted one within its window, up to 24 h); its singles and all of "
+              "pure streaming went online"),
+    "online": ("embedding priced as the run sent it: hybrid's bulk lane sent its requests "
+               "online too (--bulk-embedding online), so every token is priced online"),
+    PRE_BATCH: ("embedding: a run saved before batch counters were kept (--from an older "
+                "cost.json) sent every request online: every token is priced online"),
+}
+
+
+def assumptions(bulk_embedding: str) -> list[str]:
+    """What the figures rest on, with how a run whose bulk lane embedded `bulk_embedding`
+    sent its embedding requests."""
+    return [*ASSUMPTIONS[:2], EMBEDDING_SENT[bulk_embedding], *ASSUMPTIONS[2:]]
 
 
 DOLLAR_ROWS = (("embedding", "$ embedding"), ("store_writes", "$ store writes"),
@@ -57,8 +72,10 @@ def rows(day: dict) -> list[tuple[str, tuple[float, float], str]]:
         return get(day[STREAMING]), get(day[HYBRID])
 
     found = [(label, both(lambda d, key=key: d["totals"][key]), "{:,.0f}")
-             for key, label in (("embedding_calls", "embedding calls"),
-                                ("embedding_tokens", "embedding tokens"),
+             for key, label in (("embedding_calls", "embedding calls, online"),
+                                ("embedding_tokens", "embedding tokens, online"),
+                                ("embedding_batches", "embedding batches"),
+                                ("embedding_batch_tokens", "embedding tokens, through batches"),
                                 ("store_write_requests", "store write requests"))]
     found.append(("store MiB written", both(lambda d: d["totals"]["store_write_bytes"] / 2**20),
                   "{:,.1f}"))
@@ -79,7 +96,8 @@ def run_table(figures: dict) -> Table:
     measured = figures["measured"]
     table = Table("the run", "pure streaming", "hybrid",
                   title=f"Scaled day: {measured['docs']} documents = 1/{figures['scale_factor']:g} "
-                        f"of a day, sent over {measured['spread']:g} s, model {measured['model']}")
+                        f"of a day, sent over {measured['spread']:g} s, model {measured['model']}, "
+                        f"hybrid's bulk lane embedding {measured['bulk_embedding']}")
     modes = [measured["modes"][m] for m in MODES]
 
     def row(label: str, cell: Callable[[dict], object]) -> None:
@@ -98,11 +116,20 @@ def run_table(figures: dict) -> Table:
         lambda m: round(sum(lane["embedding_service_cpu_seconds"]
                             for lane in m["lanes"].values()), 1))
     row("Chroma server CPU-seconds (not priced)", lambda m: m["chroma_cpu_seconds"])
+    row("embedding batches / their requests", lambda m: "{} / {}".format(
+        *(sum(lane[key] for lane in m["lanes"].values())
+          for key in ("embedding_batches", "embedding_batch_requests"))))
     row("texts embedded / chunks committed", lambda m: "{} / {}".format(
-        sum(lane["embedding_texts"] for lane in m["lanes"].values()), m["pipeline_chunks"]))
+        _embedded(m, "texts"), m["pipeline_chunks"]))
     row("tokens: service count / pipeline count", lambda m: "{} / {}".format(
-        sum(lane["embedding_tokens"] for lane in m["lanes"].values()), m["pipeline_tokens"]))
+        _embedded(m, "tokens"), m["pipeline_tokens"]))
     return table
+
+
+def _embedded(mode: dict, what: str) -> int:
+    """A mode's texts or tokens embedded, online and through batches, over both lanes."""
+    return sum(lane[f"embedding_{what}"] + lane[f"embedding_batch_{what}"]
+               for lane in mode["lanes"].values())
 
 
 def write(figures: dict, out: Path) -> tuple[Path, Path]:
@@ -134,7 +161,9 @@ def chart(figures: dict, path: Path) -> None:
           {m: [day[m]["dollars"][k] for k in items] for m in MODES}, "{:.2f}")
     money.set_ylabel("US dollars per day")
     money.set_title("Dollars per day, by item (workers: by CPU-s or provisioned)")
-    keys = {"embedding_calls": "embedding\ncalls", "store_write_requests": "store write\nrequests",
+    keys = {"embedding_calls": "embedding\ncalls (online)",
+            "embedding_batches": "embedding\nbatches",
+            "store_write_requests": "store write\nrequests",
             "cpu_seconds": "worker\nCPU-seconds", "busy_seconds": "busy worker-\nseconds"}
     _bars(counts, list(keys.values()),
           {m: [day[m]["totals"][k] for k in keys] for m in MODES}, "{:,.0f}")

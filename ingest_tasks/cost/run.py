@@ -4,12 +4,14 @@ One stack serves both modes: Redis, the Chroma server behind a counting proxy pe
 an embedding service process per lane. For each mode its pools are started (pointed at
 their lane's proxy and service), the day is sent on its schedule, every document is
 waited for, and the counters are read before and after; then the pools are stopped.
+Hybrid's bulk lane embeds through the service's Batch API by default
+(INGEST_BULK_EMBEDDING=batch), with a beat that asks after its batches every
+BATCH_POLL_SECONDS; pure streaming has no bulk lane.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -18,7 +20,7 @@ from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING
 
-from ingest_tasks.cost.day import HYBRID, LANES, MODES, Arrival, pool_sizes
+from ingest_tasks.cost.day import BULK_EMBEDDINGS, HYBRID, LANES, MODES, Arrival, pool_sizes
 from ingest_tasks.cost.meters import (
     CountingProxy,
     Service,
@@ -31,6 +33,8 @@ from ingest_tasks.cost.meters import (
     peak,
 )
 from ingest_tasks.pipeline.embed import API_PREFIX
+
+BATCH_POLL_SECONDS = 1  # the scaled day is short: its batches are committed as they end
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -72,18 +76,21 @@ class Sent:
 
 
 def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
-            report: Callable[[str], None]) -> dict:
-    """Both modes of the day on a stack of their own; each mode's figures."""
+            report: Callable[[str], None], bulk_embedding: str = "batch") -> dict:
+    """Both modes of the day on a stack of their own, hybrid's bulk lane embedding
+    `bulk_embedding` (batch or online); each mode's figures."""
     from ingest_tasks.core.settings import get_settings
     from ingest_tasks.testing.stacks import isolate, private_stack
 
     if not model.startswith(API_PREFIX):
         raise ValueError(f"{model}: give an {API_PREFIX} model, so the embedding service counts")
-    if "ingest_tasks.lanes.app" in sys.modules:
-        raise RuntimeError("the Celery app was built before `ingest cost` isolated its settings")
+    if bulk_embedding not in BULK_EMBEDDINGS:
+        raise ValueError(f"bulk embedding {bulk_embedding!r}: "
+                         f"choose from {', '.join(BULK_EMBEDDINGS)}")
     # The local service stands in for a hosted API and is far slower on a small machine:
     # a long timeout keeps its slowness from turning into retries that would be counted.
-    state = isolate(redis_url, embedding_model=model, embedding_api_timeout="900")
+    state = isolate(redis_url, embedding_model=model, embedding_api_timeout="900",
+                    batch_poll_seconds=str(BATCH_POLL_SECONDS))
     get_settings.cache_clear()
     settings = get_settings()
     with private_stack(state, parts=["redis", "chroma"]) as stack, ExitStack() as running:
@@ -100,18 +107,25 @@ def measure(arrivals: list[Arrival], redis_url: str, model: str, timeout: float,
             for lane in LANES
         }, running.enter_context(TaskWatcher(app)))
         folders = _link_uploads(arrivals, state / "uploads")
-        return {mode: run_mode(rig, mode, arrivals, folders, timeout, report) for mode in MODES}
+        return {mode: run_mode(rig, mode, arrivals, folders, timeout, report,
+                               bulk_embedding if mode == HYBRID else "online")
+                for mode in MODES}
 
 
 def run_mode(rig: Rig, mode: str, arrivals: list[Arrival], folders: dict[int, Path],
-             timeout: float, report: Callable[[str], None]) -> dict:
-    """One mode: its pools up, the day sent, every document waited for; its figures."""
+             timeout: float, report: Callable[[str], None], bulk_embedding: str) -> dict:
+    """One mode: its pools (and in batch mode the beat) up, the day sent, every document
+    waited for; its figures."""
     from ingest_tasks.core.settings import Settings, get_settings
     from ingest_tasks.interfaces.client import IngestClient
+    from ingest_tasks.ops.stack import Stack
 
     settings = get_settings()
     sizes = pool_sizes(mode, settings.stream_concurrency, settings.bulk_concurrency)
-    os.environ["INGEST_COLLECTION_PREFIX"] = f"{settings.collection_prefix}-{mode}"
+    os.environ.update({"INGEST_COLLECTION_PREFIX": f"{settings.collection_prefix}-{mode}",
+                       "INGEST_BULK_EMBEDDING": bulk_embedding})
+    if bulk_embedding == "batch":  # the mode's settings: the beat's lock is under its prefix
+        Stack(Settings()).up(["beat"], report=report)
     for lane, size in sizes.items():
         rig.stack.up([lane], report=report, env={
             "INGEST_CHROMA_PORT": str(rig.proxies[lane].port),
@@ -125,7 +139,7 @@ def run_mode(rig: Rig, mode: str, arrivals: list[Arrival], folders: dict[int, Pa
     wall = time.time() - started
     time.sleep(2)  # the last task events arrive
     after = rig.snapshot()
-    rig.stack.down(list(sizes), report=report)
+    rig.stack.down([*sizes, "beat"], report=report)
     for item in sent:
         if not item.job:
             item.took = max(rig.watcher.ended.get(r.id, item.at) for r in item.results) - item.at
@@ -189,7 +203,8 @@ def _figures(rig: Rig, sizes: dict[str, int], before: dict, after: dict, spans: 
 
 
 def _lane(lane: str, pool: int, before: dict, after: dict, spans: list[Span]) -> dict:
-    """One lane's counts in the mode: embedding, store writes, CPU and busy workers."""
+    """One lane's counts in the mode: embedding (online, and through batches), store writes,
+    CPU and busy workers."""
     service = _delta(after["service"][lane], before["service"][lane])
     store = _delta(after["store"][lane], before["store"][lane])
     return {
@@ -197,6 +212,10 @@ def _lane(lane: str, pool: int, before: dict, after: dict, spans: list[Span]) ->
         "embedding_calls": service.get("requests", 0),
         "embedding_texts": service.get("texts", 0),
         "embedding_tokens": service.get("tokens", 0),
+        "embedding_batches": service.get("batches", 0),
+        "embedding_batch_requests": service.get("batch_requests", 0),
+        "embedding_batch_texts": service.get("batch_texts", 0),
+        "embedding_batch_tokens": service.get("batch_tokens", 0),
         "store_write_requests": store.get("write_requests", 0),
         "store_write_records": store.get("write_records", 0),
         "store_write_bytes": store.get("write_bytes", 0),

@@ -106,11 +106,10 @@ def _files(docs: Mapping[int, Sequence[Chunk]], model: str, settings: Settings,
 
 def _send(sub: Submission, resources: Resources) -> None:
     """Upload and start each batch of the submission not yet started, saving each step."""
-    client = None
+    client = resources.batch_client
     for batch in sub.batches:
         if batch.batch_id or batch.ended:
             continue
-        client = client or BatchClient(resources.settings)
         if not batch.file_id:
             batch.file_id = client.upload(f"{sub.id}-{batch.attempt}.jsonl",
                                           _input(sub, batch, resources))
@@ -155,7 +154,7 @@ def _poll_one(sub: Submission, resources: Resources) -> Counter:
     """Commit each ended batch of a submission; close it when none is left."""
     counts: Counter = Counter()
     _send(sub, resources)
-    client = BatchClient(resources.settings)
+    client = resources.batch_client
     for batch in sub.open:
         found = client.get(batch.batch_id)
         batch.status = found["status"] if found else "lost"

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from ingest_tasks.pipeline.embed import Embedder
+    from ingest_tasks.pipeline.embed.batch_api import BatchClient
     from ingest_tasks.state.alias import Target
 
 
@@ -66,3 +67,11 @@ class Resources:
         import redis
 
         return redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+
+    @cached_property
+    def batch_client(self) -> BatchClient:
+        """The embedding service's Batch API: one HTTP client for the process, not one per
+        poll and submission (each new one builds a TLS context: CPU the poll pays again)."""
+        from ingest_tasks.pipeline.embed.batch_api import BatchClient
+
+        return BatchClient(self.settings)
