@@ -1,27 +1,28 @@
-"""Word .docx: check the zip, open it with python-docx, read body, boxes, headers and notes."""
+"""Word .docx: read body, boxes, headers and notes, inflating only those parts.
+
+The parts are found by relationship from the package's _rels/.rels, as Word finds them;
+each is checked against zip bombs as it is read (unzip.ZipParts). Pictures, fonts,
+embedded objects, styles and the like are never inflated: nothing here reads them.
+"""
 
 from __future__ import annotations
 
-import io
-import zipfile
+import posixpath
 
-import docx
 from celery.exceptions import SoftTimeLimitExceeded
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.package import OpcPackage
 from docx.oxml.parser import parse_xml
-from lxml import etree
 
 from ingest_tasks.core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, ParseError
 from ingest_tasks.pipeline.parse.normalize import join_blocks
 from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.parsed import Parsed
 from ingest_tasks.pipeline.parse.sniff import OLE_MAGIC
-from ingest_tasks.pipeline.parse.unzip import check_archive
+from ingest_tasks.pipeline.parse.unzip import ZipParts
 from ingest_tasks.pipeline.parse.wordml import STRICT, TRANSITIONAL, WordText, namespace_of
 
 MAIN_PART = "word/document.xml"
-STRICT_MAIN_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
+PACKAGE_RELS = "_rels/.rels"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _OTHER_ZIPS = (
     ("xl/workbook.xml", "an Excel .xlsx workbook"),
     ("ppt/presentation.xml", "a PowerPoint .pptx presentation"),
@@ -36,11 +37,10 @@ def parse_docx(data: bytes, options: Options) -> Parsed:
     if data.startswith(OLE_MAGIC):
         raise _ole_error(data)
     try:
-        _check_zip(data, options)
-        text = _text(*_open(data))
+        text = _text(_open(data, options))
     except (ParseError, SoftTimeLimitExceeded):  # the task's time limit is no damage
         raise
-    except Exception as exc:  # python-docx, zipfile, zlib and lxml raise many kinds
+    except Exception as exc:  # zipfile, zlib and lxml raise many kinds
         raise CorruptDocument(f"cannot read the .docx ({_error_name(exc)}: {exc})") from exc
     if not text:
         raise EmptyDocument("no text in body, tables, text boxes, headers, footers or notes")
@@ -66,21 +66,15 @@ def _ole_error(data: bytes) -> ParseError:
     )
 
 
-def _check_zip(data: bytes, options: Options) -> None:
-    """Refuse truncated zips, zips that are not Word documents, encrypted entries, zip bombs."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        if "not a zip file" in str(exc):
-            raise CorruptDocument("truncated zip: central directory missing") from None
-        raise CorruptDocument(f"damaged zip: {exc}") from None
-    names = {info.filename for info in infos}
+def _open(data: bytes, options: Options) -> ZipParts:
+    """The zip, refused if truncated, not a Word document, or with encrypted entries."""
+    package = ZipParts(data, options)
+    names = set(package.infos)
     if MAIN_PART not in names:
         _check_package(names)
-    if any(info.flag_bits & 0x1 for info in infos):
+    if any(info.flag_bits & 0x1 for info in package.infos.values()):
         raise EncryptedDocument("zip entries are password-protected")
-    check_archive(data, infos, options)
+    return package
 
 
 def _check_package(names: set[str]) -> None:
@@ -88,51 +82,60 @@ def _check_package(names: set[str]) -> None:
     for marker, what in _OTHER_ZIPS:
         if marker in names:
             raise CorruptDocument(f"zip archive is {what}, not a .docx")
-    if not {"[Content_Types].xml", "_rels/.rels"} <= names:
+    if not {"[Content_Types].xml", PACKAGE_RELS} <= names:
         listing = ", ".join(sorted(names)[:5]) or "nothing"
         raise CorruptDocument(f"zip archive is not a .docx (no {MAIN_PART}; it holds {listing})")
 
 
-def _open(data: bytes) -> tuple[OpcPackage, etree._Element]:
-    """The package and the root element of its main document part."""
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (KeyError, ValueError):  # ISO Strict relationships, or a .docm/.dotx content type
-        return _open_package(data)
-    return document.part.package, document.element
-
-
-def _open_package(data: bytes) -> tuple[OpcPackage, etree._Element]:
-    """Find the main part by relationship, as Document() does, but in either namespace."""
-    package = OpcPackage.open(io.BytesIO(data))
-    for relationship in (RT.OFFICE_DOCUMENT, STRICT_MAIN_REL):
-        try:
-            return package, parse_xml(package.part_related_by(relationship).blob)
-        except KeyError:
-            continue
-    raise CorruptDocument("no main document relationship (transitional or strict)")
-
-
-def _text(package: OpcPackage, root: etree._Element) -> str:
-    """Headers, body, footers and notes of the package, as blocks joined by blank lines."""
-    namespace = namespace_of(root)
+def _text(package: ZipParts) -> str:
+    """Headers, body, footers and notes, as blocks joined by blank lines."""
+    main = _main_part(package)
+    related = _related(package, main)
+    names = [main, *(name for kind in _EXTRA_PARTS for name in related[kind])]
+    roots = dict(zip(names, map(parse_xml, package.read(names)), strict=True))
+    namespace = namespace_of(roots[main])
     if namespace not in (TRANSITIONAL, STRICT):
-        raise CorruptDocument(f"main part is not WordprocessingML (root element {root.tag})")
+        raise CorruptDocument(f"main part is not WordprocessingML (root element {roots[main].tag})")
     words = WordText(namespace)
-    extra = _extra_parts(package, words)
-    blocks = [*_unique(extra["header"]), *words.blocks(root), *_unique(extra["footer"])]
+    extra = {kind: ["\n\n".join(words.blocks(roots[name])) for name in related[kind]]
+             for kind in _EXTRA_PARTS}
+    blocks = [*_unique(extra["header"]), *words.blocks(roots[main]), *_unique(extra["footer"])]
     return join_blocks(blocks + extra["footnotes"] + extra["endnotes"])
 
 
-def _extra_parts(package: OpcPackage, words: WordText) -> dict[str, list[str]]:
-    """Blocks of the header, footer, footnote and endnote parts, by kind."""
+def _main_part(package: ZipParts) -> str:
+    """The main document part, found by relationship as Word does, else word/document.xml."""
+    for kind, name in _relationships(package, ""):
+        if kind == "officeDocument" and name in package.infos:
+            return name
+    if MAIN_PART in package.infos:
+        return MAIN_PART
+    raise CorruptDocument("no main document relationship (transitional or strict)")
+
+
+def _related(package: ZipParts, main: str) -> dict[str, list[str]]:
+    """The header, footer and note parts the main part relates, by kind and name."""
     found: dict[str, list[str]] = {kind: [] for kind in _EXTRA_PARTS}
-    for part in sorted(package.iter_parts(), key=lambda part: str(part.partname)):
-        kind = part.content_type.rsplit(".", 1)[-1].removesuffix("+xml")
-        if kind in found:
-            element = getattr(part, "element", None)
-            element = parse_xml(part.blob) if element is None else element
-            found[kind].append("\n\n".join(words.blocks(element)))
+    for kind, name in _relationships(package, main):
+        if kind in found and name in package.infos and name not in found[kind]:
+            found[kind].append(name)
+    return {kind: sorted(names) for kind, names in found.items()}
+
+
+def _relationships(package: ZipParts, source: str) -> list[tuple[str, str]]:
+    """(kind, part name) of a part's internal relationships ('' for the package's own);
+    the kind is the last segment of the type, the same in the transitional and strict URIs."""
+    folder, base = posixpath.split(source)
+    rels = posixpath.join(folder, "_rels", f"{base}.rels")
+    if rels not in package.infos:
+        return []
+    found = []
+    for relationship in parse_xml(package.read([rels])[0]).iter(_RELATIONSHIP):
+        target = relationship.get("Target", "")
+        if relationship.get("TargetMode") == "External" or not target:
+            continue
+        name = posixpath.normpath(posixpath.join("/" + folder, target)).lstrip("/")
+        found.append((relationship.get("Type", "").rsplit("/", 1)[-1], name))
     return found
 
 
