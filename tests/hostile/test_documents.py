@@ -76,6 +76,16 @@ def test_a_docx_whose_main_part_is_the_bomb_is_refused_even_with_a_picture():
         parsed(data, "ratio.docx", seconds=0.5)
 
 
+def test_every_part_read_is_checked_comments_too():
+    comments = b"".join([b'<w:comments xmlns:w="' + files.W.encode() + b'"><w:comment w:id="0">'
+                         b"<w:p><w:r><w:t>", *bomb_pieces(20), b"</w:t></w:r></w:p></w:comment>"
+                         b"</w:comments>"])
+    parts = files.related(files.docx_parts("Body."), "word/comments.xml", "comments",
+                          files.COMMENTS_TYPE, comments)
+    with pytest.raises(ZipBomb, match=r"^word/comments\.xml expands [\d,]+:1 .* past 100:1"):
+        parsed(files.zipped(parts), "noted.docx", seconds=0.5)
+
+
 def bomb_pieces(mib: int) -> list[bytes]:
     """`mib` MiB of one letter, in pieces of one MiB: about 1000:1 deflated."""
     return [b"a" * MiB] * mib

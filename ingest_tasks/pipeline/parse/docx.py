@@ -1,4 +1,4 @@
-"""Word .docx: read body, boxes, headers and notes, inflating only those parts.
+"""Word .docx: read body, boxes, headers, notes and comments, inflating only those parts.
 
 The parts are found by relationship from the package's _rels/.rels, as Word finds them;
 each is checked against zip bombs as it is read (unzip.ZipParts). Pictures, fonts,
@@ -29,11 +29,11 @@ _OTHER_ZIPS = (
     ("META-INF/container.xml", "an EPUB book"),
     ("content.xml", "an OpenDocument file"),
 )
-_EXTRA_PARTS = ("header", "footer", "footnotes", "endnotes")
+_EXTRA_PARTS = ("header", "footer", "footnotes", "endnotes", "comments")
 
 
 def parse_docx(data: bytes, options: Options) -> Parsed:
-    """Headers, body paragraphs and tables in order, text boxes, footers, foot- and endnotes."""
+    """Headers, body paragraphs and tables in order, text boxes, footers, notes, comments."""
     if data.startswith(OLE_MAGIC):
         raise _ole_error(data)
     try:
@@ -43,7 +43,9 @@ def parse_docx(data: bytes, options: Options) -> Parsed:
     except Exception as exc:  # zipfile, zlib and lxml raise many kinds
         raise CorruptDocument(f"cannot read the .docx ({_error_name(exc)}: {exc})") from exc
     if not text:
-        raise EmptyDocument("no text in body, tables, text boxes, headers, footers or notes")
+        raise EmptyDocument(
+            "no text in body, tables, text boxes, headers, footers, notes or comments"
+        )
     return Parsed(text)
 
 
@@ -88,7 +90,7 @@ def _check_package(names: set[str]) -> None:
 
 
 def _text(package: ZipParts) -> str:
-    """Headers, body, footers and notes, as blocks joined by blank lines."""
+    """Headers, body, footers, notes and comments, as blocks joined by blank lines."""
     main = _main_part(package)
     related = _related(package, main)
     names = [main, *(name for kind in _EXTRA_PARTS for name in related[kind])]
@@ -100,7 +102,7 @@ def _text(package: ZipParts) -> str:
     extra = {kind: ["\n\n".join(words.blocks(roots[name])) for name in related[kind]]
              for kind in _EXTRA_PARTS}
     blocks = [*_unique(extra["header"]), *words.blocks(roots[main]), *_unique(extra["footer"])]
-    return join_blocks(blocks + extra["footnotes"] + extra["endnotes"])
+    return join_blocks(blocks + extra["footnotes"] + extra["endnotes"] + extra["comments"])
 
 
 def _main_part(package: ZipParts) -> str:
@@ -114,7 +116,7 @@ def _main_part(package: ZipParts) -> str:
 
 
 def _related(package: ZipParts, main: str) -> dict[str, list[str]]:
-    """The header, footer and note parts the main part relates, by kind and name."""
+    """The header, footer, note and comment parts the main part relates, by kind and name."""
     found: dict[str, list[str]] = {kind: [] for kind in _EXTRA_PARTS}
     for kind, name in _relationships(package, main):
         if kind in found and name in package.infos and name not in found[kind]:
