@@ -77,9 +77,9 @@ def test_a_docx_whose_main_part_is_the_bomb_is_refused_even_with_a_picture():
 
 
 def test_every_part_read_is_checked_comments_too():
-    comments = b"".join([b'<w:comments xmlns:w="' + files.W.encode() + b'"><w:comment w:id="0">'
-                         b"<w:p><w:r><w:t>", *bomb_pieces(20), b"</w:t></w:r></w:p></w:comment>"
-                         b"</w:comments>"])
+    head = f'<w:comments xmlns:w="{files.W}"><w:comment w:id="0"><w:p><w:r><w:t>'.encode()
+    tail = b"</w:t></w:r></w:p></w:comment></w:comments>"
+    comments = b"".join([head, *bomb_pieces(20), tail])
     parts = files.related(files.docx_parts("Body."), "word/comments.xml", "comments",
                           files.COMMENTS_TYPE, comments)
     with pytest.raises(ZipBomb, match=r"^word/comments\.xml expands [\d,]+:1 .* past 100:1"):
