@@ -2,10 +2,13 @@
 
 "before" is the parser of a git revision (--baseline, default the merge-base with main),
 exported with `git archive` into a temporary folder; "after" is the working tree's.
-Each runs in a worker process of its own, its PYTHONPATH pointing at its tree. The
-workers take turns file by file, in alternating order, each parsing the file --repeats
-times; that is done --rounds times and each file's best time on each side counts, so
-a burst of load elsewhere on the machine cannot decide the comparison.
+Each runs in a worker process of its own, its PYTHONPATH pointing at its tree. Times
+are the worker's CPU seconds (time.process_time), so time spent waiting for a core of a
+busy machine is not counted. The workers take turns file by file, in alternating order,
+each parsing the file --repeats times and keeping the best; that is done --rounds times.
+The ratio of a format is the median over rounds of before's time over after's in that
+round: the two sides of a round ran seconds apart, under the same load. The throughputs
+printed add up each file's best time over all rounds.
 
 A format is a file extension of the corpus (every file with it, those that fail too:
 refusing is work). A format whose files all raise UnsupportedFormat before is reported
@@ -22,6 +25,7 @@ import io
 import json
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -31,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Self
 
@@ -47,7 +52,7 @@ def main() -> int:
     baseline = args.baseline or git("merge-base", "HEAD", "main")
     print(f"parse throughput: before = {baseline[:12]} (git archive), after = the working "
           f"tree {ROOT}; {len(files)} files of {args.corpus}, best of {args.repeats} parses "
-          f"x {args.rounds} rounds", flush=True)
+          f"per turn, {args.rounds} rounds; CPU seconds", flush=True)
     with exported(baseline) as tree, Worker(tree) as before, Worker(ROOT) as after:
         results = measure(files, {"before": before, "after": after}, args.rounds, args.repeats)
     slower = report(summarise(files, results), args.floor)
@@ -62,8 +67,8 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--baseline", default="", help="git revision of 'before' (merge-base "
                    "with main if not given)")
     p.add_argument("--corpus", type=Path, default=default_corpus())
-    p.add_argument("--repeats", type=int, default=3, help="parses of a file per turn")
-    p.add_argument("--rounds", type=int, default=3, help="turns of each side per file")
+    p.add_argument("--repeats", type=int, default=2, help="parses of a file per turn")
+    p.add_argument("--rounds", type=int, default=5, help="turns of each side per file")
     p.add_argument("--floor", type=float, default=0.10, help="the slowdown that fails")
     p.add_argument("--worker", default="", help=argparse.SUPPRESS)  # the tree to import from
     return p.parse_args()
@@ -155,39 +160,38 @@ def timed(parse: Callable[[bytes, str], object], request: dict) -> dict:
     data = path.read_bytes()
     best, outcome = float("inf"), ""
     for _ in range(request["repeats"]):
-        started = time.perf_counter()
+        started = time.process_time()
         try:
             parse(data, path.name)
             outcome = "text"
         except Exception as exc:  # noqa: BLE001 - a refusal is an outcome, timed like text
             outcome = type(exc).__name__
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return {"seconds": best, "outcome": outcome}
 
 
 def measure(files: list[Path], workers: dict[str, Worker], rounds: int,
-            repeats: int) -> dict[str, dict[Path, dict]]:
-    """Each file's best time and outcome on each side, the sides taking turns."""
-    best: dict[str, dict[Path, dict]] = {side: {} for side in SIDES}
+            repeats: int) -> list[dict[str, dict[Path, dict]]]:
+    """Per round, each file's best time and outcome on each side, the sides taking turns."""
+    results = []
     for round_ in range(rounds):
+        result: dict[str, dict[Path, dict]] = {side: {} for side in SIDES}
         for at, path in enumerate(files):
-            order = SIDES if (round_ + at) % 2 == 0 else SIDES[::-1]
-            for side in order:
-                answer = workers[side].ask({"path": str(path), "repeats": repeats})
-                seen = best[side].get(path)
-                if seen is None or answer["seconds"] < seen["seconds"]:
-                    best[side][path] = answer
+            for side in SIDES if (round_ + at) % 2 == 0 else SIDES[::-1]:
+                result[side][path] = workers[side].ask({"path": str(path), "repeats": repeats})
+        results.append(result)
         print(f"round {round_ + 1}/{rounds} done", file=sys.stderr, flush=True)
-    return best
+    return results
 
 
 @dataclass
 class Format:
-    """One extension's files and the sum of their best times on each side."""
+    """One extension's files, their best times, and their total time in each round."""
 
     files: int = 0
     size: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIDES, 0.0))
+    rounds: dict[str, list[float]] = field(default_factory=lambda: {side: [] for side in SIDES})
     parsed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIDES, 0))
     unsupported_before: int = 0
 
@@ -197,16 +201,17 @@ class Format:
         return self.unsupported_before == self.files
 
     def rates(self, side: str) -> tuple[float, float]:
-        """MB/s and docs/s on one side."""
+        """MB/s and docs/s on one side, from each file's best time."""
         seconds = max(self.seconds[side], 1e-9)
         return self.size / 1e6 / seconds, self.files / seconds
 
     def ratio(self) -> float:
-        """After's throughput over before's."""
-        return self.seconds["before"] / max(self.seconds["after"], 1e-9)
+        """After's throughput over before's: the median of the rounds' ratios."""
+        pairs = zip(self.rounds["before"], self.rounds["after"], strict=True)
+        return statistics.median(before / max(after, 1e-9) for before, after in pairs)
 
 
-def summarise(files: list[Path], results: dict[str, dict[Path, dict]]) -> dict[str, Format]:
+def summarise(files: list[Path], results: list[dict[str, dict[Path, dict]]]) -> dict[str, Format]:
     """The per-file results added up by extension."""
     formats: dict[str, Format] = defaultdict(Format)
     for path in files:
@@ -214,9 +219,12 @@ def summarise(files: list[Path], results: dict[str, dict[Path, dict]]) -> dict[s
         fmt.files += 1
         fmt.size += path.stat().st_size
         for side in SIDES:
-            fmt.seconds[side] += results[side][path]["seconds"]
-            fmt.parsed[side] += results[side][path]["outcome"] == "text"
-        fmt.unsupported_before += results["before"][path]["outcome"] == "UnsupportedFormat"
+            times = [result[side][path]["seconds"] for result in results]
+            fmt.seconds[side] += min(times)
+            fmt.rounds[side] = [total + took for total, took
+                                in zip_longest(fmt.rounds[side], times, fillvalue=0.0)]
+            fmt.parsed[side] += results[0][side][path]["outcome"] == "text"
+        fmt.unsupported_before += results[0]["before"][path]["outcome"] == "UnsupportedFormat"
     return dict(sorted(formats.items()))
 
 
