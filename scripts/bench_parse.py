@@ -12,7 +12,7 @@ printed add up each file's best time over all rounds.
 
 A format is a file extension of the corpus (every file with it, those that fail too:
 refusing is work). A format whose files all raise UnsupportedFormat before is reported
-as new and has no ratio. Exit 1 if any other format is more than --floor slower after.
+as new, one that neither side parses as unsupported; neither has a ratio. Exit 1 if any other format is more than --floor slower after.
 MB are 10^6 bytes.
 
 Run: .venv/bin/python scripts/bench_parse.py [--baseline REV] [--corpus DIR]
@@ -193,12 +193,13 @@ class Format:
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIDES, 0.0))
     rounds: dict[str, list[float]] = field(default_factory=lambda: {side: [] for side in SIDES})
     parsed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIDES, 0))
-    unsupported_before: int = 0
+    unsupported: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIDES, 0))
 
-    @property
-    def new(self) -> bool:
-        """No parser for it before: every file was UnsupportedFormat."""
-        return self.unsupported_before == self.files
+    def verdict(self) -> str:
+        """'unsupported' if neither side parses it, 'new' if only after does, else ''."""
+        if self.unsupported["after"] == self.files:
+            return "unsupported"
+        return "new" if self.unsupported["before"] == self.files else ""
 
     def rates(self, side: str) -> tuple[float, float]:
         """MB/s and docs/s on one side, from each file's best time."""
@@ -224,7 +225,7 @@ def summarise(files: list[Path], results: list[dict[str, dict[Path, dict]]]) -> 
             fmt.rounds[side] = [total + took for total, took
                                 in zip_longest(fmt.rounds[side], times, fillvalue=0.0)]
             fmt.parsed[side] += results[0][side][path]["outcome"] == "text"
-        fmt.unsupported_before += results[0]["before"][path]["outcome"] == "UnsupportedFormat"
+            fmt.unsupported[side] += results[0][side][path]["outcome"] == "UnsupportedFormat"
     return dict(sorted(formats.items()))
 
 
@@ -236,11 +237,11 @@ def report(formats: dict[str, Format], floor: float) -> list[str]:
     for name, fmt in formats.items():
         b_mb, b_docs = fmt.rates("before")
         a_mb, a_docs = fmt.rates("after")
-        verdict = "new" if fmt.new else f"{fmt.ratio():.2f}x"
-        if not fmt.new and fmt.ratio() < 1 - floor:
+        verdict = fmt.verdict() or f"{fmt.ratio():.2f}x"
+        if not fmt.verdict() and fmt.ratio() < 1 - floor:
             slower.append(name)
             verdict += " SLOWER"
-        before = f"{'-':>11}{'-':>9}" if fmt.new else f"{b_mb:>11.2f}{b_docs:>9.1f}"
+        before = f"{b_mb:>11.2f}{b_docs:>9.1f}" if not fmt.verdict() else f"{'-':>11}{'-':>9}"
         print(f"{name:<10}{fmt.files:>6}{fmt.size / 1e6:>8.2f}  "
               f"{fmt.parsed['before']:>4}/{fmt.parsed['after']:<5}  {before}  "
               f"{a_mb:>10.2f}{a_docs:>9.1f}  {verdict}")
