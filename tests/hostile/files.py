@@ -19,6 +19,12 @@ MiB = 1024 * 1024
 WORDS = ["ocelot", "harbour", "crane", "ledger", "kelp", "river", "signal", "archive", "lantern",
          "meadow", "copper", "vessel"]
 MAIN = "word/document.xml"
+RELS = "word/_rels/document.xml.rels"
+TYPES = "[Content_Types].xml"
+PICTURE = "word/media/image1.emf"
+RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml"
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 def docx_parts(text: str = "A valid paragraph.") -> dict[str, bytes]:
@@ -74,6 +80,36 @@ def docx_long(unzipped_mib: int, seed: int = 5) -> bytes:
         yield tail
 
     return zipped({**parts, MAIN: pieces()})
+
+
+def related(parts: dict[str, bytes], name: str, kind: str, content_type: str,
+            data: bytes | Iterable[bytes]) -> dict[str, bytes | Iterable[bytes]]:
+    """The parts of a .docx with part `name` added, related from the main part as `kind`
+    (image, comments, header...) under its content type, as Word would add it."""
+    relation = (f'<Relationship Id="rId{kind}" Type="{RELATIONSHIPS}{kind}" '
+                f'Target="{name.removeprefix("word/")}"/></Relationships>')
+    override = f'<Override PartName="/{name}" ContentType="{content_type}"/></Types>'
+    return {
+        **parts,
+        RELS: parts[RELS].replace(b"</Relationships>", relation.encode()),
+        TYPES: parts[TYPES].replace(b"</Types>", override.encode()),
+        name: data,
+    }
+
+
+def emf_picture(size: int) -> bytes:
+    """A vector picture of about `size` bytes: an EMF header and one small record repeated,
+    as a drawing of many like strokes is; it deflates more than 100:1."""
+    header = struct.pack("<2L4l4l", 1, 88, 0, 0, 100, 100, 0, 0, 2540, 2540) + b" EMF"
+    header += bytes(88 - len(header))
+    stroke = struct.pack("<2L2l", 0x36, 16, 50, 50)  # EMR_LINETO
+    return header + stroke * ((size - len(header)) // len(stroke))
+
+
+def docx_with_picture(text: str, picture: bytes | Iterable[bytes]) -> bytes:
+    """A .docx of one paragraph of `text` with word/media/image1.emf, related from the main
+    part as an image."""
+    return zipped(related(docx_parts(text), PICTURE, "image", "image/x-emf", picture))
 
 
 def declaring(data: bytes, part: str, size: int) -> bytes:

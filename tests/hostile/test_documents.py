@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
+import zipfile
 
 import pytest
 
@@ -32,7 +34,7 @@ def parsed(data: bytes, name: str, seconds: float = 2.0, **options) -> str:
 def test_a_docx_declaring_more_than_the_limit_unzipped_is_refused_before_unzipping():
     data = files.docx_bomb(140)
     assert len(data) < 200_000  # a small file...
-    with pytest.raises(ZipBomb, match=r"^parts declare 147,\d+,\d+ bytes unzipped, over the "
+    with pytest.raises(ZipBomb, match=r"^parts read declare 146,\d+,\d+ bytes unzipped, over the "
                                       r"limit of 134,217,728 \(INGEST_MAX_UNZIPPED_BYTES\)$"):
         parsed(data, "bomb.docx", seconds=0.5)  # ...never unzipped
 
@@ -48,6 +50,51 @@ def test_a_docx_part_that_lies_about_its_size_is_stopped_while_inflating():
     with pytest.raises(ZipBomb, match=r"^word/document\.xml inflates past the 10,000 bytes it "
                                       r"declares$"):
         parsed(data, "liar.docx", seconds=0.5)
+
+
+def test_a_docx_with_a_picture_that_expands_past_the_ratio_limit_is_read():
+    data = files.docx_with_picture("The survey map.", files.emf_picture(3 * MiB))
+    picture = zip_info(data, files.PICTURE)
+    assert picture.file_size > MiB and picture.file_size / picture.compress_size > 100
+    assert parsed(data, "map.docx", seconds=0.5) == "The survey map."
+
+
+def test_a_picture_is_never_inflated_nor_counted_in_the_total():
+    bomb = files.declaring(files.docx_with_picture("Figure 1.", bomb_pieces(140)),
+                           files.PICTURE, 10_000)  # a lying 140 MiB bomb...
+    assert parsed(bomb, "figure.docx", seconds=0.5) == "Figure 1."  # ...never touched
+    garbage = files.docx_with_picture("Figure 2.", files.random_bytes(4096))
+    assert parsed(garbage, "figure.docx") == "Figure 2."  # not deflate data: never inflated
+
+
+def test_a_docx_whose_main_part_is_the_bomb_is_refused_even_with_a_picture():
+    parts = files.docx_parts("@")
+    head, tail = parts[MAIN].split(b"@")
+    parts = files.related(parts, files.PICTURE, "image", "image/x-emf", files.emf_picture(4096))
+    data = files.zipped({**parts, MAIN: iter([head, *bomb_pieces(20), tail])})
+    with pytest.raises(ZipBomb, match=r"^word/document\.xml expands 99\d:1 .* past 100:1"):
+        parsed(data, "ratio.docx", seconds=0.5)
+
+
+def test_every_part_read_is_checked_comments_too():
+    head = f'<w:comments xmlns:w="{files.W}"><w:comment w:id="0"><w:p><w:r><w:t>'.encode()
+    tail = b"</w:t></w:r></w:p></w:comment></w:comments>"
+    comments = b"".join([head, *bomb_pieces(20), tail])
+    parts = files.related(files.docx_parts("Body."), "word/comments.xml", "comments",
+                          files.COMMENTS_TYPE, comments)
+    with pytest.raises(ZipBomb, match=r"^word/comments\.xml expands [\d,]+:1 .* past 100:1"):
+        parsed(files.zipped(parts), "noted.docx", seconds=0.5)
+
+
+def bomb_pieces(mib: int) -> list[bytes]:
+    """`mib` MiB of one letter, in pieces of one MiB: about 1000:1 deflated."""
+    return [b"a" * MiB] * mib
+
+
+def zip_info(data: bytes, name: str) -> zipfile.ZipInfo:
+    """What the zip's central directory says of one part."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.getinfo(name)
 
 
 def test_limits_are_options():

@@ -60,6 +60,8 @@ ENCODINGS = {
 
 def test_valid_files_are_committed(corpus_job):
     _, docs = corpus_job
+    valid = {row["file"] for row in manifest() if row["expected_kind"] == "valid"}
+    assert TRULY_EMPTY <= valid, "an exception names a file the manifest does not call valid"
     for row in manifest():
         doc = docs[row["file"]]
         if row["expected_kind"] != "valid":
@@ -83,6 +85,7 @@ def test_malformed_and_empty_files_fail_with_a_specific_reason(corpus_job):
 def test_recoverable_files_are_committed_or_fail_with_an_encoding_reason(corpus_job, capsys):
     _, docs = corpus_job
     recoverable = [docs[row["file"]] for row in manifest() if row["expected_kind"] == "recoverable"]
+    assert recoverable, "the manifest marks no file recoverable: nothing to count"
     committed = sorted(doc["doc_id"] for doc in recoverable if doc["status"] == "committed")
     with capsys.disabled():
         print(f"\n{len(recoverable)} recoverable corpus files, {len(committed)} committed "

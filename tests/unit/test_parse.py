@@ -22,6 +22,7 @@ from ingest_tasks.core.errors import (
 )
 from ingest_tasks.pipeline.parse import Parsed, parse
 from tests.corpus import CORPUS_DIR, manifest
+from tests.hostile import files
 
 # Every malformed and empty corpus file, and the valid ones that hold no text: error and reason.
 FAILS = {
@@ -34,7 +35,7 @@ FAILS = {
         CorruptDocument,
         r"^zip archive is not a \.docx \(no word/document\.xml; it holds world\.txt, xxx\.log\)",
     ),
-    "mammoth__empty.docx": (EmptyDocument, r"^no text in body, tables, text boxes"),
+    "mammoth__empty.docx": (EmptyDocument, r"^no text in body, .* notes or comments$"),
     # valid per the manifest, but its body is one empty paragraph and it has no other parts
     "pydocx__sty-having-no-styles-part.docx": (EmptyDocument, r"^no text in body"),
     "unicode-gutenberg__alice_cover.jpg.html": (
@@ -280,6 +281,13 @@ def test_docx_footnotes_and_endnotes():
     assert "A tachyon walks into a bar." in corpus_text("mammoth__endnotes.docx")
 
 
+def test_docx_comments_follow_the_body_and_notes():
+    text = corpus_text("markitdown__test_with_comment.docx")
+    assert text.endswith("\n\nThis is a test comment. 12df-321a\n\n"
+                         "Yet another comment in the doc. 55yiyi-asd09")
+    assert text.startswith("AutoGen: Enabling Next-Gen LLM Applications")
+
+
 def test_docx_vertically_merged_cells_are_read_once():
     text = corpus_text("unstructured__docx-hdrftr.docx")
     assert "cell1\ta b c d e f" in text
@@ -522,6 +530,36 @@ def test_macro_enabled_content_type_is_read():
         b"ms-word.document.macroEnabled.main+xml",
     )
     assert parse(zip_bytes(files), "a.docx").text == "Macro body"
+
+
+def commented(body: str, comment: str) -> bytes:
+    """A .docx whose body is one paragraph of `body` ('' for none) with one comment."""
+    comments = (f'<w:comments xmlns:w="{files.W}"><w:comment w:id="0" w:author="Ann">'
+                f"<w:p><w:r><w:t>{comment}</w:t></w:r></w:p></w:comment></w:comments>")
+    parts = files.related(files.docx_parts(body), "word/comments.xml", "comments",
+                          files.COMMENTS_TYPE, comments.encode())
+    return files.zipped(parts)
+
+
+def test_docx_whose_only_text_is_a_comment_is_that_text():
+    assert parse(commented("", "Check the totals."), "a.docx").text == "Check the totals."
+
+
+def test_docx_comments_come_after_the_body():
+    text = parse(commented("The body.", "A remark."), "a.docx").text
+    assert text == "The body.\n\nA remark."
+
+
+def test_docx_tracked_insertions_are_text_and_deletions_are_not():
+    paragraph = ('<w:p><w:r><w:t xml:space="preserve">The fee is </w:t></w:r>'
+                 '<w:del w:id="1" w:author="Ann"><w:r><w:delText>ten</w:delText></w:r></w:del>'
+                 '<w:ins w:id="2" w:author="Ann"><w:r><w:t>twelve</w:t></w:r></w:ins>'
+                 '<w:r><w:t xml:space="preserve"> euros.</w:t></w:r></w:p>')
+    deleted = ('<w:p><w:pPr><w:rPr><w:del w:id="3" w:author="Ann"/></w:rPr></w:pPr>'
+               '<w:del w:id="4" w:author="Ann"><w:r><w:delText>Struck out.</w:delText></w:r>'
+               "</w:del></w:p>")
+    data = files.docx_with_main((paragraph + deleted).encode())
+    assert parse(data, "a.docx").text == "The fee is twelve euros."
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from ingest_tasks.pipeline.parse.html import parse_html
 from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.outline import Outline
 from ingest_tasks.pipeline.parse.parsed import Parsed
-from ingest_tasks.pipeline.parse.zipparts import ZipParts, resolve
+from ingest_tasks.pipeline.parse.zipparts import Package, resolve
 
 CONTAINER = "META-INF/container.xml"
 ENCRYPTION = "META-INF/encryption.xml"
@@ -29,7 +29,7 @@ MAX_TITLE = 200  # characters: a longer first block is a paragraph, not a title
 def parse_epub(data: bytes, options: Options) -> Parsed:
     """The spine's chapters in order, each headed by its title (its first heading, its
     <title>, else its file name)."""
-    parts = ZipParts(data, options, "the EPUB")
+    parts = Package(data, options, "the EPUB")
     if CONTAINER not in parts:
         raise CorruptDocument(f"zip archive is not an EPUB (no {CONTAINER})")
     package = _package_path(parts)
@@ -41,7 +41,7 @@ def parse_epub(data: bytes, options: Options) -> Parsed:
         if chapter not in parts:
             raise CorruptDocument(f"the EPUB's spine lists {chapter}, which it lacks")
         try:
-            parsed = parse_html(parts.read(chapter), options)
+            parsed = parse_html(parts.part(chapter), options)
         except EmptyDocument:
             continue  # a cover picture, a blank page
         title, body = _titled(parsed)
@@ -63,7 +63,7 @@ def _titled(parsed: Parsed) -> tuple[str, str]:
     return "", parsed.text
 
 
-def _check_encryption(parts: ZipParts, chapters: list[str]) -> None:
+def _check_encryption(parts: Package, chapters: list[str]) -> None:
     """Refuse a book whose chapters are encrypted (DRM); obfuscated fonts are no matter."""
     if ENCRYPTION not in parts:
         return
@@ -75,7 +75,7 @@ def _check_encryption(parts: ZipParts, chapters: list[str]) -> None:
                                 f"encrypted (DRM), {locked[0]} first")
 
 
-def _package_path(parts: ZipParts) -> str:
+def _package_path(parts: Package) -> str:
     """The package document's part name, from the container's first rootfile."""
     rootfile = parts.xml(CONTAINER).find(f".//{_CONTAINER_NS}rootfile")
     path = "" if rootfile is None else rootfile.get("full-path", "")

@@ -13,7 +13,7 @@ from ingest_tasks.core.errors import CorruptDocument, EmptyDocument, EncryptedDo
 from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.outline import Outline
 from ingest_tasks.pipeline.parse.parsed import Parsed
-from ingest_tasks.pipeline.parse.zipparts import ZipParts
+from ingest_tasks.pipeline.parse.zipparts import Package
 
 MIMETYPES = ("application/vnd.oasis.opendocument.text",
              "application/vnd.oasis.opendocument.text-template")
@@ -28,7 +28,7 @@ _SKIPPED = {f"{_TEXT}note-citation", f"{_OFFICE}annotation", f"{_OFFICE}annotati
 
 def parse_odt(data: bytes, options: Options) -> Parsed:
     """The body's headings (as headings), paragraphs, list items and tables, in order."""
-    parts = ZipParts(data, options, "the .odt")
+    parts = Package(data, options, "the .odt")
     _check_package(parts)
     body = parts.xml("content.xml").find(f"{_OFFICE}body/{_OFFICE}text")
     if body is None:
@@ -40,10 +40,10 @@ def parse_odt(data: bytes, options: Options) -> Parsed:
     return outline.parsed(title=_title(parts))
 
 
-def _check_package(parts: ZipParts) -> None:
+def _check_package(parts: Package) -> None:
     """Refuse another OpenDocument kind, or an encrypted file."""
     if "mimetype" in parts:
-        mimetype = parts.read("mimetype").decode("ascii", "replace").strip()
+        mimetype = parts.part("mimetype").decode("ascii", "replace").strip()
         if mimetype not in MIMETYPES:
             raise CorruptDocument(f"zip archive is of type {mimetype!r:.80}, not an .odt")
     elif "content.xml" not in parts:
@@ -53,7 +53,7 @@ def _check_package(parts: ZipParts) -> None:
         raise EncryptedDocument("the .odt is encrypted and no password was given")
 
 
-def _title(parts: ZipParts) -> str:
+def _title(parts: Package) -> str:
     """The title meta.xml gives, or ''."""
     if "meta.xml" not in parts:
         return ""

@@ -13,7 +13,7 @@ from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.outline import Outline
 from ingest_tasks.pipeline.parse.parsed import Parsed
 from ingest_tasks.pipeline.parse.sniff import OLE_MAGIC
-from ingest_tasks.pipeline.parse.zipparts import ZipParts, resolve
+from ingest_tasks.pipeline.parse.zipparts import Package, resolve
 
 MAIN_PART = "ppt/presentation.xml"
 _P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
@@ -28,7 +28,7 @@ def parse_pptx(data: bytes, options: Options) -> Parsed:
     """Each slide's title (a level-1 heading), its shapes' and tables' text, then its notes."""
     if data.startswith(OLE_MAGIC):
         raise CorruptDocument("OLE compound file (legacy .ppt or encrypted OOXML), not a .pptx")
-    parts = ZipParts(data, options, "the .pptx")
+    parts = Package(data, options, "the .pptx")
     if MAIN_PART not in parts:
         raise CorruptDocument(f"zip archive is not a .pptx (no {MAIN_PART})")
     outline = Outline()
@@ -39,14 +39,14 @@ def parse_pptx(data: bytes, options: Options) -> Parsed:
     return outline.parsed()
 
 
-def _slides(parts: ZipParts) -> list[str]:
+def _slides(parts: Package) -> list[str]:
     """The slide parts in presentation order."""
     targets = _relationships(parts, MAIN_PART)
     ids = parts.xml(MAIN_PART).iterfind(f"{_P}sldIdLst/{_P}sldId")
     return [targets[rid] for rid in (sld.get(f"{_R}id") for sld in ids) if rid in targets]
 
 
-def _relationships(parts: ZipParts, part: str) -> dict[str, str]:
+def _relationships(parts: Package, part: str) -> dict[str, str]:
     """A part's relationships: id to target part name (none if it has no .rels part)."""
     folder, name = part.rsplit("/", 1)
     rels = f"{folder}/_rels/{name}.rels"
@@ -56,7 +56,7 @@ def _relationships(parts: ZipParts, part: str) -> dict[str, str]:
             for rel in parts.xml(rels).iter(_REL) if rel.get("TargetMode") != "External"}
 
 
-def _add_slide(parts: ZipParts, slide: str, number: int, outline: Outline) -> None:
+def _add_slide(parts: Package, slide: str, number: int, outline: Outline) -> None:
     """A slide's blocks: its title as a heading ('Slide N' if it has none), its other shapes,
     then its notes; nothing for a slide without text."""
     if slide not in parts:

@@ -1,18 +1,23 @@
-"""Zip archives checked before anything unzips them whole: a zip bomb is refused.
+"""Zip parts checked before they are inflated: a zip bomb is refused.
 
-First the sizes the central directory declares (their sum, and each large part's ratio
-to its compressed size); then, since declared sizes can lie, every deflated part is
-inflated in pieces and counted, and refused the moment it passes what it declared.
-Only then may a reader (python-docx, which inflates each part in one call) open it.
+Only the parts a parser reads are checked, and only they are ever inflated: a picture,
+font or embedded object that expands 130:1 costs nothing when no one unzips it.
+For the parts read, first the sizes the central directory declares (their sum, with the
+parts read before, and each large part's ratio to its compressed size); then, since
+declared sizes can lie, every deflated part is inflated in pieces and counted, and refused
+the moment it passes what it declared. Only then is it read (zipfile, which stops at the
+declared size, so a part is never inflated whole before its count).
 """
 
 from __future__ import annotations
 
+import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 
-from ingest_tasks.core.errors import CorruptDocument, ZipBomb
+from ingest_tasks.core.errors import CorruptDocument, EncryptedDocument, ZipBomb
 from ingest_tasks.pipeline.parse.options import Options
 
 RATIO_FLOOR = 1 << 20  # parts declaring less say little by their ratio, and cost little
@@ -22,12 +27,67 @@ _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # as zipfile reads it: name and e
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 
 
-def check_archive(data: bytes, infos: list[zipfile.ZipInfo], options: Options) -> None:
-    """Refuse a zip whose parts declare, or hold, more than the options allow."""
+class ZipParts:
+    """A zip read part by part, each part checked before it is inflated; the others never are.
+    `what` names the container in messages ("the .pptx")."""
+
+    def __init__(self, data: bytes, options: Options, what: str = "the zip"):
+        """Read the zip's central directory; a truncated or damaged one is CorruptDocument."""
+        try:
+            self._archive = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as exc:
+            if "not a zip file" in str(exc):
+                raise CorruptDocument("truncated zip: central directory missing") from None
+            raise CorruptDocument(f"damaged zip: {exc}") from None
+        self._data, self._options, self._read, self.what = data, options, 0, what
+        self.infos = {info.filename: info for info in self._archive.infolist()}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.infos
+
+    @property
+    def names(self) -> list[str]:
+        """The names of all parts, in the archive's order."""
+        return list(self.infos)
+
+    def check(self, names: Iterable[str]) -> list[zipfile.ZipInfo]:
+        """Check parts about to be read (here, or by another reader such as openpyxl),
+        together and with every part checked before; their entries."""
+        infos = [self._info(name) for name in names]
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise EncryptedDocument(f"zip part {info.filename} is password-protected")
+        check_archive(self._data, infos, self._options, read_before=self._read)
+        self._read += sum(info.file_size for info in infos)
+        return infos
+
+    def read(self, names: list[str]) -> list[bytes]:
+        """The parts named, once checked."""
+        return [self._archive.read(info) for info in self.check(names)]
+
+    def part(self, name: str) -> bytes:
+        """One part, once checked."""
+        return self.read([name])[0]
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        """The entry of a part; CorruptDocument naming the container if it has none."""
+        try:
+            return self.infos[name]
+        except KeyError:
+            raise CorruptDocument(f"{self.what} has no part {name}") from None
+
+
+def check_archive(data: bytes, infos: list[zipfile.ZipInfo], options: Options,
+                  read_before: int = 0) -> None:
+    """Refuse parts that declare, or hold, more than the options allow.
+
+    `infos` are the parts about to be inflated, `read_before` the bytes its parts read
+    before declared: together they may declare no more than max_unzipped_bytes.
+    """
     limit = options.max_unzipped_bytes
-    declared = sum(info.file_size for info in infos)
+    declared = read_before + sum(info.file_size for info in infos)
     if declared > limit:
-        raise ZipBomb(f"parts declare {declared:,} bytes unzipped, over the limit of "
+        raise ZipBomb(f"parts read declare {declared:,} bytes unzipped, over the limit of "
                       f"{limit:,} (INGEST_MAX_UNZIPPED_BYTES)")
     for info in infos:
         _check_ratio(info, options.max_zip_ratio)

@@ -18,7 +18,7 @@ from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.outline import Outline
 from ingest_tasks.pipeline.parse.parsed import Parsed
 from ingest_tasks.pipeline.parse.sniff import OLE_MAGIC
-from ingest_tasks.pipeline.parse.zipparts import ZipParts
+from ingest_tasks.pipeline.parse.zipparts import Package
 
 MAIN_PART = "xl/workbook.xml"
 
@@ -27,7 +27,7 @@ def parse_xlsx(data: bytes, options: Options) -> Parsed:
     """The sheets in workbook order: name (a level-1 heading), then rows of tab-separated cells."""
     if data.startswith(OLE_MAGIC):
         raise CorruptDocument("OLE compound file (legacy .xls or encrypted OOXML), not an .xlsx")
-    parts = ZipParts(data, options, "the .xlsx")
+    parts = Package(data, options, "the .xlsx")
     if MAIN_PART not in parts:
         raise CorruptDocument(f"zip archive is not an .xlsx (no {MAIN_PART})")
     parts.check(name for name in parts.names if name.endswith((".xml", ".rels")))
