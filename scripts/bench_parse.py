@@ -67,7 +67,8 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--baseline", default="", help="git revision of 'before' (merge-base "
                    "with main if not given)")
     p.add_argument("--corpus", type=Path, default=default_corpus())
-    p.add_argument("--repeats", type=int, default=2, help="parses of a file per turn")
+    p.add_argument("--repeats", type=int, default=8,
+                   help="parses of a file per turn (8: small files time steadily)")
     p.add_argument("--rounds", type=int, default=5, help="turns of each side per file")
     p.add_argument("--floor", type=float, default=0.10, help="the slowdown that fails")
     p.add_argument("--worker", default="", help=argparse.SUPPRESS)  # the tree to import from

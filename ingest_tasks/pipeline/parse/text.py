@@ -15,6 +15,7 @@ from ingest_tasks.pipeline.parse.parsed import Heading, Parsed
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+_MARK_LINE = re.compile(r"^ {0,3}[#`~=-].*$", re.MULTILINE)  # a line any of them may match
 
 
 def parse_text(data: bytes, options: Options) -> Parsed:
@@ -36,25 +37,43 @@ def parse_markdown(data: bytes, options: Options) -> Parsed:
 
 
 def markdown_headings(text: str) -> list[Heading]:
-    """The ATX and setext headings of Markdown text, outside fenced code, in order."""
+    """The ATX and setext headings of Markdown text, outside fenced code, in order.
+
+    Only lines that start (after up to 3 spaces) with a mark of fence, ATX heading or setext
+    underline can change anything; the others are only looked at as the line above one.
+    """
     headings: list[Heading] = []
-    fence, at, paragraph = "", 0, None  # paragraph: start and text of the line before, if prose
-    for line in text.split("\n"):
-        fenced, atx, under = _FENCE.fullmatch(line), _ATX.fullmatch(line), _SETEXT.fullmatch(line)
+    fence, last = "", (-1, 0, "", False)  # the last mark line: its end, start, text, prose
+    for found in _MARK_LINE.finditer(text):
+        start, line = found.start(), found.group()
+        above = last[1:] if last[0] == start - 1 else _line_above(text, start)
+        mark = line.lstrip(" ")[0]
+        fenced = _FENCE.fullmatch(line) if mark in "`~" else None
+        atx = _ATX.fullmatch(line) if mark == "#" else None
+        under = _SETEXT.fullmatch(line) if mark in "=-" else None
         prose = False
         if fence:
             fence = "" if _closes(fenced, fence) else fence
         elif fenced is not None:
             fence = fenced.group(1)
         elif atx is not None:
-            headings.append(Heading(at + line.index("#"), len(atx.group(1)), atx.group(2) or ""))
-        elif paragraph is not None and under is not None:
-            headings.append(Heading(paragraph[0], 1 if line.strip()[0] == "=" else 2, paragraph[1]))
+            headings.append(Heading(start + line.index("#"), len(atx.group(1)), atx.group(2) or ""))
+        elif above[2] and under is not None:
+            headings.append(Heading(above[0], 1 if mark == "=" else 2, above[1]))
         else:
             prose = bool(line.strip()) and under is None
-        paragraph = (at, line.strip()) if prose else None
-        at += len(line) + 1
+        last = (found.end(), start, line.strip(), prose)
     return [heading for heading in headings if heading.text]
+
+
+def _line_above(text: str, start: int) -> tuple[int, str, bool]:
+    """Start, stripped text and prose-ness of the line above the one at `start`, which starts
+    with no mark (so it is prose if it is not blank; outside a fence, as the caller knows)."""
+    if start == 0:
+        return 0, "", False
+    begin = text.rfind("\n", 0, start - 1) + 1
+    above = text[begin : start - 1].strip()
+    return begin, above, bool(above)
 
 
 def _closes(fenced: re.Match | None, fence: str) -> bool:

@@ -90,7 +90,7 @@ class WordText:
         heading levels of paragraph styles (see style_levels)."""
         w = f"{{{namespace}}}"
         self.levels = levels or {}
-        self.p_style, self.outline = f"{w}pPr/{w}pStyle", f"{w}pPr/{w}outlineLvl"
+        self.p_pr, self.p_style, self.outline = w + "pPr", w + "pStyle", w + "outlineLvl"
         self.p, self.tbl, self.t, self.txbx = w + "p", w + "tbl", w + "t", w + "txbxContent"
         self.v_merge, self.val = f"{w}tcPr/{w}vMerge", w + "val"
         self.chars = {w + "tab": "\t", w + "br": "\n", w + "cr": "\n", w + "noBreakHyphen": "-"}
@@ -133,9 +133,16 @@ class WordText:
 
     def styled(self, p: etree._Element, text: str) -> str:
         """A paragraph's text, as HeadingText if its style or outline level makes it one."""
-        style = p.find(self.p_style)
+        ppr = p[0] if len(p) and p[0].tag == self.p_pr else p.find(self.p_pr)  # first, if any
+        if ppr is None:
+            return text
+        style = outline = None
+        for child in ppr:
+            if child.tag == self.p_style:
+                style = child
+            elif child.tag == self.outline:
+                outline = child
         level = self.levels.get(style.get(self.val, "")) if style is not None else None
-        outline = p.find(self.outline)
         if outline is not None:  # the paragraph's own outline level overrides its style's
             level = _outline_level(outline, self.val)
         return text if level is None else HeadingText(text, level)
