@@ -12,8 +12,7 @@ from ingest_tasks.core.errors import CorruptDocument, EmptyDocument
 from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.outline import Outline
 from ingest_tasks.pipeline.parse.parsed import Parsed
-from ingest_tasks.pipeline.parse.sniff import OLE_MAGIC
-from ingest_tasks.pipeline.parse.zipparts import Package, resolve
+from ingest_tasks.pipeline.parse.zipparts import Package, office_package, resolve
 
 MAIN_PART = "ppt/presentation.xml"
 _P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
@@ -26,11 +25,7 @@ _NOTES_SKIPPED = {"sldImg", "sldNum", "hdr", "ftr", "dt"}  # the slide's picture
 
 def parse_pptx(data: bytes, options: Options) -> Parsed:
     """Each slide's title (a level-1 heading), its shapes' and tables' text, then its notes."""
-    if data.startswith(OLE_MAGIC):
-        raise CorruptDocument("OLE compound file (legacy .ppt or encrypted OOXML), not a .pptx")
-    parts = Package(data, options, "the .pptx")
-    if MAIN_PART not in parts:
-        raise CorruptDocument(f"zip archive is not a .pptx (no {MAIN_PART})")
+    parts = office_package(data, options, "a .pptx", "legacy .ppt", MAIN_PART)
     outline = Outline()
     for number, slide in enumerate(_slides(parts), 1):
         _add_slide(parts, slide, number, outline)

@@ -13,23 +13,18 @@ from datetime import date, datetime, time
 
 import openpyxl
 
-from ingest_tasks.core.errors import CorruptDocument, EmptyDocument
+from ingest_tasks.core.errors import EmptyDocument
 from ingest_tasks.pipeline.parse.options import Options
 from ingest_tasks.pipeline.parse.outline import Outline
 from ingest_tasks.pipeline.parse.parsed import Parsed
-from ingest_tasks.pipeline.parse.sniff import OLE_MAGIC
-from ingest_tasks.pipeline.parse.zipparts import Package
+from ingest_tasks.pipeline.parse.zipparts import office_package
 
 MAIN_PART = "xl/workbook.xml"
 
 
 def parse_xlsx(data: bytes, options: Options) -> Parsed:
     """The sheets in workbook order: name (a level-1 heading), then rows of tab-separated cells."""
-    if data.startswith(OLE_MAGIC):
-        raise CorruptDocument("OLE compound file (legacy .xls or encrypted OOXML), not an .xlsx")
-    parts = Package(data, options, "the .xlsx")
-    if MAIN_PART not in parts:
-        raise CorruptDocument(f"zip archive is not an .xlsx (no {MAIN_PART})")
+    parts = office_package(data, options, "an .xlsx", "legacy .xls", MAIN_PART)
     parts.check(name for name in parts.names if name.endswith((".xml", ".rels")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns of extensions and styles it skips

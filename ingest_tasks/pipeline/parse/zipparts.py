@@ -12,6 +12,9 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from ingest_tasks.core.errors import CorruptDocument
+from ingest_tasks.pipeline.parse.options import Options
+from ingest_tasks.pipeline.parse.sniff import OLE_MAGIC
 from ingest_tasks.pipeline.parse.unzip import ZipParts
 
 
@@ -22,6 +25,17 @@ class Package(ZipParts):
         """A part parsed as XML (no entities, no DTD, no network)."""
         parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
         return etree.fromstring(self.part(name), parser)
+
+
+def office_package(data: bytes, options: Options, kind: str, legacy: str, main: str) -> Package:
+    """An Office Open XML file's package (`kind`: "a .pptx"); CorruptDocument if it is an OLE
+    file (`legacy`, or encrypted OOXML) or a zip without its main part `main`."""
+    if data.startswith(OLE_MAGIC):
+        raise CorruptDocument(f"OLE compound file ({legacy} or encrypted OOXML), not {kind}")
+    parts = Package(data, options, "the " + kind.split(" ", 1)[1])
+    if main not in parts:
+        raise CorruptDocument(f"zip archive is not {kind} (no {main})")
+    return parts
 
 
 def resolve(base: str, target: str) -> str:
