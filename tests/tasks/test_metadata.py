@@ -20,7 +20,13 @@ from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import jobs, registry
 from ingest_tasks.state.registry import Entry
-from ingest_tasks.store.base import STRUCTURE_FIELDS, SYSTEM_FIELDS, ChunkRecord, caller_metadata
+from ingest_tasks.store.base import (
+    PARENT,
+    STRUCTURE_FIELDS,
+    SYSTEM_FIELDS,
+    ChunkRecord,
+    caller_metadata,
+)
 from tests.tasks.in_memory import MODEL, TOPICS, memory_resources, text
 
 RED = {"team": "red", "year": 2024, "score": 0.5, "draft": True}
@@ -47,7 +53,7 @@ def test_every_chunk_carries_the_metadata_beside_the_systems_fields(resources, b
     assert result.status == COMMITTED and result.chunks > 3
     assert carried(resources, "g") == [RED] * result.chunks
     rows = resources.store.chunks_of(resources.collection(), ["g"])["g"]
-    always = SYSTEM_FIELDS - STRUCTURE_FIELDS - {"encoding"}
+    always = SYSTEM_FIELDS - STRUCTURE_FIELDS - {"encoding", PARENT}  # PARENT: attachments
     assert all(always <= set(meta) and meta["doc_id"] == "g" for _, meta in rows)
     entry = registry.get(resources.redis, resources.collection(), "g")
     assert entry.meta_hash == metadata_hash(RED) != ""
