@@ -41,10 +41,14 @@ def corpus_job(stack, pool_pids, live):
 
 def test_every_file_gets_one_record(corpus_job):
     summary, docs = corpus_job
-    files = {row["file"] for row in manifest()}
+    files = {row["file"] for row in manifest()} | {MANIFEST}
     assert set(docs) == files
     assert summary["total"] == len(files)
     assert summary["committed"] + summary["failed"] == len(files)
+    assert docs[MANIFEST]["status"] == "committed"
+
+
+MANIFEST = "MANIFEST.tsv"  # the corpus's own list of files: a TSV, so a document too
 
 
 # Marked valid, but a docx whose body holds no text at all: reported, not committed.
