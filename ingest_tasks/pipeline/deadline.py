@@ -28,6 +28,9 @@ def _mark(exc: BaseException) -> None:
     setattr(exc, "during_document_work", True)  # noqa: B010 - mypy: no exception declares it
 
 
+_AGAIN = 0.05  # seconds between alarms once the limit has passed
+
+
 class _Expired(BaseException):
     """Raised by the alarm: no Exception, so that no parser's broad `except` swallows it."""
 
@@ -49,13 +52,17 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
             raise _Expired
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # again every _AGAIN s: an alarm that lands in a weakref callback or a __del__ has its
+    # exception swallowed by Python (only printed), and the work would run on unlimited
+    signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)
     try:
         yield
     except Exception as exc:  # the task's soft limit among them: it came during this work
+        armed[0] = False  # no alarm may replace it now
         _mark(exc)
         raise
     except _Expired:
+        armed[0] = False
         raise TimeLimit(
             f"{what} took longer than {seconds:g} s (INGEST_DOCUMENT_TIME_LIMIT)"
         ) from None

@@ -206,6 +206,26 @@ def test_a_document_past_its_time_limit_is_stopped(tmp_path):
     assert time.perf_counter() - started < 2
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_alarm_a_destructor_swallowed_comes_again():
+    class Slow:
+        def __del__(self):  # the first alarm lands here: Python prints its exception, drops it
+            busy(0.3)
+
+    started = time.perf_counter()
+    with pytest.raises(TimeLimit), deadline(0.1, "work"):
+        Slow()  # deleted at once
+        busy(2)
+    assert time.perf_counter() - started < 1
+
+
+def busy(seconds: float) -> None:
+    """Work (no sleep: an alarm's exception is raised between bytecodes) for `seconds`."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def test_the_deadline_is_disarmed_after_its_block():
     with deadline(0.2, "nothing"):
         pass
