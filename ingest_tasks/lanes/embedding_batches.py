@@ -257,9 +257,7 @@ def _close(sub: Submission, resources: Resources) -> None:
     """Forget an ended submission; end its job if it was the job's last wait."""
     redis = resources.redis
     embed_batches.close(redis, resources.settings.collection_prefix, sub.id)
-    if jobs.batch_done(redis, sub.job_id, sub.run, sub.id):
-        created = float(redis.hget(f"{jobs.JOB_KEY}{sub.job_id}", "created") or 0)
-        jobs.finish(redis, sub.job_id, sub.run, created, resources.settings.job_ttl_seconds)
+    jobs.batch_done(redis, sub.job_id, sub.run, sub.id, resources.settings.job_ttl_seconds)
 
 
 def _held(resources: Resources, sub_id: str, wait: float):

@@ -137,15 +137,16 @@ def await_batch(redis: Redis, job_id: str, run: int, submission: str) -> None:
         redis.expire(key, redis.ttl(JOB_KEY + job_id))
 
 
-def batch_done(redis: Redis, job_id: str, run: int, submission: str) -> bool:
-    """A group's embedding batches are committed; True if that ends the run (its chords
-    ended, and no other group waits)."""
+def batch_done(redis: Redis, job_id: str, run: int, submission: str, ttl: int) -> None:
+    """A group's embedding batches are committed; if that ends the run (its chords ended,
+    and no other group waits), build its summary, timed from the job's creation."""
     key = JOB_KEY + job_id
     if _run(redis, job_id) != run:
-        return False
+        return
     redis.srem(key + ":batches", submission)
-    return redis.hget(key, "status") == RUNNING and not redis.scard(key + ":batches") \
-        and _chords_ended(redis, key)
+    if redis.hget(key, "status") == RUNNING and not redis.scard(key + ":batches") \
+            and _chords_ended(redis, key):
+        finish(redis, job_id, run, float(redis.hget(key, "created") or 0), ttl)
 
 
 def waiting_batches(redis: Redis, job_id: str) -> int:
