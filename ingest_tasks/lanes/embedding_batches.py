@@ -179,11 +179,11 @@ def _ended(sub: Submission, batch: Batch, found: dict | None, client: BatchClien
     target = Target.from_json(sub.target)
     vectors, why = _answered(found, client, resources.embedder(target.model).dim)
     done = {n: _doc_vectors(n, len(doc.chunks), vectors) for n, doc in docs.items()}
-    answered = [n for n, rows in done.items() if rows is not None]
+    answered = {n: rows for n, rows in done.items() if rows is not None}
     unanswered = [n for n in docs if n not in answered]
     reason = _reason(found, batch, why, unanswered)
-    vectors_of = {docs[n].ref.doc_id: rows for n, rows in done.items() if rows is not None}
-    results = _commit(sub, [docs[n] for n in answered], vectors_of, resources)
+    results = _commit(sub, [docs[n] for n in answered],
+                      {docs[n].ref.doc_id: rows for n, rows in answered.items()}, resources)
     again = unanswered if batch.attempt <= resources.settings.batch_retries else []
     results += [ProcessingResult.failure(docs[n].ref.doc_id, docs[n].ref.source, reason)
                 for n in unanswered if n not in again]
