@@ -47,9 +47,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def batched(settings: Settings, model: str) -> bool:
-    """True if the bulk lane embeds `model` through the service's Batch API."""
-    return settings.bulk_embedding == "batch" and model.startswith(API_PREFIX)
+def batched(resources: Resources, model: str | None) -> bool:
+    """True if the bulk lane embeds `model` (None: the live one's) through the service's
+    Batch API; in online mode without looking the live model up."""
+    return (resources.settings.bulk_embedding == "batch"
+            and (model or resources.target().model).startswith(API_PREFIX))
 
 
 def submit(refs: list[DocRef], resources: Resources, model: str | None, job_id: str, run: int,

@@ -202,7 +202,7 @@ def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
     resources = self.app.resources
     yielded = yielding.wait_for_stream(resources)
     started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
-    if embedding_batches.batched(self.app.settings, model or resources.target().model):
+    if embedding_batches.batched(resources, model):
         work = lambda: embedding_batches.submit(docs, resources, model, job_id, run, group)  # noqa: E731
     else:
         work = lambda: documents.ingest_documents(docs, resources, model, bulk=True)  # noqa: E731
