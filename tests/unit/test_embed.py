@@ -13,6 +13,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from ingest_tasks.pipeline.embed import Embedder, available_models, get_embedder
+from ingest_tasks.pipeline.embed.base import SpanEncoder
 from ingest_tasks.pipeline.embed.minilm import TOKENIZER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,6 +120,16 @@ def test_tokenize_gives_the_tokenizers_ids_and_spans(embedder, reference_tokeniz
     for token, (start, end) in zip(encoding.tokens, spans, strict=True):
         assert 0 <= start < end <= len(text)
         assert _piece_matches(embedder.name, token, text[start:end], start, normalizer)
+
+
+def test_a_long_text_tokenized_in_pieces_gives_the_tokens_of_one_encode(embedder, reference_tokenizer):
+    lines = [f"{n}. {TEXTS[kind]} {PANGRAM * (n % 7)}" for n, kind in enumerate(TEXTS)] * 60
+    text = "\n".join([*lines, "", "  indented after an empty line", *lines])
+    assert len(text) > 4 * SpanEncoder.PIECE_CHARS  # wordllama's is encoded in pieces
+    encoding = reference_tokenizer.encode(text, add_special_tokens=False)
+    ids, spans = embedder.tokenize(text)
+    assert ids == encoding.ids
+    assert spans == [tuple(offsets) for offsets in encoding.offsets]
 
 
 def test_tokens_grow_with_text_and_are_not_truncated(embedder):

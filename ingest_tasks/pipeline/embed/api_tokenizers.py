@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ingest_tasks.pipeline.embed.base import special_ids
+from ingest_tasks.pipeline.embed.base import SpanEncoder, special_ids
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -43,9 +43,8 @@ class HfTokens:
     """The tokens of a Hugging Face tokenizer, a text cut after `max_tokens` of them."""
 
     def __init__(self, tokenizer: Tokenizer, max_tokens: int) -> None:
-        tokenizer.no_truncation()
         tokenizer.no_padding()
-        self._tokenizer = tokenizer
+        self._spans = SpanEncoder(tokenizer)
         self.max_tokens = max_tokens
 
     @classmethod
@@ -54,7 +53,7 @@ class HfTokens:
         from tokenizers import Tokenizer
 
         made = cls(Tokenizer.from_file(str(path)), context)
-        prefix, suffix = special_ids(made._tokenizer)
+        prefix, suffix = special_ids(made._spans.tokenizer)
         made.max_tokens -= len(prefix) + len(suffix)
         if made.max_tokens < 1:
             raise ValueError(f"{path}: a context of {context} tokens holds only its "
@@ -63,8 +62,7 @@ class HfTokens:
 
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and character offsets, specials excluded, not truncated."""
-        encoding = self._tokenizer.encode(text, add_special_tokens=False)
-        return encoding.ids, encoding.offsets
+        return self._spans.encode(text)
 
     def fit(self, text: str) -> str:
         """`text` up to the end of its max_tokens-th token."""

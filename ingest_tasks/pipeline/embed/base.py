@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -115,11 +116,10 @@ class TokenizerEmbedder(ABC):
             raise ValueError("threads and batch must be at least 1")
         self.threads = threads
         self.batch = batch
-        self._span_tokenizer = _copy(tokenizer)
-        self._span_tokenizer.no_truncation()
+        self._spans = SpanEncoder(_copy(tokenizer))
         self._tokenizer = _copy(tokenizer)
         self._tokenizer.enable_truncation(self.max_tokens)
-        self._prefix, self._suffix = special_ids(self._span_tokenizer, self.add_special_tokens)
+        self._prefix, self._suffix = special_ids(self._spans.tokenizer, self.add_special_tokens)
 
     @staticmethod
     @abstractmethod
@@ -132,8 +132,7 @@ class TokenizerEmbedder(ABC):
 
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and character offsets, not truncated (byte-fallback pieces of a char repeat it)."""
-        encoding = self._span_tokenizer.encode(text, add_special_tokens=False)
-        return encoding.ids, encoding.offsets
+        return self._spans.encode(text)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Float32 array (len(texts), dim) of L2-normalised rows, in input order."""
@@ -161,6 +160,64 @@ class TokenizerEmbedder(ABC):
         if self.threads == 1:
             return [self._tokenizer.encode(text, add_special_tokens=False) for text in texts]
         return self._tokenizer.encode_batch(texts, add_special_tokens=False)
+
+
+class SpanEncoder:
+    """Token ids and character offsets of a whole document: specials excluded, not truncated.
+
+    It encodes with `encode_batch`, which lets go of the GIL, so that a bulk group's
+    write-behind thread (pipeline.write_behind) runs while a long text is tokenized.
+
+    A tokenizer without a pre-tokenizer (wordllama's) runs its BPE over the whole text as
+    one word, which takes longer than linear time: 0.67 s for the 813,200 characters of the
+    corpus's 872-page handbook, 0.25 s in pieces. So it encodes a long text in pieces that
+    end at a line break, those after the first with a copy of the tokenizer whose normalizer
+    does not prepend the start-of-text mark. On the corpus this gives the tokens of one
+    encode, offsets too (tests/unit/test_embed.py). Tokenizers that split words first
+    (MiniLM's) gain nothing from pieces and encode a text at once.
+    """
+
+    PIECE_CHARS = 8192  # a piece ends at the first line break past this many characters
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        from tokenizers import Tokenizer
+
+        tokenizer.no_truncation()
+        self.tokenizer = tokenizer
+        self._rest = tokenizer
+        config = json.loads(tokenizer.to_str())
+        self._pieces = config.get("pre_tokenizer") is None
+        if self._pieces:
+            config["normalizer"] = _without_prepend(config.get("normalizer"))
+            self._rest = Tokenizer.from_str(json.dumps(config))
+
+    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Token ids and character offsets of `text`."""
+        if not self._pieces or len(text) <= self.PIECE_CHARS:
+            encoding = self.tokenizer.encode_batch([text], add_special_tokens=False)[0]
+            return encoding.ids, encoding.offsets
+        starts = [0]
+        while starts[-1] < len(text):
+            starts.append(text.find("\n", starts[-1] + self.PIECE_CHARS) + 1 or len(text))
+        first = self.tokenizer.encode_batch([text[: starts[1]]], add_special_tokens=False)
+        rest = self._rest.encode_batch([text[start:end] for start, end in zip(starts[1:], starts[2:])],
+                                       add_special_tokens=False)
+        ids: list[int] = []
+        spans: list[tuple[int, int]] = []
+        for start, encoding in zip(starts, [*first, *rest]):
+            ids += encoding.ids
+            spans += [(begin + start, end + start) for begin, end in encoding.offsets]
+        return ids, spans
+
+
+def _without_prepend(normalizer: dict | None) -> dict | None:
+    """A tokenizer's normalizer (its JSON) without its Prepend steps."""
+    if normalizer is None or normalizer.get("type") == "Prepend":
+        return None
+    if normalizer.get("type") == "Sequence":
+        steps = [step for step in normalizer["normalizers"] if step.get("type") != "Prepend"]
+        return {**normalizer, "normalizers": steps}
+    return normalizer
 
 
 def special_ids(tokenizer: Tokenizer, add: bool = True) -> tuple[list[int], list[int]]:
