@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,24 @@ class Parsed:
 
     def heading_path(self, offset: int) -> tuple[str, ...]:
         """The texts of the headings `offset` falls under, outermost first."""
+        under = bisect_right(self._heading_starts, offset)
+        return self._heading_paths[under - 1] if under else ()
+
+    @cached_property
+    def _heading_starts(self) -> list[int]:
+        return [heading.start for heading in self.headings]
+
+    @cached_property
+    def _heading_paths(self) -> list[tuple[str, ...]]:
+        """The path under each heading, itself last (a chunk asks for one: a bisection)."""
+        paths: list[tuple[str, ...]] = []
         path: list[Heading] = []
         for heading in self.headings:
-            if heading.start > offset:
-                break
             while path and path[-1].level >= heading.level:
                 path.pop()
             path.append(heading)
-        return tuple(heading.text for heading in path)
+            paths.append(tuple(h.text for h in path))
+        return paths
 
     def page_range(self, start: int, end: int) -> tuple[int, int] | None:
         """The first and last page (from 1) of the text in [start, end); None without pages."""
