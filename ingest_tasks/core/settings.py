@@ -182,9 +182,14 @@ class Settings(BaseSettings):
     group_max_docs: int = Field(64, ge=1)
     group_max_bytes: int = Field(256 * 1024, ge=1)  # big documents get groups of their own
     # Static models (wordllama) embed a group in no time: the store is their bottleneck,
-    # and it writes large batches faster than small ones.
+    # and it writes large batches faster than small ones: their groups are as large as
+    # this, but at least four per bulk process (lanes.batch.group_bytes)
     group_max_bytes_static: int = Field(4 * 1024 * 1024, ge=1)
     store_batch: int = Field(1024, ge=1)
+    # A bulk write goes to the store in calls of this many vectors while the stream lane has
+    # committed in the last yield_window seconds: the Chroma server applies one write at a
+    # time, so a stream write waits for the call under way (tens of ms, not seconds)
+    bulk_write_batch_streaming: int = Field(32, ge=1)
     bulk_writers: int = Field(1, ge=0)  # bulk writes to a collection at once (0: no limit)
 
     # Worker pools

@@ -10,6 +10,7 @@ from dataclasses import replace
 from celery import chord
 
 from ingest_tasks.lanes import backpressure
+from ingest_tasks.core.settings import Settings
 from ingest_tasks.lanes.app import IngestApp
 from ingest_tasks.lanes.tasks import BULK_GROUP, JOB_FAILED, SUMMARIZE
 from ingest_tasks.pipeline.embed import model_static
@@ -17,19 +18,17 @@ from ingest_tasks.pipeline.sources import DocRef
 from ingest_tasks.state import jobs
 
 
-def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int,
-               largest_first: bool = True) -> list[list[DocRef]]:
+def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int) -> list[list[DocRef]]:
     """Split documents into groups of at most `max_docs` and about `max_bytes` each.
 
-    Largest documents first when the model is the bottleneck: the long tasks start
-    early, and the job ends on small groups that spread over every process instead of
-    one big one that runs alone. Smallest first when the store is (static models): its
-    writes start as soon as a small group is parsed, instead of after a big one.
+    Largest documents first: the long tasks start early, and the job ends on small groups
+    that spread over every process instead of one big one that runs alone. (A group's
+    store writes start with its first document parsed: see pipeline.write_behind.)
     """
     groups: list[list[DocRef]] = []
     current: list[DocRef] = []
     size = 0
-    for ref in sorted(refs, key=lambda ref: -ref.size if largest_first else ref.size):
+    for ref in sorted(refs, key=lambda ref: -ref.size):
         if current and (len(current) >= max_docs or size + ref.size > max_bytes):
             groups.append(current)
             current, size = [], 0
@@ -38,6 +37,20 @@ def group_refs(refs: list[DocRef], max_docs: int, max_bytes: int,
     if current:
         groups.append(current)
     return groups
+
+
+def group_bytes(refs: list[DocRef], settings: Settings, static: bool) -> int:
+    """The bytes of a group of the job: INGEST_GROUP_MAX_BYTES, or for a static model (its
+    store the bottleneck) groups as large as INGEST_GROUP_MAX_BYTES_STATIC allows, but at
+    least four per bulk process, so that the job's end spreads over every process.
+
+    A group's store writes hold what it has parsed (pipeline.write_behind), and each write
+    costs the server tens of ms besides its vectors: a store-bound job wants few, large ones.
+    """
+    if not static:
+        return settings.group_max_bytes
+    spread = sum(ref.size for ref in refs) // (4 * settings.bulk_concurrency)
+    return max(settings.group_max_bytes, min(settings.group_max_bytes_static, spread))
 
 
 def new_job_id() -> str:
@@ -63,9 +76,8 @@ def start_job(refs: list[DocRef], app: IngestApp, job_id: str | None = None,
     submitted = time.time()
     refs = [replace(ref, submitted=submitted) if metadata is None else
             replace(ref, submitted=submitted, metadata=dict(metadata)) for ref in refs]
-    static = model_static(model or settings.embedding_model)
-    max_bytes = settings.group_max_bytes_static if static else settings.group_max_bytes
-    groups = group_refs(refs, settings.group_max_docs, max_bytes, largest_first=not static)
+    groups = group_refs(refs, settings.group_max_docs,
+                        group_bytes(refs, settings, model_static(model or settings.embedding_model)))
     size = backpressure.segment_size(settings)
     chords = [groups[start : start + size] for start in range(0, len(groups), size)]
     run = jobs.create(redis, job_id, len(refs), len(groups), len(chords),

@@ -8,6 +8,7 @@ A task reaches its settings and its process's resources through `self.app`.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import Counter
 
@@ -20,9 +21,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ingest_tasks.bluegreen import copying, reembed
-from ingest_tasks.core.errors import Busy, RedisUnavailable, TimeLimit, TransientError
+from ingest_tasks.core.errors import (Busy, RedisUnavailable, StoreUnavailable, TimeLimit,
+                                      TransientError)
 from ingest_tasks.core.keys import BULK_QUEUE, LOCK_KEY, STREAM_QUEUE, WRITER_KEY, WRITERS_KEY
 from ingest_tasks.core.results import ProcessingResult
+from ingest_tasks.core.timeline import Timeline
 from ingest_tasks.lanes import embedding_batches, worklog, yielding
 from ingest_tasks.lanes.app import IngestApp
 from ingest_tasks.pipeline import documents
@@ -57,8 +60,8 @@ def _remember_app(sender, **_) -> None:
 def _after_fork(**_) -> None:
     """Each pool process makes its own models and clients, never sharing the parent's.
 
-    A lane's worker loads its models (the configured ones, and the live collection's) now,
-    so that no task waits for one.
+    A lane's worker loads its models (the configured ones, and the live collection's) and
+    connects to the store now, so that no task waits for them.
     """
     if _worker_app is None:
         return
@@ -68,6 +71,13 @@ def _after_fork(**_) -> None:
     resources = _worker_app.resources
     for model in dict.fromkeys([*_worker_app.settings.worker_models, resources.target().model]):
         resources.embedder(model)
+    try:  # the store's client too (a first task made it in 0.6 s); if the store is down, that task
+        resources.store
+    except StoreUnavailable:
+        pass
+    # A bulk group's write-behind thread takes the GIL back after each Redis or store answer:
+    # sooner than the default 5 ms, so the store waits less for it while the group parses.
+    sys.setswitchinterval(0.001)
 
 
 BACKOFF_MAX = 60  # seconds: the longest wait between two tries of a task
@@ -199,18 +209,21 @@ def ingest_group(self, job_id: str, run: int, group: int, refs: list[dict],
     In batch mode the documents that need vectors go to the service's Batch API instead:
     counted as `batched`, they are recorded when the poll commits them.
     """
-    resources = self.app.resources
-    yielded = yielding.wait_for_stream(resources)
+    resources, timeline = self.app.resources, Timeline()
+    with timeline.span("yield"):
+        yielded = yielding.wait_for_stream(resources)
     started, docs = time.time(), [DocRef.from_dict(ref) for ref in refs]
     if embedding_batches.batched(resources, model):
         work = lambda: embedding_batches.submit(docs, resources, model, job_id, run, group)  # noqa: E731
     else:
-        work = lambda: documents.ingest_documents(docs, resources, model, bulk=True)  # noqa: E731
+        work = lambda: documents.ingest_documents(docs, resources, model, bulk=True,  # noqa: E731
+                                                  timeline=timeline)
     results = _attempt(
         self, work,
         lambda exc: [ProcessingResult.failure(d.doc_id, d.source, exc.reason) for d in docs],
     )
-    if jobs.record(resources.redis, job_id, run, group, results, yielded):  # once per group
+    if jobs.record(resources.redis, job_id, run, group, results, yielded,
+                   timeline.to_dict()):  # once per group
         _observe(self, BULK_QUEUE, job_id, model, results, docs[0].submitted, started)
     counts = Counter(result.status for result in results)
     return {**counts, **({"batched": len(docs) - len(results)} if len(results) < len(docs) else {})}

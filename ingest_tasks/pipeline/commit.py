@@ -10,20 +10,21 @@ its chunks are written again, so that every chunk carries the document's metadat
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest_tasks.core.errors import LeaseLost
-from ingest_tasks.core.keys import WRITER_KEY
+from ingest_tasks.core.keys import STREAM_QUEUE, WRITER_KEY
+from ingest_tasks.core.timeline import Timeline
 from ingest_tasks.core.results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
 from ingest_tasks.pipeline.chunk import Chunk, chunk_id
 from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
-from ingest_tasks.state import alias, changes, locks, registry
+from ingest_tasks.state import alias, changes, latency, locks, registry
 from ingest_tasks.state.registry import Entry
 from ingest_tasks.store.base import PARENT, TITLE, ChunkRecord
 
@@ -54,11 +55,11 @@ class Prepared:
 def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
                      resources: Resources, known: dict[str, Entry | None],
                      bulk: bool = False, vectors: Mapping[str, np.ndarray] | None = None,
-                     ) -> list[ProcessingResult]:
+                     timeline: Timeline | None = None) -> list[ProcessingResult]:
     """Embed what changed, then write every document that still wins, in one batch.
 
     `vectors` holds documents' vectors computed before (by a Batch API): those are not
-    embedded again.
+    embedded again. `timeline` gets the spans of embedding, waiting and writing.
 
     A bulk write waits for its turn at the collection (see `_writer_turn`). Writing, it is
     counted in the collection's gate (alias.writing), and what it wrote is marked in the
@@ -66,14 +67,21 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
     and commit locks are leases (see locks): a holder that dies frees them within a lease,
     at once for waiters on its machine, and any wait ends in Busy, a retry.
     """
+    timeline = timeline or Timeline()
     same = [d for d in docs if same_content(known.get(d.ref.doc_id), d)]
     fresh = [d for d in docs if d not in same]
     started = time.perf_counter()
-    rows = _vectors(fresh, embedder, vectors or {})
+    with timeline.span("embed", chunks=sum(len(d.chunks) for d in fresh)):
+        rows = _vectors(fresh, embedder, vectors or {})
     embed_s = time.perf_counter() - started
+    # built before the turn at the store, which waits for no more than it must
+    built = {d.ref.doc_id: list(chunk_records(d, rows[d.ref.doc_id], embedder.name)) for d in fresh}
     redis, name = resources.redis, resources.collection(target)
-    with _writer_turn(resources, name, bulk), _gate(resources, target, bulk), \
-            _locked(resources, name, [d.ref.doc_id for d in docs]) as lease:
+    with ExitStack() as held:
+        with timeline.span("wait"):  # for a turn at the collection, a swap's gate, the locks
+            held.enter_context(_writer_turn(resources, name, bulk))
+            held.enter_context(_gate(resources, target, bulk))
+            lease = held.enter_context(_locked(resources, name, [d.ref.doc_id for d in docs]))
         now = registry.get_many(redis, name, [d.ref.doc_id for d in docs])
         cut_off = registry.unrecorded(redis, name, [d.ref.doc_id for d in docs])
         # Content that was unchanged before the lock may have changed since, or a write cut off
@@ -82,13 +90,14 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
         winners = [d for d in docs if d not in changed and not _outranked(now[d.ref.doc_id], d.ref)]
         written = [d for d in winners if d in fresh]
         started = time.perf_counter()
-        records = [r for d in written for r in chunk_records(d, rows[d.ref.doc_id], embedder.name)]
+        records = [record for d in written for record in built[d.ref.doc_id]]
         longer = {d.ref.doc_id: len(d.chunks) for d in written
                   if _shrinks(now[d.ref.doc_id], d, cut_off[d.ref.doc_id])}
         _still_held(lease)
         registry.writing(redis, name, {d.ref.doc_id: max(len(d.chunks), cut_off[d.ref.doc_id])
                                        for d in written})
-        resources.store.write(name, records, longer)
+        with timeline.span("write", chunks=len(records)):
+            resources.store.write(name, records, longer, _write_batch(resources, bulk))
         registry.put(redis, name, {doc.ref.doc_id: doc.entry() for doc in winners}, lease)
         changes.record(redis, name, [doc.ref.doc_id for doc in winners])
         store_s = time.perf_counter() - started
@@ -97,7 +106,7 @@ def commit_documents(docs: list[Prepared], embedder: Embedder, target: Target,
                        len(d.chunks) / total * store_s) for d in docs if d not in changed]
     if changed:
         results += commit_documents(changed, embedder, target, resources, dict.fromkeys(
-            (d.ref.doc_id for d in changed), None), bulk, vectors)
+            (d.ref.doc_id for d in changed), None), bulk, vectors, timeline)
     return results
 
 
@@ -126,6 +135,22 @@ def _writer_turn(resources: Resources, collection: str, bulk: bool):
         return nullcontext()
     return locks.slot(resources.redis, f"{WRITER_KEY}{collection}", slots,
                       lease=resources.settings.lock_lease_seconds, wait=300.0)
+
+
+def _write_batch(resources: Resources, bulk: bool) -> int | None:
+    """The calls of a bulk write while the stream lane is busy: small, so that a stream write
+    waits for little at the Chroma server (which applies one write at a time; 1,024 vectors
+    take it a second); else the store's own."""
+    settings = resources.settings
+    if bulk and latency.recent_totals(resources.redis, STREAM_QUEUE, settings.yield_window, 1):
+        return settings.bulk_write_batch_streaming
+    return None
+
+
+def writer_free(resources: Resources, target: Target) -> Callable[[], bool]:
+    """Whether a bulk write to the target's collection would get a turn now (see above)."""
+    slots, name = resources.settings.bulk_writers, resources.collection(target)
+    return lambda: not slots or locks.slots_free(resources.redis, f"{WRITER_KEY}{name}", slots)
 
 
 def _locked(resources: Resources, collection: str, doc_ids: list[str]):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ingest_tasks.core.errors import EmptyDocument, LiveMoved, PermanentError, TooLarge
 from ingest_tasks.core.results import UNCHANGED, ProcessingResult
+from ingest_tasks.core.timeline import Timeline
 from ingest_tasks.pipeline.attachments import attachment_refs
 from ingest_tasks.pipeline.chunk import Place, chunk_text
-from ingest_tasks.pipeline.commit import Prepared, commit_documents, superseded
+from ingest_tasks.pipeline.commit import Prepared, commit_documents, superseded, writer_free
 from ingest_tasks.pipeline.commit import delete_document as _delete
 from ingest_tasks.pipeline.deadline import deadline
 from ingest_tasks.pipeline.docids import check_doc_id
@@ -19,6 +20,7 @@ from ingest_tasks.pipeline.metadata import check_metadata, metadata_hash
 from ingest_tasks.pipeline.parse import Parsed, parse
 from ingest_tasks.pipeline.parse.mail import Mail
 from ingest_tasks.pipeline.sources import DocRef, content_hash, read_source
+from ingest_tasks.pipeline.write_behind import WriteBehind
 from ingest_tasks.state import registry
 from ingest_tasks.store.base import Hit, Where
 from ingest_tasks.store.where import check_where
@@ -69,57 +71,94 @@ def document_text(ref: DocRef, settings: Settings) -> Parsed:
 
 
 def ingest_documents(refs: list[DocRef], resources: Resources, model: str | None = None,
-                     bulk: bool = False) -> list[ProcessingResult]:
+                     bulk: bool = False, timeline: Timeline | None = None) -> list[ProcessingResult]:
     """Ingest a group of documents; bad ones become failure records, the rest are committed.
 
     A document the collection already holds at this version is skipped unread, and one
     that a newer version or a later delete outranks is dropped: re-runs and redeliveries
     redo only what is missing. The collection is the live one unless `model` names
     another; should a swap move the alias meanwhile, the group is done again on the new one.
+    A bulk group writes behind its parsing (see write_behind); `timeline` gets its spans.
     """
-    return on_live(resources, model, lambda target: _ingest(refs, resources, target, bulk))
+    timeline = timeline or Timeline()
+    return on_live(resources, model, lambda target: _ingest(refs, resources, target, bulk, timeline))
 
 
-def _ingest(refs: list[DocRef], resources: Resources, target: Target,
-            bulk: bool) -> list[ProcessingResult]:
+def _ingest(refs: list[DocRef], resources: Resources, target: Target, bulk: bool,
+            timeline: Timeline) -> list[ProcessingResult]:
     embedder = resources.embedder(target.model)
-    results, ready, known = prepare_group(refs, resources, target)
-    if ready:
-        results += commit_documents(ready, embedder, target, resources, known, bulk)
-    return results
+    known: dict[str, Entry | None] = {}
+
+    def commit(docs: list[Prepared]) -> list[ProcessingResult]:
+        return commit_documents(docs, embedder, target, resources, known, bulk, timeline=timeline)
+
+    if not bulk:  # one document, or a few: no thread
+        results, ready = _split(outcomes(refs, resources, target, known, timeline))
+        return results + (commit(ready) if ready else [])
+    refused: list[ProcessingResult] = []
+    with WriteBehind(commit, writer_free(resources, target) if embedder.static else lambda: True,
+                     ) as behind:
+        for outcome in outcomes(refs, resources, target, known, timeline):
+            if isinstance(outcome, Prepared):
+                behind.add(outcome)
+            else:
+                refused.append(outcome)
+        return refused + behind.finish()
 
 
 def prepare_group(refs: list[DocRef], resources: Resources, target: Target,
                   ) -> tuple[list[ProcessingResult], list[Prepared], dict[str, Entry | None]]:
-    """The outcomes of a group's documents that need no vectors (refused, outranked,
-    unchanged, bad input), the others read, parsed and chunked, and what the registry held
-    of them; the attachments of the mails among them too, as documents of their own."""
-    results, ready, known = _prepare(refs, resources, target)
-    children = [child for doc in ready for child in doc.children]
-    if children:
-        more = _prepare(children, resources, target)
-        results, ready, known = results + more[0], ready + more[1], {**known, **more[2]}
+    """The outcomes of a group's documents that need no vectors, the others read, parsed
+    and chunked, and what the registry held of them (see `outcomes`)."""
+    known: dict[str, Entry | None] = {}
+    results, ready = _split(outcomes(refs, resources, target, known, Timeline()))
     return results, ready, known
 
 
-def _prepare(refs: list[DocRef], resources: Resources, target: Target,
-             ) -> tuple[list[ProcessingResult], list[Prepared], dict[str, Entry | None]]:
-    embedder = resources.embedder(target.model)
-    results, refs = _checked(refs, resources.settings)
-    known = registry.get_many(resources.redis, target.collection, [ref.doc_id for ref in refs])
+def _split(found: Iterator[ProcessingResult | Prepared]) -> tuple[list[ProcessingResult],
+                                                                  list[Prepared]]:
+    results: list[ProcessingResult] = []
     ready: list[Prepared] = []
-    for ref in refs:
-        held = known[ref.doc_id]
-        if held is not None and held.outranks(ref.version):
-            results.append(superseded(ref, held))
-        elif held is not None and held.holds(ref.version, ref.size, metadata_hash(ref.metadata)):
-            results.append(ProcessingResult(ref.doc_id, ref.source, UNCHANGED, chunks=held.chunks))
+    for outcome in found:
+        if isinstance(outcome, Prepared):
+            ready.append(outcome)
         else:
-            try:
-                ready.append(prepare(ref, embedder, resources.settings))
-            except PermanentError as exc:
-                results.append(ProcessingResult.failure(ref.doc_id, ref.source, exc.reason))
-    return results, ready, known
+            results.append(outcome)
+    return results, ready
+
+
+def outcomes(refs: list[DocRef], resources: Resources, target: Target,
+             known: dict[str, Entry | None], timeline: Timeline,
+             ) -> Iterator[ProcessingResult | Prepared]:
+    """Each document's outcome if it needs no vectors (refused, outranked, unchanged, bad
+    input), else the document read, parsed and chunked, one at a time; the attachments of
+    the mails among them after them, as documents of their own. `known` gets what the
+    registry held of each before it was read."""
+    embedder = resources.embedder(target.model)
+    todo = refs
+    while todo:
+        failed, todo = _checked(todo, resources.settings)
+        yield from failed
+        known.update(registry.get_many(resources.redis, target.collection,
+                                       [ref.doc_id for ref in todo]))
+        children: list[DocRef] = []
+        for ref in todo:
+            held = known[ref.doc_id]
+            if held is not None and held.outranks(ref.version):
+                yield superseded(ref, held)
+            elif held is not None and held.holds(ref.version, ref.size, metadata_hash(ref.metadata)):
+                yield ProcessingResult(ref.doc_id, ref.source, UNCHANGED, chunks=held.chunks)
+            else:
+                try:
+                    with timeline.span("parse", doc=ref.doc_id) as facts:
+                        doc = prepare(ref, embedder, resources.settings)
+                        facts["chunks"] = len(doc.chunks)
+                except PermanentError as exc:
+                    yield ProcessingResult.failure(ref.doc_id, ref.source, exc.reason)
+                else:
+                    children += doc.children
+                    yield doc
+        todo = children
 
 
 def _checked(refs: list[DocRef], settings: Settings) -> tuple[list[ProcessingResult],

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ingest_tasks.core.keys import JOB_DOCS_KEY, JOB_INDEX_KEY, JOB_KEY, JOB_SUMMARY_KEY
 from ingest_tasks.core.results import STATUSES, ProcessingResult, summarize
+from ingest_tasks.state.timelines import phases
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -36,8 +37,8 @@ def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl:
     key = JOB_KEY + job_id
     run = redis.hincrby(key, "run", 1)
     with redis.pipeline() as pipe:
-        pipe.delete(key + ":groups", key + ":chords", key + ":batches", JOB_DOCS_KEY + job_id,
-                    JOB_SUMMARY_KEY + job_id)
+        pipe.delete(key + ":groups", key + ":chords", key + ":batches", key + ":timeline",
+                    JOB_DOCS_KEY + job_id, JOB_SUMMARY_KEY + job_id)
         pipe.hdel(key, "finished", "error", "started")
         pipe.hset(key, mapping={
             "job_id": job_id, "total": total, "groups": groups, "chords": chords,
@@ -87,13 +88,20 @@ return {first, redis.call('hget', KEYS[1], 'status')}
 
 
 def record(redis: Redis, job_id: str, run: int, group: int | str, results: list[ProcessingResult],
-           yielded: float = 0.0) -> bool:
+           yielded: float = 0.0, timeline: dict | None = None) -> bool:
     """Record a group's outcomes in its run; True the first time this group is recorded,
     False for a redelivered copy (its outcomes still count, see above) or a stale run.
 
-    `yielded` is how long the group waited for the stream lane (see yielding).
+    `yielded` is how long the group waited for the stream lane (see yielding); `timeline`,
+    the group's (core.timeline), goes into the job summary's phases (a redelivered copy's
+    replaces the first's).
     """
     key = JOB_KEY + job_id
+    if timeline is not None:
+        with redis.pipeline() as pipe:
+            pipe.hset(key + ":timeline", f"{run}:{group}", json.dumps(timeline))
+            pipe.expire(key + ":timeline", max(redis.ttl(key), 60))
+            pipe.execute()
     args: list = [run, f"{run}:{group}", yielded]
     for result in results:  # an id refused for a lone surrogate is still recorded: as bytes
         doc_id = result.doc_id.encode("utf-8", "surrogatepass")
@@ -169,7 +177,7 @@ def finish(redis: Redis, job_id: str, run: int, started: float, ttl: int) -> dic
     with redis.pipeline() as pipe:
         pipe.hset(key, mapping={"finished": time.time(), "started": started})
         pipe.delete(key + ":chords")
-        for name in (key + ":groups", JOB_DOCS_KEY + job_id):
+        for name in (key + ":groups", key + ":timeline", JOB_DOCS_KEY + job_id):
             pipe.expire(name, ttl)  # copies redelivered later still record, and rebuild
         pipe.execute()
     # The summary is stored before the status says finished, so no reader finds a
@@ -198,9 +206,18 @@ def _summarize(redis: Redis, job_id: str, run: int, ttl: int | None = None) -> d
                          key=lambda result: result.doc_id)
         summary = summarize(job_id, results, float(started), float(finished))
         summary["yielded_seconds"] = round(float(yielded or 0), 2)
+        summary["phases"] = phases(float(started), float(finished), timeline(redis, job_id, run))
         redis.set(JOB_SUMMARY_KEY + job_id, json.dumps(summary), ex=ttl or max(left, 60))
         if redis.hget(key, "revision") == revision:
             return summary
+
+
+def timeline(redis: Redis, job_id: str, run: int | None = None) -> list[dict]:
+    """The timelines its groups recorded in the run (default: the current one), by start."""
+    run = run or _run(redis, job_id)
+    found = redis.hgetall(JOB_KEY + job_id + ":timeline")
+    return sorted((json.loads(value) for field, value in found.items()
+                   if field.split(":")[0] == str(run)), key=lambda group: group["start"])
 
 
 def fail(redis: Redis, job_id: str, run: int, reason: str) -> bool:

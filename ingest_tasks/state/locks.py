@@ -204,6 +204,11 @@ def slot(redis, name: str, slots: int, lease: float, wait: float) -> Iterator[Le
         yield taken
 
 
+def slots_free(redis, name: str, slots: int) -> bool:
+    """Whether one of the `slots` slots named `name` is free now (see slot)."""
+    return redis.exists(*[f"{name}:{number}" for number in range(slots)]) < slots
+
+
 @contextmanager
 def _leased(redis, keys: list[str], how: str, seconds: float, wait: float,
             what: str) -> Iterator[Lease]:

@@ -86,9 +86,10 @@ class Store(Protocol):
         it holds another model's, or another dimension."""
         ...
 
-    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int]) -> None:
-        """Upsert records by id, then delete the chunks of each document in `prune` from its
-        chunk index `prune[doc_id]` on."""
+    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int],
+              batch: int | None = None) -> None:
+        """Upsert records by id, in calls of at most `batch` (default: the store's own), then
+        delete the chunks of each document in `prune` from its chunk index `prune[doc_id]` on."""
         ...
 
     def delete(self, name: str, ids: Sequence[str]) -> None:

@@ -76,12 +76,14 @@ class ChromaStore:
             self._collections[name] = col
         return self._collections[name]
 
-    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int]) -> None:
-        """Upsert records in batches, then prune the named documents' chunks past their count."""
-        col = self._col(name)
+    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int],
+              batch: int | None = None) -> None:
+        """Upsert records in calls of `batch` (default INGEST_STORE_BATCH), then prune the
+        named documents' chunks past their count."""
+        col, batch = self._col(name), min(batch or self.batch, self.batch)
         with _store_errors():
-            for start in range(0, len(records), self.batch):
-                part = records[start : start + self.batch]
+            for start in range(0, len(records), batch):
+                part = records[start : start + batch]
                 col.upsert(
                     ids=[r.id for r in part],
                     embeddings=np.stack([r.vector for r in part]),

@@ -41,8 +41,10 @@ class MemoryStore:
             raise NoCollection(name)
         return self._collections[name]
 
-    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int]) -> None:
-        """Upsert records by id, then prune the named documents' chunks past their count."""
+    def write(self, name: str, records: Sequence[ChunkRecord], prune: Mapping[str, int],
+              batch: int | None = None) -> None:
+        """Upsert records by id, then prune the named documents' chunks past their count
+        (one call: `batch` means nothing here)."""
         col = self._col(name)
         for record in records:
             vector = np.asarray(record.vector, dtype=np.float32)

@@ -66,6 +66,12 @@ def test_a_rerun_skips_what_is_committed_and_redoes_what_changed(client, tmp_pat
     folder = write_docs(tmp_path / "rerun", 40)
     first = client.wait_job(client.submit_batch([folder]), timeout=600)["summary"]
     assert first["committed"] == 40
+    phases = first["phases"]  # from the workers' timelines: 3 groups of 16 documents or fewer
+    assert phases["groups"] == 3 and phases["work_s"]["parse"] > 0
+    assert first["started"] <= first["started"] + phases["submit_s"] <= first["finished"]
+    assert 0 < phases["store_busy"] <= 1
+    assert phases["submit_s"] + phases["first_write_s"] + phases["steady_s"] + phases["tail_s"] \
+        == pytest.approx(first["wall_seconds"], abs=0.01)
 
     (folder / "rerun-0003.md").write_text("# Rewritten\n\nThis note about comets is new text.\n")
     again = client.wait_job(client.submit_batch([folder], job_id=first["job_id"]),

@@ -27,11 +27,6 @@ def test_grouping_keeps_every_document_once_largest_first():
     assert [r.size for r in flat] == sorted((r.size for r in docs), reverse=True)
 
 
-def test_groups_of_a_store_bound_job_start_with_the_smallest():
-    groups = group_refs(refs(60, 60, 200, 30), max_docs=10, max_bytes=100, largest_first=False)
-    assert [[r.doc_id for r in g] for g in groups] == [["d3", "d0"], ["d1"], ["d2"]]
-
-
 def test_summary_counts_outcomes_and_reasons():
     results = [
         ProcessingResult("a", "/a", "committed", chunks=3, tokens=300),
@@ -45,3 +40,16 @@ def test_summary_counts_outcomes_and_reasons():
     assert (summary["chunks"], summary["tokens"]) == (3, 300)
     assert summary["docs_per_second"] == 2.0
     assert [d["doc_id"] for d in summary["documents"]] == ["a", "b", "c", "d"]
+
+
+def test_a_store_bound_job_gets_groups_as_large_as_allowed_but_four_per_bulk_process():
+    from ingest_tasks.core.settings import Settings
+    from ingest_tasks.lanes.batch import group_bytes
+
+    settings = Settings(group_max_bytes=256 * 1024, group_max_bytes_static=4 * 2**20,
+                        bulk_concurrency=2)
+    small, large = refs(*[100 * 1024] * 50), refs(*[2**20] * 100)  # 5 MB and 100 MB
+    assert group_bytes(small, settings, static=False) == 256 * 1024
+    assert group_bytes(small, settings, static=True) == 50 * 100 * 1024 // 8  # 4 per process
+    assert group_bytes(large, settings, static=True) == 4 * 2**20  # the cap
+    assert group_bytes(refs(1000), settings, static=True) == 256 * 1024  # never below the rest's
