@@ -14,6 +14,8 @@ to at least each `--min-chunks` chunks), all in one run:
   chunk, embed and store functions, in one process (chunks/s);
 - ingest-tasks: the Celery batch lane, one job through the bulk pool (chunks/s), with
   the phases of its wall time and a picture of its timeline (state/timelines.py).
+Each measurement starts once the machine is quiet (under 10% CPU and 5 MB written in a
+second: the Chroma server persists and compacts for a while after large writes).
 Prints one JSON object with the figures and ratios; exits 1 if a floor is missed: at
 every size wordllama at least 0.8x the lower limit (the store's) and MiniLM at least 0.95x
 its embedding limit (issue 19), and MiniLM above the seed (issue 3).
@@ -190,8 +192,23 @@ def picture(groups: list[dict], started: float, finished: float, width: int = 10
     return out
 
 
+def settle(timeout: float = 300.0) -> float:
+    """Wait until the machine is quiet: under 10% CPU and 5 MB written in a second (the
+    Chroma server persists and compacts for a while after large writes, and a measurement
+    taken meanwhile runs at a fraction of its rate); returns the seconds waited."""
+    import psutil
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        written = psutil.disk_io_counters().write_bytes
+        if psutil.cpu_percent(interval=1.0) < 10 and \
+                psutil.disk_io_counters().write_bytes - written < 5_000_000:
+            break
+    return round(time.monotonic() - started, 1)
+
+
 def bench_model(model: str, corpus: Path, root: Path, sizes: list[int], client) -> dict:
-    """Every figure for one model, by job size."""
+    """Every figure for one model, by job size; each measurement on a quiet machine (settle)."""
     from ingest_tasks.pipeline.embed import get_embedder
 
     settings, store = client.settings, client.resources.store
@@ -211,10 +228,16 @@ def bench_model(model: str, corpus: Path, root: Path, sizes: list[int], client) 
         embed_rate, best_batch, calibration, vectors = embedding_limit(distinct, model)
         by_text = dict(zip(distinct, vectors))
         name = f"{settings.collection_prefix}-limit-{model}-{size}"
+        settled = [settle()]
         store_before = store_limit(store, f"{name}-before", repeated, by_text, model, embedder.dim)
-        seed_rate = seed_pattern(folder, model, store, settings) if number == 0 else None
+        seed_rate = None
+        if number == 0:
+            settled.append(settle())
+            seed_rate = seed_pattern(folder, model, store, settings)
+        settled.append(settle())
         lane_rate, summary, drawn = celery_lane(client, folder, model)
-        # measured again after the lane: the store's rate drifts on a shared machine
+        # measured again after the lane: the store's rate drifts as it fills
+        settled.append(settle())
         store_after = store_limit(store, f"{name}-after", repeated, by_text, model, embedder.dim)
         store_rate = (store_before + store_after) / 2
         limit = min(embed_rate, store_rate)
@@ -224,6 +247,7 @@ def bench_model(model: str, corpus: Path, root: Path, sizes: list[int], client) 
             "limit_embed_batch": best_batch, "limit_embed_calibration": calibration,
             "limit_store_vectors_per_s": round(store_rate),
             "limit_store_before_after": [round(store_before), round(store_after)],
+            "settled_seconds": settled,
             "ingest_tasks_chunks_per_s": round(lane_rate, 1),
             "lane_job": {k: summary[k] for k in ("committed", "failed", "chunks", "wall_seconds")},
             "lane_phases": summary["phases"],
