@@ -57,6 +57,7 @@ def test_some_failed_documents_exit_3_and_still_commit_the_rest(folder):
     assert (summary["failed"], summary["total"] - summary["failed"]) == (1, 2)
     shown = ingest("status", summary["job_id"])
     assert shown.returncode == SOME_FAILED and "blank.md" in shown.stdout
+    assert "Where the time went" in shown.stdout and "store busy in steady" in shown.stdout
 
 
 def test_usage_errors_exit_2_and_errors_exit_1():

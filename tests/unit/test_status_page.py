@@ -45,7 +45,9 @@ class Ingest:
         state = copy.deepcopy(self.jobs.get(job_id))
         if state and state["status"] == "finished":
             state["summary"] = {"tokens": 99, "wall_seconds": 5.0, "yielded_seconds": 0.0,
-                                "failures_by_reason": {HOSTILE: 1}, "documents": []}
+                                "failures_by_reason": {HOSTILE: 1}, "documents": [],
+                                "phases": {"submit_s": 0.04, "first_write_s": 0.25,
+                                           "steady_s": 4.6, "tail_s": 0.11, "store_busy": 0.874}}
         return state
 
     def job_documents(self, job_id, cursor=0, limit=100, status=None):
@@ -165,6 +167,9 @@ def test_a_job_page_reloads_while_the_job_runs_and_not_after(http, keys):
     ended = http.get(f"/jobs/{ENDED_ID}").text
     assert "http-equiv" not in ended and ">finished<" in ended
     assert 'id="failures-by-reason"' in ended
+    phases = ended.split('id="phases"')[1].split("</table>")[0]  # where the time went
+    assert [cell.split("<")[0] for cell in phases.split('<td class="n">')[1:]] == [
+        "40 ms", "250 ms", "4.60 s", "110 ms", "87%"]
     assert http.get("/jobs/no-such-job").status_code == 404
 
 

@@ -66,6 +66,13 @@ def _show_job(state: dict, as_json: bool) -> int:
     for field in ("total", *STATUSES, "chunks", "tokens", "wall_seconds", "docs_per_second"):
         totals.add_row(field.replace("_", " "), str(summary[field]))
     out.print(totals)
+    phases = summary.get("phases", {})
+    if "steady_s" in phases:  # where the wall time went (state/timelines.py)
+        table = Table("phase", "seconds", title="Where the time went")
+        for name in ("submit", "first_write", "steady", "tail"):
+            table.add_row(name.replace("_", " "), f"{phases[name + '_s']:.3f}")
+        table.add_row("store busy in steady", f"{phases['store_busy']:.0%}")
+        out.print(table)
     return _outcome(summary)
 
 
