@@ -26,10 +26,11 @@ class WriteBehind:
     document is ready. After the first, a commit starts only once `may_write()` says so
     (a static model's: no other bulk writer holds the collection), gathering documents
     meanwhile: a store write costs the server tens of ms besides its vectors, so while
-    the store is busy fewer, larger writes get more done. The first error of a commit is raised to the caller at its next
-    `add`, or by `finish`; nothing more is committed after it. Leaving the block on an
-    error of the caller's waits for the commit under way and drops the documents not yet
-    taken (the task is retried or gives the group up).
+    the store is busy fewer, larger writes get more done. The first error of a commit (or
+    of `may_write`) is raised to the caller at its next `add`, or by `finish`; nothing more
+    is committed after it. Leaving the block on an error of the caller's waits for the
+    commit under way and drops the documents not yet taken (the task is retried or gives
+    the group up).
     """
 
     POLL = 0.01  # seconds between two looks at `may_write`
@@ -81,19 +82,18 @@ class WriteBehind:
             raise self._error
 
     def _run(self) -> None:
-        first = True
-        while True:
-            with self._changed:
-                self._changed.wait_for(lambda: self._ready or self._closed)
-            while not first and not self._closed and not self._may_write():
-                time.sleep(self.POLL)
-            with self._changed:
-                docs, self._ready, first = self._ready, [], False
-            if not docs:
-                return
-            try:
-                self._results += self._commit(docs)
-            except BaseException as exc:  # noqa: BLE001 - the caller's thread raises it
+        try:
+            first = True
+            while True:
                 with self._changed:
-                    self._error = exc
-                return
+                    self._changed.wait_for(lambda: self._ready or self._closed)
+                while not first and not self._closed and not self._may_write():
+                    time.sleep(self.POLL)
+                with self._changed:
+                    docs, self._ready, first = self._ready, [], False
+                if not docs:
+                    return
+                self._results += self._commit(docs)
+        except BaseException as exc:  # noqa: BLE001 - the caller's thread raises it
+            with self._changed:
+                self._error = exc

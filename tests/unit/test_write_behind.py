@@ -76,6 +76,22 @@ def test_a_failed_commit_is_raised_to_the_caller_and_nothing_after_it_is_committ
     assert store.batches == [["a"]]
 
 
+def test_an_error_asking_may_write_is_raised_to_the_caller_too():
+    def redis_away() -> bool:
+        raise ConnectionError("Redis did not answer")
+
+    store = Store()
+    store.go.release()
+    with WriteBehind(store.commit, may_write=redis_away) as behind:
+        behind.add(doc("a"))  # the first goes at once, without asking
+        assert store.entered.acquire(timeout=10)
+        behind.add(doc("b"))  # the next asks, and the question fails
+        behind._thread.join(timeout=10)
+        with pytest.raises(ConnectionError, match="Redis did not answer"):
+            behind.finish()
+    assert store.batches == [["a"]]
+
+
 def test_an_error_of_the_caller_waits_for_the_commit_under_way_and_drops_the_rest():
     store = Store()
     with pytest.raises(KeyError):
