@@ -19,8 +19,8 @@ import numpy as np
 
 from ingest_tasks.core.errors import LeaseLost
 from ingest_tasks.core.keys import STREAM_QUEUE, WRITER_KEY
-from ingest_tasks.core.timeline import Timeline
 from ingest_tasks.core.results import COMMITTED, DELETED, SUPERSEDED, UNCHANGED, ProcessingResult
+from ingest_tasks.core.timeline import Timeline
 from ingest_tasks.pipeline.chunk import Chunk, chunk_id
 from ingest_tasks.pipeline.metadata import metadata_hash
 from ingest_tasks.pipeline.sources import DocRef
