@@ -34,6 +34,29 @@ class Timeline:
                                "end": round(time.time(), 4), **facts, **extra})
 
     def to_dict(self) -> dict[str, Any]:
-        """The task's span list with its process and when it started and ended."""
+        """The task's spans with its process and when it started and ended; spans of a kind
+        that follow each other within `JOIN` s are one (a group of a thousand documents
+        parsed back to back keeps a few spans, not a thousand), their chunks summed."""
         return {"worker": f"{socket.gethostname()}:{os.getpid()}", "start": round(self.started, 4),
-                "end": round(time.time(), 4), "spans": self.spans}
+                "end": round(time.time(), 4), "spans": joined(self.spans)}
+
+
+JOIN = 0.002  # seconds: spans of a kind closer than this are joined
+
+
+def joined(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans, those of a kind that follow within JOIN s made one (only their chunks kept)."""
+    out: list[dict[str, Any]] = []
+    last: dict[str, dict[str, Any]] = {}
+    for span in sorted(spans, key=lambda span: span["start"]):
+        before = last.get(span["kind"])
+        if before is not None and span["start"] - before["end"] <= JOIN:
+            before["end"] = max(before["end"], span["end"])
+            if "chunks" in span:
+                before["chunks"] = before.get("chunks", 0) + span["chunks"]
+            for fact in set(before) - {"kind", "start", "end", "chunks"}:
+                del before[fact]
+        else:
+            last[span["kind"]] = dict(span)
+            out.append(last[span["kind"]])
+    return out

@@ -1,6 +1,6 @@
 """A job's phases from its groups' timelines."""
 
-from ingest_tasks.core.timeline import Timeline
+from ingest_tasks.core.timeline import Timeline, joined
 from ingest_tasks.state.timelines import busy, phases
 
 
@@ -40,6 +40,18 @@ def test_a_timeline_records_spans_with_their_facts():
     timeline = Timeline()
     with timeline.span("parse", doc="a") as facts:
         facts["chunks"] = 3
-    (span,) = timeline.to_dict()["spans"]
+    recorded = timeline.to_dict()
+    (span,) = recorded["spans"]
     assert (span["kind"], span["doc"], span["chunks"]) == ("parse", "a", 3)
-    assert timeline.started <= span["start"] <= span["end"]
+    assert recorded["start"] <= span["start"] <= span["end"] <= recorded["end"]  # all rounded alike
+
+
+def test_spans_of_a_kind_back_to_back_are_joined_with_their_chunks_summed():
+    spans = [{"kind": "parse", "start": 1.0, "end": 1.5, "doc": "a", "chunks": 3},
+             {"kind": "embed", "start": 1.5, "end": 1.6, "chunks": 3},
+             {"kind": "parse", "start": 1.501, "end": 2.0, "doc": "b", "chunks": 4},
+             {"kind": "parse", "start": 2.5, "end": 2.6, "doc": "c", "chunks": 1}]
+    assert joined(spans) == [
+        {"kind": "parse", "start": 1.0, "end": 2.0, "chunks": 7},
+        {"kind": "embed", "start": 1.5, "end": 1.6, "chunks": 3},
+        {"kind": "parse", "start": 2.5, "end": 2.6, "doc": "c", "chunks": 1}]
