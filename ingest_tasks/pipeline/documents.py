@@ -87,14 +87,15 @@ def ingest_documents(refs: list[DocRef], resources: Resources, model: str | None
 def _ingest(refs: list[DocRef], resources: Resources, target: Target, bulk: bool,
             timeline: Timeline) -> list[ProcessingResult]:
     embedder = resources.embedder(target.model)
+    if not bulk:  # one document, or a few: no thread
+        results, ready, held = prepare_group(refs, resources, target, timeline)
+        return results + (commit_documents(ready, embedder, target, resources, held,
+                                           timeline=timeline) if ready else [])
     known: dict[str, Entry | None] = {}
 
     def commit(docs: list[Prepared]) -> list[ProcessingResult]:
         return commit_documents(docs, embedder, target, resources, known, bulk, timeline=timeline)
 
-    if not bulk:  # one document, or a few: no thread
-        results, ready = _split(outcomes(refs, resources, target, known, timeline))
-        return results + (commit(ready) if ready else [])
     refused: list[ProcessingResult] = []
     with WriteBehind(commit, writer_free(resources, target) if embedder.static else lambda: True,
                      ) as behind:
@@ -107,24 +108,19 @@ def _ingest(refs: list[DocRef], resources: Resources, target: Target, bulk: bool
 
 
 def prepare_group(refs: list[DocRef], resources: Resources, target: Target,
+                  timeline: Timeline | None = None,
                   ) -> tuple[list[ProcessingResult], list[Prepared], dict[str, Entry | None]]:
     """The outcomes of a group's documents that need no vectors, the others read, parsed
     and chunked, and what the registry held of them (see `outcomes`)."""
     known: dict[str, Entry | None] = {}
-    results, ready = _split(outcomes(refs, resources, target, known, Timeline()))
-    return results, ready, known
-
-
-def _split(found: Iterator[ProcessingResult | Prepared]) -> tuple[list[ProcessingResult],
-                                                                  list[Prepared]]:
     results: list[ProcessingResult] = []
     ready: list[Prepared] = []
-    for outcome in found:
+    for outcome in outcomes(refs, resources, target, known, timeline or Timeline()):
         if isinstance(outcome, Prepared):
             ready.append(outcome)
         else:
             results.append(outcome)
-    return results, ready
+    return results, ready, known
 
 
 def outcomes(refs: list[DocRef], resources: Resources, target: Target,
