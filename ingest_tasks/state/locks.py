@@ -199,14 +199,18 @@ def held(redis, keys: list[str], lease: float, wait: float,
 @contextmanager
 def slot(redis, name: str, slots: int, lease: float, wait: float) -> Iterator[Lease]:
     """Hold one of `slots` slots named `name` for the block (a semaphore over Redis)."""
-    keys = [f"{name}:{number}" for number in range(slots)]
+    keys = _slot_keys(name, slots)
     with _leased(redis, keys, "one", lease, wait, f"all {slots} slots of {name} still held") as taken:
         yield taken
 
 
 def slots_free(redis, name: str, slots: int) -> bool:
     """Whether one of the `slots` slots named `name` is free now (see slot)."""
-    return redis.exists(*[f"{name}:{number}" for number in range(slots)]) < slots
+    return redis.exists(*_slot_keys(name, slots)) < slots
+
+
+def _slot_keys(name: str, slots: int) -> list[str]:
+    return [f"{name}:{number}" for number in range(slots)]
 
 
 @contextmanager
