@@ -184,16 +184,15 @@ class SpanEncoder:
 
         tokenizer.no_truncation()
         self.tokenizer = tokenizer
-        self._rest = tokenizer
+        self._rest: Tokenizer | None = None  # the pieces after the first; None: no pieces
         config = json.loads(tokenizer.to_str())
-        self._pieces = config.get("pre_tokenizer") is None
-        if self._pieces:
+        if config.get("pre_tokenizer") is None:
             config["normalizer"] = _without_prepend(config.get("normalizer"))
             self._rest = Tokenizer.from_str(json.dumps(config))
 
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and character offsets of `text`."""
-        if not self._pieces or len(text) <= self.PIECE_CHARS:
+        if self._rest is None or len(text) <= self.PIECE_CHARS:
             encoding = self.tokenizer.encode_batch([text], add_special_tokens=False)[0]
             return encoding.ids, encoding.offsets
         starts = [0]
