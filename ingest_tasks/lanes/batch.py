@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from celery import chord
 
-from ingest_tasks.lanes import backpressure
 from ingest_tasks.core.settings import Settings
+from ingest_tasks.lanes import backpressure
 from ingest_tasks.lanes.app import IngestApp
 from ingest_tasks.lanes.tasks import BULK_GROUP, JOB_FAILED, SUMMARIZE
 from ingest_tasks.pipeline.embed import model_static
