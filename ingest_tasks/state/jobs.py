@@ -56,14 +56,19 @@ def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl:
     return run
 
 
-# KEYS: the job, its recorded groups, its documents; ARGV: run, "run:group", seconds yielded,
-# then doc id, status, chunks, result JSON of each. Returns {counted (1: the group's first
-# record, 0: again, -1: stale run), the job's status}.
+# KEYS: the job, its recorded groups, its documents, its groups' timelines; ARGV: run,
+# "run:group", seconds yielded, the group's timeline JSON ('' for none), then doc id,
+# status, chunks, result JSON of each. Returns {counted (1: the group's first record, 0:
+# again, -1: stale run), the job's status}.
 _RECORD = """
 if redis.call('hget', KEYS[1], 'run') ~= ARGV[1] then return {-1, ''} end
 local first = redis.call('sadd', KEYS[2], ARGV[2])
 if first == 1 then redis.call('hincrbyfloat', KEYS[1], 'yielded_seconds', ARGV[3]) end
-for i = 4, #ARGV, 4 do
+if ARGV[4] ~= '' then
+  redis.call('hset', KEYS[4], ARGV[2], ARGV[4])
+  if redis.call('ttl', KEYS[4]) == -1 then redis.call('expire', KEYS[4], redis.call('ttl', KEYS[1])) end
+end
+for i = 5, #ARGV, 4 do
   local doc, status, chunks = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local old, keep = redis.call('hget', KEYS[3], doc), false
   if old then
@@ -97,17 +102,12 @@ def record(redis: Redis, job_id: str, run: int, group: int | str, results: list[
     replaces the first's).
     """
     key = JOB_KEY + job_id
-    if timeline is not None:
-        with redis.pipeline() as pipe:
-            pipe.hset(key + ":timeline", f"{run}:{group}", json.dumps(timeline))
-            pipe.expire(key + ":timeline", max(redis.ttl(key), 60))
-            pipe.execute()
-    args: list = [run, f"{run}:{group}", yielded]
+    args: list = [run, f"{run}:{group}", yielded, json.dumps(timeline) if timeline else ""]
     for result in results:  # an id refused for a lone surrogate is still recorded: as bytes
         doc_id = result.doc_id.encode("utf-8", "surrogatepass")
         args += [doc_id, result.status, result.chunks, json.dumps(result.to_dict())]
     counted, status = redis.register_script(_RECORD)(
-        keys=[key, key + ":groups", JOB_DOCS_KEY + job_id], args=args)
+        keys=[key, key + ":groups", JOB_DOCS_KEY + job_id, key + ":timeline"], args=args)
     if counted == -1:
         return False
     if status == FINISHED:  # recorded after the summary was built: build it again
