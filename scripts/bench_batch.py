@@ -13,7 +13,11 @@ to at least each `--min-chunks` chunks), all in one run:
 - seed (at the first size only): an asyncio semaphore + gather over the same parse,
   chunk, embed and store functions, in one process (chunks/s);
 - ingest-tasks: the Celery batch lane, one job through the bulk pool (chunks/s), with
-  the phases of its wall time and a picture of its timeline (state/timelines.py).
+  the phases of its wall time and a picture of its timeline (state/timelines.py);
+- limit, CPU: the machine's cores over the CPU-seconds the job needs at the least: the
+  bulk pool's own (parsing, embedding, sending) plus the Chroma server's for the store
+  limit's write of the same vectors. No lane that parses as ours does can go faster on
+  this machine; where it is below the store's limit, the store's cannot be reached.
 Each measurement starts once the machine is quiet (under 10% CPU and 5 MB written in a
 second: the Chroma server persists and compacts for a while after large writes).
 Prints one JSON object with the figures and ratios; exits 1 if a floor is missed: at
@@ -98,18 +102,20 @@ def embedding_limit(texts: list[str], model: str) -> tuple[float, int, dict, obj
     return len(texts) / (time.perf_counter() - started), best, rates, vectors
 
 
-def store_limit(store, name: str, docs, vectors: dict, model: str, dim: int) -> float:
+def store_limit(store, name: str, docs, vectors: dict, model: str, dim: int,
+                stack) -> tuple[float, float]:
     """Vectors/s writing the documents' chunks with their vectors (by text) to a fresh
-    collection, as one bulk write."""
+    collection, as one bulk write, and the Chroma server's CPU-seconds for it."""
+    from ingest_tasks.cost.meters import cpu_seconds
     from ingest_tasks.pipeline.commit import chunk_records
 
     store.ensure(name, model, dim)
     records = []
     for doc in docs:
         records += chunk_records(doc, [vectors[c.text] for c in doc.chunks], model)
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(stack.pid("chroma")), time.perf_counter()
     store.write(name, records, {})
-    return len(records) / (time.perf_counter() - started)
+    return len(records) / (time.perf_counter() - started), cpu_seconds(stack.pid("chroma")) - cpu
 
 
 async def _seed(refs, embedder, store, name, settings) -> int:
@@ -148,20 +154,27 @@ def seed_pattern(folder: Path, model: str, store, settings) -> float:
     return chunks / (time.perf_counter() - started)
 
 
-def celery_lane(client, folder: Path, model: str) -> tuple[float, dict, list[str]]:
-    """Chunks/s of one batch job through the bulk pool, submit to summary; its summary and
-    the picture of its timeline."""
+def celery_lane(client, folder: Path, model: str, stack) -> tuple[float, dict, list[str], dict]:
+    """Chunks/s of one batch job through the bulk pool, submit to summary; its summary, the
+    picture of its timeline, and the CPU-seconds of the bulk pool and of the Chroma server."""
+    from ingest_tasks.cost.meters import cpu_seconds
     from ingest_tasks.state import jobs
 
-    started = time.perf_counter()
+    def cpu() -> dict[str, float]:
+        return {part: cpu_seconds(stack.pid(pid))
+                for part, pid in (("bulk_pool", "bulk"), ("chroma", "chroma"))}
+
+    before, started = cpu(), time.perf_counter()
     job_id = client.submit_batch([folder], model=model)
     state = client.wait_job(job_id, poll=0.05)
     wall = time.perf_counter() - started
+    used = {part: round(seconds - before[part], 2) for part, seconds in cpu().items()}
     summary = state.get("summary")
     if summary is None:
         raise RuntimeError(f"the batch job ended with {state['status']}: {state.get('error')}")
-    return summary["chunks"] / wall, summary, picture(jobs.timeline(client.resources.redis, job_id),
-                                                      summary["started"], summary["finished"])
+    drawn = picture(jobs.timeline(client.resources.redis, job_id), summary["started"],
+                    summary["finished"])
+    return summary["chunks"] / wall, summary, drawn, used
 
 
 MARKS = {"parse": "p", "embed": "e", "wait": "w", "write": "W", "yield": "y"}
@@ -207,7 +220,7 @@ def settle(timeout: float = 300.0) -> float:
     return round(time.monotonic() - started, 1)
 
 
-def bench_model(model: str, corpus: Path, root: Path, sizes: list[int], client) -> dict:
+def bench_model(model: str, corpus: Path, root: Path, sizes: list[int], client, stack) -> dict:
     """Every figure for one model, by job size; each measurement on a quiet machine (settle)."""
     from ingest_tasks.pipeline.embed import get_embedder
 
@@ -229,28 +242,36 @@ def bench_model(model: str, corpus: Path, root: Path, sizes: list[int], client) 
         by_text = dict(zip(distinct, vectors))
         name = f"{settings.collection_prefix}-limit-{model}-{size}"
         settled = [settle()]
-        store_before = store_limit(store, f"{name}-before", repeated, by_text, model, embedder.dim)
+        store_before, store_cpu = store_limit(store, f"{name}-before", repeated, by_text, model,
+                                              embedder.dim, stack)
         seed_rate = None
         if number == 0:
             settled.append(settle())
             seed_rate = seed_pattern(folder, model, store, settings)
         settled.append(settle())
-        lane_rate, summary, drawn = celery_lane(client, folder, model)
+        lane_rate, summary, drawn, lane_cpu = celery_lane(client, folder, model, stack)
         # measured again after the lane: the store's rate drifts as it fills
         settled.append(settle())
-        store_after = store_limit(store, f"{name}-after", repeated, by_text, model, embedder.dim)
+        store_after, store_cpu_after = store_limit(store, f"{name}-after", repeated, by_text,
+                                                   model, embedder.dim, stack)
         store_rate = (store_before + store_after) / 2
         limit = min(embed_rate, store_rate)
+        least_cpu = lane_cpu["bulk_pool"] + (store_cpu + store_cpu_after) / 2
+        cpu_rate = len(texts) * (os.cpu_count() or 1) / least_cpu
         found[size] = {
             "documents": len(repeated), "chunks": len(texts), "distinct_chunks": len(distinct),
             "limit_embed_chunks_per_s": round(embed_rate, 1),
             "limit_embed_batch": best_batch, "limit_embed_calibration": calibration,
             "limit_store_vectors_per_s": round(store_rate),
             "limit_store_before_after": [round(store_before), round(store_after)],
+            "limit_store_chroma_cpu_seconds": [round(store_cpu, 2), round(store_cpu_after, 2)],
+            "limit_cpu_chunks_per_s": round(cpu_rate),
             "settled_seconds": settled,
             "ingest_tasks_chunks_per_s": round(lane_rate, 1),
             "lane_job": {k: summary[k] for k in ("committed", "failed", "chunks", "wall_seconds")},
             "lane_phases": summary["phases"],
+            "lane_cpu_seconds": lane_cpu,
+            "ratio_to_cpu_limit": round(lane_rate / cpu_rate, 3),
             "ratio_to_embed_limit": round(lane_rate / embed_rate, 3),
             "ratio_to_lower_limit": round(lane_rate / limit, 3),
             **({"seed_chunks_per_s": round(seed_rate, 1),
@@ -286,11 +307,12 @@ def main() -> int:
     state = isolate(opts.redis_url, preload_models=",".join(opts.models))
     from ingest_tasks.interfaces.client import IngestClient
 
-    with private_stack(state):
+    with private_stack(state) as stack:
         client = IngestClient()
         results = {}
         for model in opts.models:
-            results[model] = bench_model(model, opts.corpus, state / "docs", opts.min_chunks, client)
+            results[model] = bench_model(model, opts.corpus, state / "docs", opts.min_chunks,
+                                         client, stack)
     print(json.dumps({"cpus": os.cpu_count(),
                       "bulk_concurrency": client.settings.bulk_concurrency,
                       "results": results}, indent=2))
