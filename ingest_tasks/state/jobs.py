@@ -7,9 +7,12 @@ chords, so their own results stay a few counters per group however large the job
 document's outcome is its last across redeliveries and retries, except that a failure
 never replaces a success, nor `unchanged` a `committed` (the later attempt found what an
 earlier one wrote); the counters follow, so they always count each document once. A job
-is sent as several chords (see backpressure); the callback of the last one to end builds
-the summary, and an outcome recorded later (a redelivered copy ending after it) builds it
-again: the summary always agrees with the store.
+is sent as several chords (see backpressure). The group that records last builds the
+summary, and so does the callback of the last chord to end, should that group's worker
+die before (the broker can lose a callback: Redis's pops a message before the worker
+notes it as unacknowledged, and a worker killed in between loses it); an outcome recorded
+later (a redelivered copy ending after it) builds it again: the summary always agrees
+with the store.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl:
             "job_id": job_id, "total": total, "groups": groups, "chords": chords,
             "created": time.time(), "status": RUNNING, "sources": json.dumps(sources),
             "model": model, "metadata": json.dumps(metadata or {}), "yielded_seconds": 0,
-            "revision": 0,
+            "revision": 0, "recorded": 0,
             **dict.fromkeys(_COUNTERS + _SENDING, 0),
         })
         for name in (key + ":groups", key + ":chords"):
@@ -58,12 +61,17 @@ def create(redis: Redis, job_id: str, total: int, groups: int, chords: int, ttl:
 
 # KEYS: the job, its recorded groups, its documents, its groups' timelines; ARGV: run,
 # "run:group", seconds yielded, the group's timeline JSON ('' for none), then doc id,
-# status, chunks, result JSON of each. Returns {counted (1: the group's first record, 0:
-# again, -1: stale run), the job's status}.
+# status, chunks, result JSON of each. A group's embedding batches record as
+# "run:group/batch", not counted in 'recorded' (the job's groups that recorded). Returns
+# {counted (1: the group's first record, 0: again, -1: stale run), the job's status,
+# 1 if every group of the job has recorded}.
 _RECORD = """
-if redis.call('hget', KEYS[1], 'run') ~= ARGV[1] then return {-1, ''} end
+if redis.call('hget', KEYS[1], 'run') ~= ARGV[1] then return {-1, '', 0} end
 local first = redis.call('sadd', KEYS[2], ARGV[2])
-if first == 1 then redis.call('hincrbyfloat', KEYS[1], 'yielded_seconds', ARGV[3]) end
+if first == 1 then
+  redis.call('hincrbyfloat', KEYS[1], 'yielded_seconds', ARGV[3])
+  if not string.find(ARGV[2], '/', 1, true) then redis.call('hincrby', KEYS[1], 'recorded', 1) end
+end
 if ARGV[4] ~= '' then
   redis.call('hset', KEYS[4], ARGV[2], ARGV[4])
   if redis.call('ttl', KEYS[4]) == -1 then redis.call('expire', KEYS[4], redis.call('ttl', KEYS[1])) end
@@ -88,7 +96,9 @@ for i = 5, #ARGV, 4 do
     redis.call('hincrby', KEYS[1], 'revision', 1)
   end
 end
-return {first, redis.call('hget', KEYS[1], 'status')}
+local all = tonumber(redis.call('hget', KEYS[1], 'recorded') or 0)
+            >= tonumber(redis.call('hget', KEYS[1], 'groups') or 0)
+return {first, redis.call('hget', KEYS[1], 'status'), all and 1 or 0}
 """
 
 
@@ -96,6 +106,7 @@ def record(redis: Redis, job_id: str, run: int, group: int | str, results: list[
            yielded: float = 0.0, timeline: dict | None = None) -> bool:
     """Record a group's outcomes in its run; True the first time this group is recorded,
     False for a redelivered copy (its outcomes still count, see above) or a stale run.
+    Once every group has recorded and none waits for an embedding batch, the run ends.
 
     `yielded` is how long the group waited for the stream lane (see yielding); `timeline`,
     the group's (core.timeline), goes into the job summary's phases (a redelivered copy's
@@ -106,12 +117,14 @@ def record(redis: Redis, job_id: str, run: int, group: int | str, results: list[
     for result in results:  # an id refused for a lone surrogate is still recorded: as bytes
         doc_id = result.doc_id.encode("utf-8", "surrogatepass")
         args += [doc_id, result.status, result.chunks, json.dumps(result.to_dict())]
-    counted, status = redis.register_script(_RECORD)(
+    counted, status, everyone = redis.register_script(_RECORD)(
         keys=[key, key + ":groups", JOB_DOCS_KEY + job_id, key + ":timeline"], args=args)
     if counted == -1:
         return False
     if status == FINISHED:  # recorded after the summary was built: build it again
         _summarize(redis, job_id, run)
+    elif status == RUNNING and everyone and not redis.scard(key + ":batches"):
+        finish(redis, job_id, run, float(redis.hget(key, "created") or 0), redis.ttl(key))
     return counted == 1
 
 
@@ -127,8 +140,8 @@ def chord_done(redis: Redis, job_id: str, run: int, chord: int) -> bool:
     """Count one of the run's chords as ended (once); True when it is the last one and no
     group waits for an embedding batch (the last batch's commit ends the job then)."""
     key = JOB_KEY + job_id
-    if _run(redis, job_id) != run:
-        return False
+    if _run(redis, job_id) != run or redis.hget(key, "status") != RUNNING:
+        return False  # stale, or ended by its last group's record
     redis.sadd(key + ":chords", f"{run}:{chord}")
     return _chords_ended(redis, key) and not redis.scard(key + ":batches")
 

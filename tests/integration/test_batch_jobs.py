@@ -309,8 +309,6 @@ def test_a_pool_killed_inside_a_store_write_loses_nothing_and_its_summary_is_the
     assert_summary_is_the_store(client, folder, summary, 300)
 
 
-@pytest.mark.skipif(not BROKER_IS_REDIS, reason="not yet passing with RabbitMQ as broker: a job "
-                    "stayed running after a kill (seen 2026-12-01); the Redis broker passes")
 def test_random_kills_of_the_bulk_pool_each_end_exactly_once(
         settings, stack, fast_redelivery_bulk_pool, tmp_path):
     """Three kills at random moments of three jobs (the fault suite's random_kills does ten)."""

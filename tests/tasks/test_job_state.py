@@ -96,3 +96,31 @@ def test_a_refused_id_with_a_lone_surrogate_is_recorded_like_any_other(redis):
     summary = jobs.finish(redis, job, run, started=jobs.progress(redis, job)["created"], ttl=600)
     assert (summary["failed"], summary["committed"]) == (1, 1)
     assert {doc["doc_id"] for doc in summary["documents"]} == {"lone-\ud800.md", "d0"}
+
+
+def test_the_last_group_to_record_ends_the_job_without_its_chords_callback(redis):
+    # Redis's broker can lose a chord's callback: a worker killed between popping it and
+    # noting it unacknowledged; the job still ends, and a late callback changes nothing
+    job = uuid.uuid4().hex
+    run = jobs.create(redis, job, total=3, groups=2, chords=1, ttl=600, sources=["/x"])
+    jobs.record(redis, job, run, 0, results("committed"))
+    jobs.record(redis, job, run, "0/batch-a", [ProcessingResult("d1", "/d1", "failed")])  # no group
+    assert jobs.progress(redis, job)["status"] == jobs.RUNNING
+    jobs.record(redis, job, run, 1, [ProcessingResult("d2", "/d2", "committed", chunks=2)])
+    summary = jobs.summary(redis, job)
+    assert jobs.progress(redis, job)["status"] == jobs.FINISHED
+    assert (summary["total"], summary["committed"], summary["failed"]) == (3, 2, 1)
+    assert not jobs.chord_done(redis, job, run, 0)  # the callback, late: nothing to do
+    assert redis.ttl(JOB_KEY + job + ":chords") == -2  # nor a key left without a TTL
+
+
+def test_a_job_whose_groups_all_recorded_waits_for_its_embedding_batches(redis):
+    job = uuid.uuid4().hex
+    run = jobs.create(redis, job, total=2, groups=1, chords=1, ttl=600, sources=["/x"])
+    jobs.await_batch(redis, job, run, "sub-0")
+    jobs.record(redis, job, run, 0, results("committed"))  # its other document is batched
+    assert jobs.chord_done(redis, job, run, 0) is False
+    assert jobs.progress(redis, job)["status"] == jobs.RUNNING
+    jobs.record(redis, job, run, "0/batch-a", [ProcessingResult("d1", "/d1", "committed", chunks=2)])
+    jobs.batch_done(redis, job, run, "sub-0", ttl=600)
+    assert jobs.summary(redis, job)["committed"] == 2
