@@ -9,8 +9,8 @@ never replaces a success, nor `unchanged` a `committed` (the later attempt found
 earlier one wrote); the counters follow, so they always count each document once. A job
 is sent as several chords (see backpressure). The group that records last builds the
 summary, and so does the callback of the last chord to end, should that group's worker
-die before (the broker can lose a callback: Redis's pops a message before the worker
-notes it as unacknowledged, and a worker killed in between loses it); an outcome recorded
+die before (the broker can lose a callback: Redis's transport pops a message before the
+worker notes it as unacknowledged, and a worker killed in between loses it); an outcome recorded
 later (a redelivered copy ending after it) builds it again: the summary always agrees
 with the store.
 """
